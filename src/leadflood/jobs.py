@@ -1,0 +1,177 @@
+"""Background jobs on Procrastinate.
+
+Tasks register on the module-level `app` with an explicit, stable name. Services defer with
+`defer()`, which inserts the job on the session's own connection, inside the current
+transaction: if the transaction rolls back, the job never existed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import procrastinate
+from procrastinate import JobContext, RetryStrategy
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.logging import bound_context, get_logger
+from leadflood.models import JobExecution, JobState
+
+TASK_MODULES = ["leadflood.leads.tasks", "leadflood.system.tasks"]
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
+
+log = get_logger("leadflood.jobs")
+
+
+def backoff(
+    *, attempts: int, base: int = 2, retry_on: tuple[type[Exception], ...] = ()
+) -> RetryStrategy:
+    """`attempts` runs in all, waiting base**n seconds between them."""
+    return RetryStrategy(
+        max_attempts=attempts - 1,
+        exponential_wait=base,
+        retry_exceptions=retry_on or None,
+    )
+
+
+async def _driver_connection(session: AsyncSession) -> Any:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def defer(
+    session: AsyncSession,
+    task_name: str,
+    *,
+    workspace_id: uuid.UUID,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    queueing_lock: str | None = None,
+    schedule_in: dict[str, int] | None = None,
+    **task_args: Any,
+) -> int:
+    """Defer `task_name` in the session's transaction and link the job to its subject row."""
+    options: dict[str, Any] = {"connection": await _driver_connection(session)}
+    if queueing_lock:
+        options["queueing_lock"] = queueing_lock
+    if schedule_in:
+        options["schedule_in"] = schedule_in
+    job_id: int = await app.configure_task(task_name, **options).defer_async(**task_args)
+    session.add(
+        JobExecution(
+            workspace_id=workspace_id,
+            job_id=job_id,
+            task_name=task_name,
+            subject_type=subject_type,
+            subject_id=subject_id,
+        )
+    )
+    await session.flush()
+    return job_id
+
+
+FailureHook = Callable[..., Awaitable[None]]
+
+
+def task(
+    name: str,
+    *,
+    retry: RetryStrategy | None = None,
+    on_final_failure: FailureHook | None = None,
+    queue: str = "default",
+    **options: Any,
+) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """Register `fn(session, runtime, **args)` as task `name`.
+
+    The wrapper opens one session (committed when `fn` returns), records the attempt in
+    `job_executions`, binds `job_id` and `attempt` to every log line, and when the job will
+    not be retried again calls `on_final_failure(session, error, **args)` in a fresh transaction.
+    """
+
+    def decorator(fn: Callable[..., Awaitable[Any]]) -> Any:
+        @app.task(name=name, retry=retry or False, pass_context=True, queue=queue, **options)
+        async def run(context: JobContext, **args: Any) -> Any:
+            job = context.job
+            assert job.id is not None
+            attempt = job.attempts + 1
+            runtime = context.additional_context["runtime"]
+            db = runtime.db
+            with bound_context(job_id=job.id, attempt=attempt, task=name):
+                await _record(db, job.id, state=JobState.running, attempts=attempt, started=True)
+                try:
+                    async with db.session() as session:
+                        result = await fn(session, runtime, **args)
+                except Exception as exc:
+                    final = (
+                        retry is None or retry.get_retry_decision(exception=exc, job=job) is None
+                    )
+                    log.warning("job.failed", error=str(exc), final=final)
+                    if final and on_final_failure is not None:
+                        async with db.session() as session:
+                            await on_final_failure(session, exc, **args)
+                    await _record(
+                        db,
+                        job.id,
+                        state=JobState.failed if final else JobState.retrying,
+                        error=f"{exc.__class__.__name__}: {exc}",
+                        finished=final,
+                    )
+                    raise
+                await _record(db, job.id, state=JobState.completed, error=None, finished=True)
+                log.info("job.completed")
+                return result
+
+        return run
+
+    return decorator
+
+
+async def _record(
+    db: Any,
+    job_id: int,
+    *,
+    state: JobState,
+    attempts: int | None = None,
+    error: str | object | None = ...,
+    started: bool = False,
+    finished: bool = False,
+) -> None:
+    values: dict[str, Any] = {"state": state}
+    now = datetime.now(UTC)
+    if attempts is not None:
+        values["attempts"] = attempts
+    if error is not ...:
+        values["error"] = error
+    if started:
+        values["started_at"] = now
+    if finished:
+        values["finished_at"] = now
+    async with db.session() as session:
+        await session.execute(
+            update(JobExecution).where(JobExecution.job_id == job_id).values(**values)
+        )
+
+
+QUEUE_STATES = {
+    "todo": JobState.queued,
+    "doing": JobState.running,
+    "succeeded": JobState.completed,
+    "failed": JobState.failed,
+    "cancelled": JobState.failed,
+    "aborted": JobState.failed,
+    "aborting": JobState.running,
+}
+
+
+async def queue_status(session: AsyncSession, job_id: int) -> str | None:
+    row = (
+        await session.execute(
+            text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+        )
+    ).first()
+    return None if row is None else str(row[0])

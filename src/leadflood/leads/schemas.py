@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+
+from leadflood.models import LeadStatus
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _e164(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("must be an international phone number such as +14155550123") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _zone(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA time zone such as Europe/Berlin") from exc
+    return value
+
+
+Phone = Annotated[str | None, AfterValidator(_e164)]
+TimeZone = Annotated[str | None, AfterValidator(_zone)]
+
+
+class LeadCreate(Strict):
+    email: EmailStr
+    first_name: str | None = Field(None, max_length=120)
+    last_name: str | None = Field(None, max_length=120)
+    title: str | None = Field(None, max_length=200)
+    phone: Phone = None
+    linkedin_url: HttpUrl | None = None
+    company_name: str | None = Field(None, max_length=200)
+    company_domain: str | None = Field(None, max_length=253)
+    timezone: TimeZone = None
+    custom_fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class LeadCreated(BaseModel):
+    lead_id: uuid.UUID
+    job_id: int
+
+
+class LeadRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    title: str | None
+    seniority: str | None
+    department: str | None
+    phone: str | None
+    linkedin_url: str | None
+    company_name: str | None
+    company_domain: str | None
+    company_industry: str | None
+    company_size: int | None
+    city: str | None
+    country: str | None
+    timezone: str | None
+    source: str
+    status: LeadStatus
+    error: str | None
+    enriched_at: datetime | None
+    custom_fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime

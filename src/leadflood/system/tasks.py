@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+from procrastinate import JobContext
+
+from leadflood import jobs
+from leadflood.logging import get_logger
+from leadflood.system import service as system
+
+log = get_logger("leadflood.system")
+
+
+@jobs.app.periodic(cron="* * * * *", periodic_id="heartbeat")
+@jobs.app.task(name="system.heartbeat", pass_context=True, queueing_lock="system.heartbeat")
+async def heartbeat(context: JobContext, timestamp: int) -> None:
+    async with context.additional_context["runtime"].db.session() as session:
+        await system.beat(session)
+
+
+# Every 15 seconds: a job of a dead worker is back in the queue soon after its heartbeat stops.
+@jobs.app.periodic(cron="* * * * * */15", periodic_id="retry-stalled")
+@jobs.app.task(name="system.retry_stalled_jobs", pass_context=True, queueing_lock="system.stalled")
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    await rescue_stalled(context.app, context.additional_context["runtime"])
+
+
+async def rescue_stalled(app: Any, runtime: Any) -> int:
+    """Put back in the queue the jobs of workers that stopped sending heartbeats (killed,
+    machine lost). The tasks are idempotent, so running them again is safe."""
+    stalled = await app.job_manager.get_stalled_jobs(
+        seconds_since_heartbeat=runtime.settings.stalled_job_seconds
+    )
+    for job in stalled:
+        log.warning("job.stalled_retried", job_id=job.id, task=job.task_name)
+        await app.job_manager.retry_job(job)
+    await app.job_manager.prune_stalled_workers(runtime.settings.stalled_job_seconds)
+    return len(list(stalled))
