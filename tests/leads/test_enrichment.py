@@ -1,0 +1,70 @@
+"""API → database → job → worker → database, on the real queue."""
+
+from __future__ import annotations
+
+from leadflood.runtime import Runtime
+from tests.support.jobs import drain, job_rows, make_due
+
+
+async def _create(client, email: str) -> dict:
+    response = await client.post("/v1/leads", json={"email": email, "first_name": "Ada"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_worker_enriches_a_new_lead(client, runtime: Runtime) -> None:
+    created = await _create(client, "ada@lovelace-analytics.com")
+    await drain(runtime)
+    lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    assert lead["status"] == "enriched"
+    assert lead["enriched_at"] is not None
+    assert lead["first_name"] == "Ada"  # what the user gave is never overwritten
+    assert lead["title"] and lead["company_name"] and lead["timezone"]
+    job = (await client.get(f"/v1/jobs/{created['job_id']}")).json()
+    assert job["status"] == "completed"
+    assert job["attempts"] == 1
+    assert job["error"] is None
+
+
+async def test_permanent_failure_fails_the_lead_at_once_with_the_error(client, runtime) -> None:
+    created = await _create(client, "nobody@fail.example")
+    await drain(runtime)
+    lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    assert lead["status"] == "failed"
+    assert "no person found" in lead["error"]
+    job = (await client.get(f"/v1/jobs/{created['job_id']}")).json()
+    assert (job["status"], job["attempts"]) == ("failed", 1)
+    assert "PermanentProviderError" in job["error"]
+
+
+async def test_temporary_failures_retry_three_times_then_fail(client, runtime) -> None:
+    created = await _create(client, "sometimes@flaky.example")
+    for expected_attempts in (1, 2):
+        await drain(runtime)
+        job = (await client.get(f"/v1/jobs/{created['job_id']}")).json()
+        assert (job["status"], job["attempts"]) == ("queued", expected_attempts)
+        lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+        assert lead["status"] == "new"
+        [queued] = await job_rows(runtime)
+        assert queued["status"] == "todo"
+        await make_due(runtime)
+    await drain(runtime)
+    job = (await client.get(f"/v1/jobs/{created['job_id']}")).json()
+    assert (job["status"], job["attempts"]) == ("failed", 3)
+    lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    assert lead["status"] == "failed"
+    assert lead["error"]
+
+
+async def test_running_the_job_again_changes_nothing(client, runtime) -> None:
+    from leadflood.leads import service as leads
+
+    created = await _create(client, "twice@lovelace-analytics.com")
+    await drain(runtime)
+    before = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    async with runtime.db.session() as session:
+        import uuid
+
+        await leads.enrich(session, uuid.UUID(created["lead_id"]), runtime.providers.enricher())
+    after = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    assert after == before
