@@ -52,7 +52,7 @@ def _settings(data_dir: Path | None) -> Settings:
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
-        err.print(f"[red]Configuration error[/red] {exc}")
+        typer.echo(f"Configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -45,7 +45,7 @@ async def test_temporary_failures_retry_three_times_then_fail(client, runtime) -
         assert (job["status"], job["attempts"]) == ("queued", expected_attempts)
         lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
         assert lead["status"] == "new"
-        [queued] = await job_rows(runtime)
+        [queued] = [j for j in await job_rows(runtime) if j["task_name"] == "leads.enrich"]
         assert queued["status"] == "todo"
         await make_due(runtime)
     await drain(runtime)

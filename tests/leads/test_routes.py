@@ -22,7 +22,9 @@ async def test_create_lead_stores_it_new_and_defers_enrichment(client, runtime: 
 
     lead = (await client.get(f"/v1/leads/{body['lead_id']}")).json()
     assert lead["status"] == "new"
-    assert lead["email"] == "Jane.Doe@acme.com"  # the domain is case-insensitive; the local part is kept
+    assert (
+        lead["email"] == "Jane.Doe@acme.com"
+    )  # the domain is case-insensitive; the local part is kept
 
     jobs = await job_rows(runtime)
     assert [(j["id"], j["task_name"], j["status"]) for j in jobs] == [

@@ -60,5 +60,9 @@ def connect(settings: Settings, *, url: str | None = None, server: Any = None) -
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    # `info["settings"]` lets a service reach process settings (the encryption keys) from its
+    # session alone.
+    sessions = async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={"settings": settings}
+    )
     return Database(url=url, engine=engine, sessions=sessions, server=server)

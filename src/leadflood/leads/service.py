@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood import jobs
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, NotFound
+from leadflood.leads.countries import country_code
 from leadflood.leads.schemas import LeadCreate
 from leadflood.models import Lead, LeadStatus
 from leadflood.pagination import newest_first, page_of
@@ -137,6 +138,8 @@ def apply_fields(lead: Lead, fields: dict[str, Any]) -> list[str]:
     changed = []
     for name in ENRICHABLE:
         value = fields.get(name)
+        if name == "country" and isinstance(value, str):
+            value = country_code(value) or value  # providers give names; we keep ISO codes
         if value not in (None, "") and getattr(lead, name) in (None, ""):
             setattr(lead, name, value)
             changed.append(name)

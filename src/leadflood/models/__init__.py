@@ -1,17 +1,34 @@
 """Every ORM table, imported here so that Alembic and the app see one complete metadata."""
 
+from leadflood.models.api_key import ApiKey
+from leadflood.models.audit import AuditEvent
+from leadflood.models.auth_session import AuthSession, RefreshToken
 from leadflood.models.base import Base
+from leadflood.models.credential import ProviderCredential
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus
+from leadflood.models.membership import Invitation, Membership, Role
+from leadflood.models.rate_limit import RateLimitCounter
 from leadflood.models.system import Heartbeat
+from leadflood.models.user import User
 from leadflood.models.workspace import Workspace
 
 __all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "AuthSession",
     "Base",
     "Heartbeat",
+    "Invitation",
     "JobExecution",
     "JobState",
     "Lead",
     "LeadStatus",
+    "Membership",
+    "ProviderCredential",
+    "RateLimitCounter",
+    "RefreshToken",
+    "Role",
+    "User",
     "Workspace",
 ]

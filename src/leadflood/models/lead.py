@@ -43,7 +43,7 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     company_industry: Mapped[str | None] = mapped_column(String(120))
     company_size: Mapped[int | None]
     city: Mapped[str | None] = mapped_column(String(120))
-    country: Mapped[str | None] = mapped_column(String(2))
+    country: Mapped[str | None] = mapped_column(String(80))
     timezone: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(40), default="manual")
     status: Mapped[LeadStatus] = mapped_column(

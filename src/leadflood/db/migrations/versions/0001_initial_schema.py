@@ -121,7 +121,7 @@ def upgrade() -> None:
         sa.Column("company_industry", sa.String(length=120), nullable=True),
         sa.Column("company_size", sa.Integer(), nullable=True),
         sa.Column("city", sa.String(length=120), nullable=True),
-        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("country", sa.String(length=80), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("source", sa.String(length=40), nullable=False),
         sa.Column(

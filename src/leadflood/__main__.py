@@ -1,0 +1,3 @@
+from leadflood.cli import main
+
+main()
