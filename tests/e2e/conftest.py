@@ -1,0 +1,74 @@
+"""A real `leadflood up` process on the test database, and Debian's Chromium driven by
+Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.conftest import free_port
+from tests.support.processes import leadflood_env, start, stop, wait_for
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    port = free_port()
+    env = leadflood_env(database_url, tmp_path / "data")
+    process = start(["up", "--port", str(port)], env, tmp_path / "server.log")
+    base = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                return (await client.get(f"{base}/health")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await wait_for(ready, timeout=60, what="leadflood up to answer")
+        yield base
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+        )
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+def screenshots() -> Iterator[Path]:
+    folder = Path(__file__).resolve().parents[2] / "screenshots"
+    folder.mkdir(exist_ok=True)
+    yield folder
+
+
+def console_errors(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
