@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,14 +54,16 @@ def respond(
     code: str,
     message: str,
     details: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = error_body(request, code, message, details)
     if _wants_html(request):
         from leadflood.ui.render import render_error
 
-        return render_error(request, status, body["error"], headers=headers)
-    return JSONResponse(body, status_code=status, headers=headers)
+        return render_error(
+            request, status, body["error"], headers=dict(headers) if headers else None
+        )
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
 def install(app: FastAPI) -> None:

@@ -95,7 +95,7 @@ def task(
 
     def decorator(fn: Callable[..., Awaitable[Any]]) -> Any:
         @app.task(name=name, retry=retry or False, pass_context=True, queue=queue, **options)
-        async def run(context: JobContext, **args: Any) -> Any:
+        async def run(context: JobContext, /, **args: Any) -> Any:
             job = context.job
             assert job.id is not None
             attempt = job.attempts + 1

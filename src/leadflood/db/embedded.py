@@ -26,10 +26,10 @@ def start(data_dir: Path, *, database: str = DATABASE_NAME) -> tuple[Any, str]:
         os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+        server = get_server(data_dir / "pg", cleanup_mode="stop")
     admin_url = server.get_uri("postgres")
     ensure_database(admin_url, database)
     return server, server.get_uri(database)

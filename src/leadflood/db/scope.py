@@ -14,7 +14,7 @@ from leadflood.errors import NotFound
 T = TypeVar("T")
 
 
-def scoped(model: type[T], workspace_id: uuid.UUID) -> Select[tuple[T]]:
+def scoped(model: type[T], workspace_id: uuid.UUID) -> Select[T]:
     return select(model).where(model.workspace_id == workspace_id)  # type: ignore[attr-defined]
 
 

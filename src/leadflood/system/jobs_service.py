@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,10 +27,11 @@ async def get(session: AsyncSession, workspace_id: uuid.UUID, job_id: int) -> Jo
     state = jobs.QUEUE_STATES.get(queue or "", execution.state)
     if state == JobState.retrying:
         state = JobState.queued
+    status: Any = state.value
     return JobRead(
         id=job_id,
         task=execution.task_name,
-        status=state.value,  # type: ignore[arg-type]
+        status=status,
         attempts=execution.attempts,
         error=execution.error,
         subject_type=execution.subject_type,
