@@ -47,7 +47,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "procrastinate.worker", "procrastinate.manager"):
+    for noisy in ("uvicorn.access", "procrastinate.worker", "procrastinate.manager", "pgserver"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

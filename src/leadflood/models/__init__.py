@@ -4,9 +4,10 @@ from leadflood.models.api_key import ApiKey
 from leadflood.models.audit import AuditEvent
 from leadflood.models.auth_session import AuthSession, RefreshToken
 from leadflood.models.base import Base
+from leadflood.models.company import Company
 from leadflood.models.credential import ProviderCredential
 from leadflood.models.job_execution import JobExecution, JobState
-from leadflood.models.lead import Lead, LeadStatus
+from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
 from leadflood.models.membership import Invitation, Membership, Role
 from leadflood.models.rate_limit import RateLimitCounter
 from leadflood.models.system import Heartbeat
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "Company",
     "Heartbeat",
     "Invitation",
     "JobExecution",
@@ -30,5 +32,6 @@ __all__ = [
     "RefreshToken",
     "Role",
     "User",
+    "VerificationStatus",
     "Workspace",
 ]

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, Index, String, Text, func, text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
+
+
+class VerificationStatus(enum.StrEnum):
+    unverified = "unverified"
+    valid = "valid"
+    risky = "risky"
+    invalid = "invalid"
+    unknown = "unknown"
 
 
 class LeadStatus(enum.StrEnum):
@@ -28,6 +38,9 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_leads_workspace_created", "workspace_id", "created_at", "id"),
+        Index("ix_leads_workspace_score", "workspace_id", "score", "id"),
+        Index("ix_leads_workspace_company", "workspace_id", "company_id"),
+        Index("ix_leads_workspace_icp", "workspace_id", "icp_id", "score"),
     )
 
     email: Mapped[str | None] = mapped_column(String(320))
@@ -53,3 +66,23 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     error: Mapped[str | None] = mapped_column(Text)
     enriched_at: Mapped[datetime | None]
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL")
+    )
+    # The ICP the lead is scored against (the one it was found for, or chosen later); the
+    # foreign key is added with the ICP table.
+    icp_id: Mapped[uuid.UUID | None]
+    score: Mapped[int | None]
+    score_breakdown: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
+    scored_at: Mapped[datetime | None]
+    verification_status: Mapped[VerificationStatus] = mapped_column(
+        Enum(VerificationStatus, name="verification_status", native_enum=False, length=20),
+        default=VerificationStatus.unverified,
+        server_default=VerificationStatus.unverified.value,
+    )
+    verification_evidence: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
+    verified_at: Mapped[datetime | None]
