@@ -1,0 +1,1 @@
+"""Typer sub-commands by domain; `leadflood.cli` assembles them."""

@@ -1,0 +1,92 @@
+"""What every CLI command shares: settings from flags, a runtime, one session, clean errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from leadflood.errors import AppError, ConfigError
+from leadflood.providers.base import ProviderError
+from leadflood.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="LEADFLOOD_DATA_DIR",
+        help="Where the embedded database and local files live.",
+        show_default=False,
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def settings_from(data_dir: Path | None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir.expanduser().resolve()
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def clean_errors() -> Iterator[None]:
+    """An AppError or provider error ends the command with its code, not a traceback."""
+    try:
+        yield
+    except AppError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(1) from None
+    except ProviderError as exc:
+        err.print(f"[red]{exc.code or 'provider_error'}[/red]: {exc}")
+        raise typer.Exit(1) from None
+
+
+def build_runtime(settings: Settings, *, migrate: bool = False) -> Any:
+    from leadflood.db import migrate as migrations
+    from leadflood.db.engine import connect, resolve_url
+    from leadflood.logging import configure_logging
+    from leadflood.runtime import Runtime
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        url, server = resolve_url(settings)
+    except Exception as exc:  # one clear line instead of a traceback
+        err.print(f"[red]Database unavailable[/red]: {exc}")
+        raise typer.Exit(1) from None
+    if migrate:
+        migrations.upgrade(url)
+    return Runtime(settings, connect(settings, url=url, server=server))
+
+
+def run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(factory())
+
+
+def in_session(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run `work(session, runtime)` in one unit of work (committed when it returns)."""
+    runtime = build_runtime(settings)
+
+    async def main() -> T:
+        try:
+            async with runtime.db.session() as session:
+                return await work(session, runtime)
+        finally:
+            await runtime.aclose()
+
+    with clean_errors():
+        return run(main)
