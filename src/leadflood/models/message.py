@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Identity, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
+
+
+class MessageStatus(enum.StrEnum):
+    queued = "queued"  # rendered, waiting for its mailbox's turn
+    sending = "sending"  # claimed by a worker; the attempt may have reached the server
+    sent = "sent"
+    failed = "failed"  # permanent failure (not the recipient's fault)
+    bounced = "bounced"  # the recipient was rejected; the address is suppressed
+    cancelled = "cancelled"  # the enrollment stopped before it left
+
+
+class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """One message. At most one outbound message per (enrollment, step): a unique index, not a
+    hope. `message_id` (RFC 5322) is fixed before the first attempt so a recovered `sending`
+    message can be reconciled instead of re-sent."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index(
+            "uq_messages_enrollment_step",
+            "enrollment_id",
+            "step_id",
+            unique=True,
+            postgresql_where=text("direction = 'outbound'"),
+        ),
+        Index(
+            "ix_messages_delivery_due",
+            "mailbox_id",
+            "send_after",
+            postgresql_where=text("status = 'queued'"),
+        ),
+        Index("ix_messages_mailbox_sent", "mailbox_id", "sent_at"),
+        Index("ix_messages_workspace_created", "workspace_id", "created_at", "id"),
+        Index("ix_messages_message_id", "message_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="SET NULL")
+    )
+    step_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sequence_steps.id", ondelete="SET NULL")
+    )
+    variant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("step_variants.id", ondelete="SET NULL")
+    )
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    mailbox_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    direction: Mapped[str] = mapped_column(String(10), default="outbound")
+    status: Mapped[MessageStatus] = mapped_column(
+        Enum(MessageStatus, name="message_status", native_enum=False, length=20),
+        default=MessageStatus.queued,
+    )
+    to_address: Mapped[str] = mapped_column(String(320))
+    # Where it really went (TEST_MODE redirects); NULL means `to_address`.
+    delivered_to: Mapped[str | None] = mapped_column(String(1000))
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message_id: Mapped[str] = mapped_column(String(255))
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    provider: Mapped[str | None] = mapped_column(String(20))
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    send_after: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    sending_started_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryAttempt(IdMixin, WorkspaceScoped, Base):
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_message", "message_id", "attempt"),)
+
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    attempt: Mapped[int]
+    at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    code: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    # sent | temporary | permanent | recipient_rejected | reconciled
+    classification: Mapped[str] = mapped_column(String(20))
