@@ -2,6 +2,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 STAMP := .make/dev-installed
+PY_DIRS := src tests $(wildcard bench)
 
 .PHONY: test check install-dev chromium format lint types contracts openapi openapi-check pytest run bench
 
@@ -23,12 +24,12 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 format:
-	ruff format src tests bench
-	ruff check --fix src tests bench
+	ruff format $(PY_DIRS)
+	ruff check --fix $(PY_DIRS)
 
 lint:
-	ruff format --check src tests bench
-	ruff check src tests bench
+	ruff format --check $(PY_DIRS)
+	ruff check $(PY_DIRS)
 
 types:
 	mypy
