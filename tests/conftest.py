@@ -18,6 +18,7 @@ from leadflood.db import embedded, migrate
 from leadflood.db.engine import Database, connect
 from leadflood.runtime import Runtime
 from leadflood.settings import Settings, load_settings
+from tests.support.accounts import Account, api_login, make_account
 
 TEMPLATE = "leadflood_template"
 _counter = itertools.count()
@@ -81,10 +82,53 @@ async def app(runtime: Runtime) -> Any:
 
 
 @pytest.fixture
-async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def owner(runtime: Runtime) -> Account:
+    """The owner of the workspace "Acme", whose API key the `client` fixture sends."""
+    return await make_account(runtime, email="owner@example.com", workspace="Acme")
+
+
+@pytest.fixture
+async def other_workspace(runtime: Runtime) -> Account:
+    """The owner of a second workspace, "Globex": none of its rows may show in "Acme"."""
+    return await make_account(runtime, email="owner@globex.example", workspace="Globex")
+
+
+@pytest.fixture
+def make_user(runtime: Runtime) -> Any:
+    """`await make_user(role="viewer", workspace=owner.workspace_id, email=...)`."""
+
+    async def make(**options: Any) -> Account:
+        return await make_account(runtime, **options)
+
+    return make
+
+
+@pytest.fixture
+async def anon_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with no credentials (and a cookie jar, for the browser pages)."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def client(app: Any, owner: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """A client authenticated as the owner of "Acme" (by API key)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=owner.headers
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def login(anon_client: httpx.AsyncClient) -> Any:
+    """`tokens = await login(account)`: signs in through `POST /v1/auth/login`."""
+
+    async def sign_in(account: Account, **extra: Any) -> dict[str, Any]:
+        return await api_login(anon_client, account, **extra)
+
+    return sign_in
 
 
 def free_port() -> int:

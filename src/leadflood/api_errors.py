@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +28,34 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# Documented on every API route, so the OpenAPI file describes every answer a client can get.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Bad request",
+        401: "Not signed in, or the token or key is not valid",
+        403: "The role does not allow this (or the CSRF token is missing)",
+        404: "Not found in this workspace",
+        409: "Conflicts with the current state",
+        410: "Gone (a used or expired link)",
+        413: "The request body is too large",
+        422: "The request is not valid",
+        429: "Too many requests; see Retry-After",
+    }.items()
 }
 
 
@@ -57,6 +86,12 @@ def respond(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = error_body(request, code, message, details)
+    if status == 401 and _wants_html(request):
+        # A browser that is not signed in goes to the sign-in page, then back here.
+        from urllib.parse import quote
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     if _wants_html(request):
         from leadflood.ui.render import render_error
 

@@ -9,6 +9,9 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     message: str = "The request could not be processed."
+    # True when the work done before the error must still be committed (a failed sign-in's
+    # audit event, a reused refresh token's revoked family).
+    keep_changes: bool = False
 
     def __init__(self, message: str | None = None, *, details: Any = None) -> None:
         super().__init__(message or self.message)

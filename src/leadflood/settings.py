@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leadflood.errors import ConfigError
 
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         "json", validation_alias=AliasChoices("LOG_FORMAT", "log_format")
     )
     test_mode: bool = Field(False, validation_alias=AliasChoices("TEST_MODE", "test_mode"))
-    test_recipients: list[str] = Field(
+    test_recipients: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("TEST_RECIPIENTS", "test_recipients")
     )
     enricher: str = Field("sandbox", validation_alias=AliasChoices("ENRICHER", "enricher"))
@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     hunter_api_key: str | None = Field(
         None, validation_alias=AliasChoices("HUNTER_API_KEY", "hunter_api_key")
     )
+    verify_mx_timeout: float = Field(
+        3.0, gt=0, le=30, validation_alias=AliasChoices("VERIFY_MX_TIMEOUT_SECONDS")
+    )
+    sandbox_search_delay: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        validation_alias=AliasChoices("SANDBOX_SEARCH_DELAY", "sandbox_search_delay"),
+    )
     worker_heartbeat_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("WORKER_HEARTBEAT_SECONDS")
     )
@@ -60,6 +69,67 @@ class Settings(BaseSettings):
         60.0, gt=0, validation_alias=AliasChoices("STALLED_JOB_SECONDS")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=AliasChoices("DB_POOL_SIZE"))
+
+    # Delivery: see the "Sending" part of .env.example.
+    sending_batch_size: int = Field(
+        50, ge=1, le=500, validation_alias=AliasChoices("SENDING_BATCH_SIZE")
+    )
+    sending_reconcile_seconds: float = Field(
+        300.0, ge=5, validation_alias=AliasChoices("SENDING_RECONCILE_SECONDS")
+    )
+    sending_retry_base_seconds: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("SENDING_RETRY_BASE_SECONDS")
+    )
+    sending_retry_max_seconds: float = Field(
+        3600.0, gt=0, validation_alias=AliasChoices("SENDING_RETRY_MAX_SECONDS")
+    )
+    scheduler_batch_size: int = Field(
+        500, ge=1, le=5000, validation_alias=AliasChoices("SCHEDULER_BATCH_SIZE")
+    )
+    allow_global_suppressions: bool = Field(
+        False, validation_alias=AliasChoices("ALLOW_GLOBAL_SUPPRESSIONS")
+    )
+    # CSV imports: see the "CSV import" part of .env.example.
+    import_max_bytes: int = Field(
+        209_715_200, ge=1024, validation_alias=AliasChoices("IMPORT_MAX_BYTES")
+    )
+    import_workers: int = Field(0, ge=0, le=64, validation_alias=AliasChoices("IMPORT_WORKERS"))
+    import_chunk_rows: int = Field(
+        10_000, ge=1, le=100_000, validation_alias=AliasChoices("IMPORT_CHUNK_ROWS")
+    )
+
+    # Accounts and security: see the "Sign-in and security" part of .env.example.
+    encryption_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("ENCRYPTION_KEYS", "encryption_keys")
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("CORS_ORIGINS", "cors_origins")
+    )
+    access_token_minutes: int = Field(
+        15, ge=1, le=60, validation_alias=AliasChoices("ACCESS_TOKEN_MINUTES")
+    )
+    refresh_token_days: int = Field(30, ge=1, validation_alias=AliasChoices("REFRESH_TOKEN_DAYS"))
+    session_days: int = Field(14, ge=1, validation_alias=AliasChoices("SESSION_DAYS"))
+    invitation_days: int = Field(7, ge=1, validation_alias=AliasChoices("INVITATION_DAYS"))
+    cookie_secure: bool | None = Field(None, validation_alias=AliasChoices("COOKIE_SECURE"))
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, validation_alias=AliasChoices("MAX_REQUEST_BYTES")
+    )
+    max_upload_bytes: int = Field(
+        52_428_800, ge=1024, validation_alias=AliasChoices("MAX_UPLOAD_BYTES")
+    )
+    login_attempts_per_ip: int = Field(
+        30, ge=1, validation_alias=AliasChoices("LOGIN_ATTEMPTS_PER_IP")
+    )
+    login_attempts_per_account: int = Field(
+        10, ge=1, validation_alias=AliasChoices("LOGIN_ATTEMPTS_PER_ACCOUNT")
+    )
+    login_window_seconds: int = Field(
+        900, ge=1, validation_alias=AliasChoices("LOGIN_WINDOW_SECONDS")
+    )
+    api_key_requests_per_minute: int = Field(
+        600, ge=1, validation_alias=AliasChoices("API_KEY_REQUESTS_PER_MINUTE")
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -75,11 +145,27 @@ class Settings(BaseSettings):
             raise ValueError("must name a database, e.g. postgresql://localhost/leadflood")
         return value.strip()
 
-    @field_validator("test_recipients", mode="before")
+    @field_validator("test_recipients", "encryption_keys", "cors_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[str]) -> list[str]:
+        from cryptography.fernet import Fernet
+
+        for key in value:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "each key must be 32 url-safe base64-encoded bytes; make one with "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -91,6 +177,12 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
 
 
 def _one_line(error: ValidationError) -> str:

@@ -72,3 +72,12 @@ def console_errors(page: Any) -> list[str]:
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+async def sign_in(page: Any, base: str, account: Any) -> None:
+    """Sign in through the login form, as a person would."""
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Email").fill(account.email)
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(lambda url: "/login" not in url)

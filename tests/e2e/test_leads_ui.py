@@ -3,19 +3,22 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import console_errors
+from tests.e2e.conftest import console_errors, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_create_a_lead_in_the_ui_and_see_it_enriched(live_server, browser, screenshots):
+async def test_create_a_lead_in_the_ui_and_see_it_enriched(
+    live_server, browser, screenshots, owner
+):
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     errors = console_errors(page)
+    await sign_in(page, live_server, owner)
     await page.goto(f"{live_server}/leads")
     await expect(page.get_by_role("heading", name="No leads yet")).to_be_visible()
     await page.screenshot(path=str(screenshots / "leads-empty.png"))
 
-    await page.get_by_label("Email").fill("grace@hopper-systems.com")
+    await page.get_by_role("textbox", name="Email").fill("grace@hopper-systems.com")
     await page.get_by_label("First name").fill("Grace")
     await page.get_by_role("button", name="Add lead").click()
 
@@ -30,10 +33,11 @@ async def test_create_a_lead_in_the_ui_and_see_it_enriched(live_server, browser,
     assert errors == []
 
 
-async def test_form_errors_show_next_to_the_field(live_server, browser):
+async def test_form_errors_show_next_to_the_field(live_server, browser, owner):
     page = await browser.new_page()
+    await sign_in(page, live_server, owner)
     await page.goto(f"{live_server}/leads")
-    await page.get_by_label("Email").fill("not-an-email")
+    await page.get_by_role("textbox", name="Email").fill("not-an-email")
     await page.get_by_role("button", name="Add lead").click()
     await expect(page.locator("#e-email")).to_contain_text("email")
-    await expect(page.get_by_label("Email")).to_have_value("not-an-email")
+    await expect(page.get_by_role("textbox", name="Email")).to_have_value("not-an-email")

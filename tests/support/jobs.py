@@ -10,9 +10,27 @@ from sqlalchemy import text
 from leadflood import worker
 from leadflood.runtime import Runtime
 
+# Jobs due now, not counting the periodic ones (a new one is always about to be due).
+_DUE = text(
+    """
+    SELECT count(*) FROM procrastinate_jobs
+    WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())
+      AND id NOT IN (SELECT job_id FROM procrastinate_periodic_defers WHERE job_id IS NOT NULL)
+    """
+)
 
-async def drain(runtime: Runtime, *, concurrency: int = 2) -> None:
-    await worker.run(runtime, concurrency=concurrency, install_signal_handlers=False, wait=False)
+
+async def drain(runtime: Runtime, *, concurrency: int = 2, rounds: int = 20) -> None:
+    """Run workers until no job is due. A worker with `wait=False` stops as soon as one of its
+    slots finds the queue empty, even while another slot's job is deferring follow-up jobs,
+    so it runs again while work remains."""
+    for _ in range(rounds):
+        await worker.run(
+            runtime, concurrency=concurrency, install_signal_handlers=False, wait=False
+        )
+        async with runtime.db.sessions() as session:
+            if not await session.scalar(_DUE):
+                return
 
 
 async def make_due(runtime: Runtime) -> None:

@@ -18,14 +18,18 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from leadflood.sending import catcher_store
+
 Stage = Literal["MAIL", "RCPT", "DATA"]
 _DROP = object()
+_PASS = object()
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,15 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.owner.delay:
+            await asyncio.sleep(self.owner.delay)
         planned = self.owner._take("DATA", server)
         if planned:
             return planned
         data = envelope.original_content or b""
         parsed = BytesParser(policy=policy.default).parsebytes(data)
+        if self.owner.record_dir is not None:
+            catcher_store.save(self.owner.record_dir, str(parsed["Message-ID"] or ""), data)
         with self.owner._lock:
             self.owner._messages.append(
                 ReceivedMessage(
@@ -124,8 +132,15 @@ class SmtpTestServer:
         username: str | None = None,
         password: str | None = None,
         host: str = "127.0.0.1",
+        delay: float = 0.0,
+        record_dir: Path | None = None,
     ) -> None:
+        """`delay`: seconds to wait before answering each DATA (a slow server); `record_dir`:
+        also keep each accepted message there by Message-ID, as the demo catcher does, so the
+        delivery reconciler (and a test in another process) can ask what arrived."""
         self.host = host
+        self.delay = delay
+        self.record_dir = record_dir
         self.port = 0
         self.username = username
         self.password = password
@@ -141,6 +156,8 @@ class SmtpTestServer:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.record_dir is not None:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port(self.host)
         self._controller = _Controller(
             self,
@@ -184,6 +201,8 @@ class SmtpTestServer:
         }
         if self.username is not None:
             config |= {"username": self.username, "password": self.password}
+        if self.record_dir is not None:
+            config["catcher_dir"] = str(self.record_dir)
         return config | overrides
 
     # -- what was received --------------------------------------------------------------------
@@ -199,6 +218,15 @@ class SmtpTestServer:
         """Answer `code text` to the next `times` commands of `stage`."""
         with self._lock:
             self._planned[stage].extend([f"{code} {text}"] * times)
+
+    def pass_next(self, *, stage: Stage = "DATA") -> None:
+        """Answer the next command of `stage` normally (to script failures in between)."""
+        with self._lock:
+            self._planned[stage].append(_PASS)
+
+    def clear_plans(self) -> None:
+        with self._lock:
+            self._planned.clear()
 
     def drop_next(self, *, stage: Stage = "MAIL") -> None:
         """Close the connection, without replying, when the next command of `stage` arrives."""

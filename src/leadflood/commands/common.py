@@ -30,6 +30,16 @@ DataDir = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="LEADFLOOD_WORKSPACE",
+        help="Workspace name or slug (optional when there is only one).",
+        show_default=False,
+    ),
+]
 
 
 def settings_from(data_dir: Path | None) -> Settings:
@@ -90,3 +100,22 @@ def in_session(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> 
 
     with clean_errors():
         return run(main)
+
+
+async def find_workspace(session: Any, name: str | None) -> Any:
+    """The workspace named by --workspace, or the only one there is."""
+    from sqlalchemy import select
+
+    from leadflood.auth import service as accounts
+    from leadflood.auth.errors import WorkspaceNotFound
+    from leadflood.models import Workspace
+
+    if name is None:
+        only = list((await session.scalars(select(Workspace).limit(2))).all())
+        if len(only) != 1:
+            raise WorkspaceNotFound("Name the workspace with --workspace (name or slug).")
+        return only[0]
+    workspace = await accounts.find_workspace(session, name)
+    if workspace is None:
+        raise WorkspaceNotFound(f"No workspace named {name!r}.")
+    return workspace

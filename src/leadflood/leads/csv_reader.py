@@ -70,6 +70,24 @@ class CsvRow:
     problem: RowProblem | None = None
 
 
+# (number, line, fields, problem) of a CsvRow; fields is None for a row that could not be parsed.
+RawRecord = tuple[int, int, list[str] | None, RowProblem | None]
+
+
+def row_values(headers: list[str], fields: list[str]) -> dict[str, str]:
+    """A row's values by header; a short row gets empty values, a long one loses its extras."""
+    values = dict(zip(headers, fields, strict=False))
+    for header in headers[len(fields) :]:
+        values[header] = ""
+    return values
+
+
+def _csv_row(headers: list[str], record: RawRecord) -> CsvRow:
+    number, line, fields, problem = record
+    values = {} if fields is None else row_values(headers, fields)
+    return CsvRow(number, line, values, tuple(fields or ()), problem)
+
+
 @dataclass(slots=True)
 class CsvSource:
     """A CSV file opened for reading. `rows()` starts a fresh pass over the file each time."""
@@ -83,18 +101,22 @@ class CsvSource:
     _header_line: int = field(default=1, repr=False)
 
     def rows(self) -> Iterator[CsvRow]:
+        return (_csv_row(self.headers, record) for record in self.records())
+
+    def records(self) -> Iterator[RawRecord]:
+        """Like `rows()`, as plain tuples: what a large import hands its workers."""
         self.rows_read = 0
         self.blank_rows = 0
-        for row in _records(self):
-            if row is None:
+        for record in _records(self):
+            if record is None:
                 self.blank_rows += 1
                 continue
             self.rows_read += 1
-            yield row
+            yield record
 
     def sample(self, n: int = 20) -> list[CsvRow]:
         with closing(_records(self)) as records:
-            return list(islice((row for row in records if row is not None), n))
+            return [_csv_row(self.headers, r) for r in islice(filter(None, records), n)]
 
     def __iter__(self) -> Iterator[CsvRow]:
         return self.rows()
@@ -203,13 +225,13 @@ def _text(source: CsvSource) -> io.TextIOWrapper:
 
 
 def _is_blank(fields: list[str]) -> bool:
-    return all(not f.strip() for f in fields)
+    # Whitespace-only fields joined are whitespace only: one call instead of one per field.
+    return not "".join(fields).strip()
 
 
-def _records(source: CsvSource) -> Generator[CsvRow | None, None, None]:
+def _records(source: CsvSource) -> Generator[RawRecord | None, None, None]:
     """Data records after the header; None for a blank line (or one of empty fields)."""
-    headers = source.headers
-    width = len(headers)
+    width = len(source.headers)
     with _text(source) as text:
         reader = csv.reader(text, delimiter=source.delimiter)
         for _ in reader:
@@ -225,18 +247,14 @@ def _records(source: CsvSource) -> Generator[CsvRow | None, None, None]:
             except csv.Error as exc:
                 number += 1
                 malformed = RowProblem("malformed_row", f"The row could not be parsed: {exc}.")
-                yield CsvRow(number, start, {}, (), malformed)
+                yield (number, start, None, malformed)
                 continue
             if _is_blank(fields):
                 yield None
                 continue
             number += 1
-            values = dict(zip(headers, fields, strict=False))
-            problem: RowProblem | None = None
             if len(fields) != width:
-                problem = RowProblem(
-                    "ragged_row", f"The row has {len(fields)} fields; the header has {width}."
-                )
-                for header in headers[len(fields) :]:
-                    values[header] = ""
-            yield CsvRow(number, start, values, tuple(fields), problem)
+                message = f"The row has {len(fields)} fields; the header has {width}."
+                yield (number, start, fields, RowProblem("ragged_row", message))
+            else:
+                yield (number, start, fields, None)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
-from leadflood.models import LeadStatus
+from leadflood.models import LeadStatus, VerificationStatus
 
 
 class Strict(BaseModel):
@@ -84,5 +84,11 @@ class LeadRead(BaseModel):
     error: str | None
     enriched_at: datetime | None
     custom_fields: dict[str, Any]
+    icp_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    score: int | None = None
+    scored_at: datetime | None = None
+    verification_status: VerificationStatus = VerificationStatus.unverified
+    verified_at: datetime | None = None
     created_at: datetime
     updated_at: datetime

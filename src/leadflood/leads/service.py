@@ -1,39 +1,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, NotFound
-from leadflood.leads.countries import country_code
+from leadflood.leads import enrichment, queries
+from leadflood.leads.enrichment_schemas import LeadFilter
+from leadflood.leads.fields import ENRICHABLE
 from leadflood.leads.schemas import LeadCreate
 from leadflood.models import Lead, LeadStatus
-from leadflood.pagination import newest_first, page_of
-from leadflood.providers.base import Enricher, EnrichmentInput
+from leadflood.providers.base import Enricher
 
 ENRICH_TASK = "leads.enrich"
-# Columns an enricher may fill; it never overwrites what a user or an import already set.
-ENRICHABLE = (
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "department",
-    "phone",
-    "linkedin_url",
-    "company_name",
-    "company_domain",
-    "company_industry",
-    "company_size",
-    "city",
-    "country",
-    "timezone",
-)
 
 
 class LeadNotFound(NotFound):
@@ -85,23 +67,9 @@ async def list_page(
     status: LeadStatus | None = None,
     search: str | None = None,
 ) -> tuple[list[Lead], str | None]:
-    query = scoped(Lead, workspace_id)
-    if status is not None:
-        query = query.where(Lead.status == status)
-    if search:
-        pattern = f"%{search.strip()}%"
-        query = query.where(
-            or_(
-                Lead.email.ilike(pattern),
-                (
-                    func.coalesce(Lead.first_name, "") + " " + func.coalesce(Lead.last_name, "")
-                ).ilike(pattern),
-                Lead.company_name.ilike(pattern),
-            )
-        )
-    query = newest_first(query, Lead.created_at, Lead.id, cursor=cursor, limit=limit)
-    rows = list((await session.scalars(query)).all())
-    return page_of(rows, limit)
+    """Newest first; the full set of filters and sorts is `leads.queries.list_page`."""
+    where = LeadFilter(status=status, q=search)
+    return await queries.list_page(session, workspace_id, where, limit=limit, cursor=cursor)
 
 
 async def statuses(
@@ -112,38 +80,14 @@ async def statuses(
 
 
 async def enrich(session: AsyncSession, lead_id: uuid.UUID, enricher: Enricher) -> Lead | None:
-    """Enrich one lead (idempotent: an enriched lead is left as it is). Provider errors propagate
-    so the job can retry; the caller decides when a failure is final."""
-    lead = await session.get(Lead, lead_id, with_for_update=True)
-    if lead is None or lead.status == LeadStatus.enriched:
-        return lead
-    lead.status = LeadStatus.enriching
-    person = EnrichmentInput(
-        email=lead.email,
-        first_name=lead.first_name,
-        last_name=lead.last_name,
-        company_name=lead.company_name,
-        company_domain=lead.company_domain,
-        linkedin_url=lead.linkedin_url,
-    )
-    result = await enricher.enrich(person)
-    apply_fields(lead, result.fields)
-    lead.status = LeadStatus.enriched
-    lead.error = None
-    lead.enriched_at = datetime.now(UTC)
-    return lead
-
-
-def apply_fields(lead: Lead, fields: dict[str, Any]) -> list[str]:
-    changed = []
-    for name in ENRICHABLE:
-        value = fields.get(name)
-        if name == "country" and isinstance(value, str):
-            value = country_code(value) or value  # providers give names; we keep ISO codes
-        if value not in (None, "") and getattr(lead, name) in (None, ""):
-            setattr(lead, name, value)
-            changed.append(name)
-    return changed
+    """Enrich one lead with one enricher (idempotent: an enriched lead is left as it is).
+    Provider errors propagate; the waterfall over a workspace's enrichers is
+    `leads.enrichment.enrich_lead`."""
+    outcome = await enrichment.enrich_lead(session, lead_id, [enricher], wanted=ENRICHABLE)
+    error = enrichment.failure_of(outcome)
+    if error is not None:
+        raise error
+    return outcome.lead
 
 
 async def mark_failed(session: AsyncSession, lead_id: uuid.UUID, error: str) -> None:
@@ -151,12 +95,3 @@ async def mark_failed(session: AsyncSession, lead_id: uuid.UUID, error: str) -> 
     if lead is not None and lead.status != LeadStatus.enriched:
         lead.status = LeadStatus.failed
         lead.error = error
-
-
-async def count_by_status(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, int]:
-    rows = await session.execute(
-        select(Lead.status, func.count())
-        .where(Lead.workspace_id == workspace_id)
-        .group_by(Lead.status)
-    )
-    return {str(status): count for status, count in rows.tuples()}

@@ -1,22 +1,49 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from leadflood.deps import SessionDep, WorkspaceDep
+from leadflood.deps import MemberDep, SessionDep, WorkspaceDep
+from leadflood.errors import AppError, InvalidInput
+from leadflood.leads import bulk, queries
 from leadflood.leads import service as leads
+from leadflood.leads.enrichment_schemas import BulkRequest, LeadFilter, LeadSort
 from leadflood.leads.schemas import LeadCreate
-from leadflood.models import LeadStatus
-from leadflood.pagination import DEFAULT_PAGE_SIZE
+from leadflood.models import BulkAction, BulkState, LeadStatus, VerificationStatus
+from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 
 FORM_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
+ACTIVE_BULK = (BulkState.queued, BulkState.running)
+
+
+FILTER_PARAMS = ("status", "verification", "score_min", "score_max", "icp_id", "company_domain")
+SORTS: dict[LeadSort, str] = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "score": "Best score",
+    "score_asc": "Lowest score",
+}
+
+
+def filter_from(params: Mapping[str, str]) -> tuple[LeadFilter, dict[str, str]]:
+    """The list's filter from query or form values; what does not parse is ignored (a bad
+    link shows all leads rather than an error page)."""
+    raw = {k: params.get(k, "").strip() for k in (*FILTER_PARAMS, "q") if params.get(k)}
+    try:
+        return LeadFilter.model_validate(raw), raw
+    except ValidationError as exc:
+        bad = {str(err["loc"][0]) for err in exc.errors()}
+        kept = {k: v for k, v in raw.items() if k not in bad}
+        return LeadFilter.model_validate(kept), kept
 
 
 async def _page(
@@ -27,35 +54,57 @@ async def _page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    bulk_error: str | None = None,
 ) -> HTMLResponse:
     params = request.query_params
-    status_filter = params.get("status") if params.get("status") in LeadStatus.__members__ else None
+    where, applied = filter_from(params)
+    sort: LeadSort = "newest"
+    for key in SORTS:
+        if params.get("sort") == key:
+            sort = key
     cursor = params.get("cursor") or None
-    rows, next_cursor = await leads.list_page(
-        session,
-        workspace.id,
-        limit=DEFAULT_PAGE_SIZE,
-        cursor=cursor,
-        status=LeadStatus(status_filter) if status_filter else None,
-        search=params.get("q") or None,
-    )
-    counts = await leads.count_by_status(session, workspace.id)
+    try:
+        rows, next_cursor = await queries.list_page(
+            session, workspace.id, where, sort=sort, limit=DEFAULT_PAGE_SIZE, cursor=cursor
+        )
+    except InvalidCursor:
+        cursor = None
+        rows, next_cursor = await queries.list_page(
+            session, workspace.id, where, sort=sort, limit=DEFAULT_PAGE_SIZE
+        )
+    counts = await queries.status_counts(session, workspace.id)
+    keep = {**applied, **({"sort": sort} if sort != "newest" else {})}
+    operations = [op for op in await bulk.recent(session, workspace.id) if op.state in ACTIVE_BULK]
+    shown = params.get("bulk")
+    if shown and not any(str(op.id) == shown for op in operations):
+        operations += [op for op in await bulk.recent(session, workspace.id) if str(op.id) == shown]
     return render(
         request,
         "leads/index.html",
         {
             "active": "leads",
-            "workspace_name": workspace.name,
             "leads": rows,
             "next_cursor": next_cursor,
             "cursor": cursor,
-            "counts": counts,
-            "total": sum(counts.values()),
-            "status_filter": status_filter,
+            "counts": counts["counts"],
+            "capped": counts["capped"],
+            "counts_exact": counts["exact"],
+            "total": counts["total"],
+            "status_filter": applied.get("status"),
+            "filters": applied,
+            "filtered": bool(applied),
+            "query": urlencode(keep),
+            "sort": sort,
+            "sorts": SORTS,
+            "statuses": [s.value for s in LeadStatus],
+            "verifications": [v.value for v in VerificationStatus],
             "q": params.get("q"),
             "form": form or {},
             "errors": errors or {},
             "created": params.get("created"),
+            "operations": operations,
+            "bulk_error": bulk_error,
+            "cap": queries.COUNT_CAP,
         },
         status=status,
     )
@@ -72,7 +121,8 @@ async def leads_page(request: Request, session: SessionDep, workspace: Workspace
 
 
 @router.post("/leads", response_class=HTMLResponse)
-async def create_lead(request: Request, session: SessionDep, workspace: WorkspaceDep) -> Response:
+async def create_lead(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    workspace = member.workspace
     raw = await request.form()
     form = {name: str(raw.get(name) or "").strip() for name in FORM_FIELDS}
     try:
@@ -113,7 +163,47 @@ async def lead_statuses(
                 "company_name": lead.company_name,
                 "title": lead.title,
                 "location": ", ".join(p for p in (lead.city, lead.country) if p) or None,
+                "verification_status": lead.verification_status.value,
+                "score": lead.score,
             }
             for lead_id, lead in found.items()
         }
     )
+
+
+@router.post("/leads/bulk", response_class=HTMLResponse)
+async def bulk_action(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The list's bulk bar: enrich or verify the rows ticked, or every lead matching the
+    filter the page shows (a plain form: works without JavaScript)."""
+    raw = await request.form()
+    action, _, scope = str(raw.get("do") or "").partition(":")
+    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    where, applied = filter_from(values)
+    try:
+        if action not in ("enrich", "verify"):
+            raise InvalidInput("Choose enrich or verify.")
+        if scope == "filter":
+            request_body = BulkRequest(filter=where)
+        else:
+            picked = [str(v) for v in raw.getlist("lead_ids") if isinstance(v, str)]
+            if not picked:
+                raise InvalidInput("Tick at least one lead, or choose all matching leads.")
+            request_body = BulkRequest.model_validate({"lead_ids": picked})
+        operation = await bulk.start(
+            session,
+            member.workspace_id,
+            BulkAction(action),
+            request_body,
+            user_id=member.user.id if member.user else None,
+        )
+    except ValidationError:
+        return await _page(
+            request, session, member.workspace, bulk_error="Those leads cannot be selected.",
+            status=422,
+        )  # fmt: skip
+    except AppError as exc:
+        return await _page(
+            request, session, member.workspace, bulk_error=exc.message, status=exc.status
+        )
+    back = urlencode({**applied, "bulk": str(operation.id)})
+    return RedirectResponse(f"/leads?{back}", status_code=303)

@@ -6,13 +6,24 @@ from leadflood.models.auth_session import AuthSession, RefreshToken
 from leadflood.models.base import Base
 from leadflood.models.company import Company
 from leadflood.models.credential import ProviderCredential
+from leadflood.models.enrichment import (
+    BulkAction,
+    BulkOperation,
+    BulkState,
+    EnrichmentCache,
+    EnrichmentRun,
+    Verification,
+)
 from leadflood.models.enrollment import Enrollment, EnrollmentState
+from leadflood.models.icp import Icp
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
+from leadflood.models.lead_import import ImportState, LeadImport, LeadImportRejection, OnDuplicate
 from leadflood.models.mailbox import Mailbox, MailboxState
 from leadflood.models.membership import Invitation, Membership, Role
 from leadflood.models.message import DeliveryAttempt, Message, MessageStatus
 from leadflood.models.rate_limit import RateLimitCounter
+from leadflood.models.search import SearchOutcome, SearchResult, SearchRun, SearchRunState
 from leadflood.models.sequence import (
     Sequence,
     SequenceState,
@@ -24,31 +35,48 @@ from leadflood.models.suppression import Suppression, SuppressionKind, Unsubscri
 from leadflood.models.system import Heartbeat
 from leadflood.models.user import User
 from leadflood.models.workspace import Workspace
+from leadflood.models.workspace_settings import EnrichmentSettings, LeadCounts
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuthSession",
     "Base",
+    "BulkAction",
+    "BulkOperation",
+    "BulkState",
     "Company",
     "DeliveryAttempt",
+    "EnrichmentCache",
+    "EnrichmentRun",
+    "EnrichmentSettings",
     "Enrollment",
     "EnrollmentState",
     "Heartbeat",
+    "Icp",
+    "ImportState",
     "Invitation",
     "JobExecution",
     "JobState",
     "Lead",
+    "LeadCounts",
+    "LeadImport",
+    "LeadImportRejection",
     "LeadStatus",
     "Mailbox",
     "MailboxState",
     "Membership",
     "Message",
     "MessageStatus",
+    "OnDuplicate",
     "ProviderCredential",
     "RateLimitCounter",
     "RefreshToken",
     "Role",
+    "SearchOutcome",
+    "SearchResult",
+    "SearchRun",
+    "SearchRunState",
     "Sequence",
     "SequenceState",
     "SequenceStep",
@@ -57,6 +85,7 @@ __all__ = [
     "SuppressionKind",
     "UnsubscribeToken",
     "User",
+    "Verification",
     "VerificationStatus",
     "Workspace",
     "sequence_mailboxes",

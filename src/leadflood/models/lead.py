@@ -41,6 +41,25 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_leads_workspace_score", "workspace_id", "score", "id"),
         Index("ix_leads_workspace_company", "workspace_id", "company_id"),
         Index("ix_leads_workspace_icp", "workspace_id", "icp_id", "score"),
+        # The leads list filters and keyset-pages on these (docs/performance.md, "Leads list").
+        Index("ix_leads_workspace_status_created", "workspace_id", "status", "created_at", "id"),
+        Index(
+            "ix_leads_workspace_verification_created",
+            "workspace_id",
+            "verification_status",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_leads_workspace_company_domain", "workspace_id", func.lower(text("company_domain"))
+        ),
+        # Prospects without an email are deduplicated on their LinkedIn profile.
+        Index(
+            "ix_leads_workspace_linkedin",
+            "workspace_id",
+            "linkedin_url",
+            postgresql_where=text("linkedin_url IS NOT NULL"),
+        ),
     )
 
     email: Mapped[str | None] = mapped_column(String(320))
@@ -69,9 +88,8 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     company_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("companies.id", ondelete="SET NULL")
     )
-    # The ICP the lead is scored against (the one it was found for, or chosen later); the
-    # foreign key is added with the ICP table.
-    icp_id: Mapped[uuid.UUID | None]
+    # The ICP the lead is scored against (the one it was found for, or chosen later).
+    icp_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("icps.id", ondelete="SET NULL"))
     score: Mapped[int | None]
     score_breakdown: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default=text("'[]'::jsonb")

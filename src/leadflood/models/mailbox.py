@@ -33,7 +33,7 @@ class Mailbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     signature: Mapped[str] = mapped_column(Text, default="")
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    secret_key_version: Mapped[int | None]
+    secret_key_version: Mapped[str | None] = mapped_column(String(16))
     dkim_selector: Mapped[str | None] = mapped_column(String(63))
     dkim_domain: Mapped[str | None] = mapped_column(String(253))
     dkim_key_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)

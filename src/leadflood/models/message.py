@@ -43,6 +43,14 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_messages_mailbox_sent", "mailbox_id", "sent_at"),
         Index("ix_messages_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_messages_message_id", "message_id"),
+        # A lead's messages: the scheduler's reply check and stopping everything for a person.
+        Index("ix_messages_lead", "lead_id", "direction"),
+        # The reconciler's look-up of messages left `sending` by a dead worker.
+        Index(
+            "ix_messages_sending",
+            "updated_at",
+            postgresql_where=text("status = 'sending'"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)

@@ -31,8 +31,16 @@ async def rescue_stalled(app: Any, runtime: Any) -> int:
     stalled = await app.job_manager.get_stalled_jobs(
         seconds_since_heartbeat=runtime.settings.stalled_job_seconds
     )
+    rescued = 0
     for job in stalled:
+        try:
+            await app.job_manager.retry_job(job)
+        except Exception as exc:  # one bad job (e.g. a queueing-lock clash) must not stop the rest
+            log.warning(
+                "job.stalled_retry_failed", job_id=job.id, task=job.task_name, error=str(exc)
+            )
+            continue
+        rescued += 1
         log.warning("job.stalled_retried", job_id=job.id, task=job.task_name)
-        await app.job_manager.retry_job(job)
     await app.job_manager.prune_stalled_workers(runtime.settings.stalled_job_seconds)
-    return len(list(stalled))
+    return rescued

@@ -19,11 +19,12 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 
 NAV = [
     ("leads", "Leads", "/leads"),
-    ("icps", "ICPs", None),
-    ("sequences", "Sequences", None),
+    ("icps", "ICPs", "/icps"),
+    ("sequences", "Sequences", "/sequences"),
+    ("outbox", "Outbox", "/outbox"),
     ("inbox", "Inbox", None),
     ("analytics", "Analytics", None),
-    ("settings", "Settings", None),
+    ("settings", "Settings", "/settings"),
 ]
 
 
@@ -54,6 +55,10 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     ctx: dict[str, Any] = {"request": request, **(getattr(request.state, "ui", {}) or {})}
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None and ctx.get("current_workspace") is not None:
+        # Signed-in pages always say when TEST_MODE redirects every outbound message.
+        ctx["test_mode"] = runtime.settings.test_mode
     ctx.update(context or {})
     return templates.TemplateResponse(request, template, ctx, status_code=status, headers=headers)
 

@@ -22,7 +22,7 @@ from leadflood.providers.base import (
     SendResult,
     TemporaryProviderError,
 )
-from leadflood.providers.email.mime import MIME_POLICY, build_mime, dkim_sign
+from leadflood.providers.email.mime import dkim_sign, render_bytes
 
 PROVIDER = "smtp"
 TlsMode = Literal["none", "starttls", "tls"]
@@ -227,7 +227,7 @@ class SmtpSender:
     def render(self, email: OutboundEmail) -> bytes:
         """The exact bytes handed to DATA (DKIM-signed when configured)."""
         try:
-            data = build_mime(email).as_bytes(policy=MIME_POLICY)
+            data = render_bytes(email)
         except (ValueError, TypeError) as exc:
             raise PermanentProviderError(
                 f"message cannot be encoded: {exc}", provider=PROVIDER, code="invalid_message"

@@ -50,3 +50,22 @@
     });
   });
 })();
+
+// Forms marked data-confirm ask once before a destructive action; selects marked
+// data-autosubmit (the workspace switcher) submit their form when changed.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      var button = select.form && select.form.querySelector(".js-hide");
+      if (button) button.hidden = true;
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  });
+})();

@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("signature", sa.Text(), nullable=False),
         sa.Column("config", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=True),
-        sa.Column("secret_key_version", sa.Integer(), nullable=True),
+        sa.Column("secret_key_version", sa.String(length=16), nullable=True),
         sa.Column("dkim_selector", sa.String(length=63), nullable=True),
         sa.Column("dkim_domain", sa.String(length=253), nullable=True),
         sa.Column("dkim_key_ciphertext", sa.LargeBinary(), nullable=True),
@@ -493,6 +493,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_messages_mailbox_sent", "messages", ["mailbox_id", "sent_at"], unique=False)
     op.create_index("ix_messages_message_id", "messages", ["message_id"], unique=False)
+    op.create_index("ix_messages_lead", "messages", ["lead_id", "direction"], unique=False)
+    op.create_index(
+        "ix_messages_sending",
+        "messages",
+        ["updated_at"],
+        unique=False,
+        postgresql_where=sa.text("status = 'sending'"),
+    )
     op.create_index(
         "ix_messages_workspace_created",
         "messages",
@@ -555,6 +563,10 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_messages_workspace_id"), table_name="messages")
     op.drop_index("ix_messages_workspace_created", table_name="messages")
+    op.drop_index(
+        "ix_messages_sending", table_name="messages", postgresql_where=sa.text("status = 'sending'")
+    )
+    op.drop_index("ix_messages_lead", table_name="messages")
     op.drop_index("ix_messages_message_id", table_name="messages")
     op.drop_index("ix_messages_mailbox_sent", table_name="messages")
     op.drop_index(

@@ -1,0 +1,111 @@
+"""Provider credentials, encrypted at rest. Secrets go in and are read only by
+`get_secret` (for the providers); nothing else returns or logs them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.auth import audit
+from leadflood.auth.crypto import Keyring, keyring
+from leadflood.auth.errors import CredentialNotFound
+from leadflood.auth.principal import CurrentMember
+from leadflood.db.scope import scoped
+from leadflood.errors import ProviderNotConfigured
+from leadflood.models import ProviderCredential
+from leadflood.settings import Settings
+
+
+def _keys(session: AsyncSession) -> Keyring:
+    settings: Settings = session.info["settings"]
+    return keyring(settings)
+
+
+async def _find(
+    session: AsyncSession, workspace_id: uuid.UUID, provider: str, *, for_update: bool = False
+) -> ProviderCredential | None:
+    query = scoped(ProviderCredential, workspace_id).where(ProviderCredential.provider == provider)
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def set_secret(
+    session: AsyncSession, actor: CurrentMember, provider: str, secret: str
+) -> ProviderCredential:
+    ciphertext, version = _keys(session).encrypt(secret)
+    row = await _find(session, actor.workspace_id, provider, for_update=True)
+    created = row is None
+    if row is None:
+        row = ProviderCredential(
+            id=uuid.uuid4(),
+            workspace_id=actor.workspace_id,
+            provider=provider,
+            ciphertext=ciphertext,
+            key_version=version,
+        )
+        session.add(row)
+    else:
+        row.ciphertext, row.key_version = ciphertext, version
+    await session.flush()
+    await session.refresh(row)
+    await audit.record(
+        session,
+        "credential.created" if created else "credential.updated",
+        actor=actor,
+        target_type="provider_credential",
+        target_id=provider,
+    )
+    return row
+
+
+async def delete(session: AsyncSession, actor: CurrentMember, provider: str) -> None:
+    row = await _find(session, actor.workspace_id, provider, for_update=True)
+    if row is None:
+        raise CredentialNotFound()
+    await session.delete(row)
+    await session.flush()
+    await audit.record(
+        session,
+        "credential.deleted",
+        actor=actor,
+        target_type="provider_credential",
+        target_id=provider,
+    )
+
+
+async def list_all(session: AsyncSession, workspace_id: uuid.UUID) -> list[ProviderCredential]:
+    query = scoped(ProviderCredential, workspace_id).order_by(ProviderCredential.provider)
+    return list((await session.scalars(query)).all())
+
+
+async def get_secret(session: AsyncSession, workspace_id: uuid.UUID, provider: str) -> str | None:
+    """The decrypted secret of `provider` in this workspace, or None when none is stored."""
+    row = await _find(session, workspace_id, provider)
+    return None if row is None else _keys(session).decrypt(row.ciphertext)
+
+
+async def require_secret(session: AsyncSession, workspace_id: uuid.UUID, provider: str) -> str:
+    secret = await get_secret(session, workspace_id, provider)
+    if secret is None:
+        raise ProviderNotConfigured(details={"provider": provider})
+    return secret
+
+
+async def rotate(session: AsyncSession) -> int:
+    """Re-encrypt every secret not under the current key (after putting a new key first in
+    ENCRYPTION_KEYS); returns how many changed. Old keys can be dropped afterwards."""
+    keys = _keys(session)
+    rows = await session.scalars(
+        select(ProviderCredential)
+        .where(ProviderCredential.key_version != keys.current_version)
+        .with_for_update()
+    )
+    changed = 0
+    for row in rows:
+        row.ciphertext, row.key_version = keys.rotate(row.ciphertext)
+        changed += 1
+    await session.flush()
+    return changed

@@ -1,0 +1,97 @@
+"""Errors of accounts, sessions, keys and tenancy: each with its status and stable code."""
+
+from __future__ import annotations
+
+from leadflood.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "Wrong email or password."
+    keep_changes = True  # the failed sign-in stays in the audit log
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+    message = "The token is not valid; sign in again."
+
+
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+    message = "The token has expired; refresh it or sign in again."
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "refresh_token_reused"
+    message = "This refresh token was already used; every token of its session is now revoked."
+    keep_changes = True  # the revoked family must stay revoked
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message = "The form has expired or did not come from this site; reload the page and retry."
+
+
+class RoleTooLow(Forbidden):
+    code = "forbidden"
+
+
+class UserRequired(Forbidden):
+    code = "user_required"
+    message = "Only a signed-in user can do this, not an API key."
+
+
+class WorkspaceNotFound(NotFound):
+    code = "workspace_not_found"
+    message = "No such workspace among yours."
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    message = "No member with this id in this workspace."
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    message = "No API key with this id in this workspace."
+
+
+class InvitationNotFound(NotFound):
+    code = "invitation_not_found"
+    message = "No invitation with this id in this workspace."
+
+
+class InvitationInvalid(AppError):
+    status = 410
+    code = "invitation_invalid"
+    message = "This invitation link was already used, revoked or has expired."
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    message = "No such session of yours."
+
+
+class CredentialNotFound(NotFound):
+    code = "credential_not_found"
+    message = "No credentials for this provider in this workspace."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "A user with this email already exists."
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    message = "This person is already a member of the workspace."
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    message = "A workspace keeps at least one owner; make someone else owner first."
+
+
+class AlreadySetUp(Conflict):
+    code = "already_set_up"
+    message = "Lead Flood already has users; sign in instead."

@@ -1,0 +1,244 @@
+"""Sign-in, sessions, workspaces, members and invitations: the JSON API."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from leadflood.auth import invitations, sessions
+from leadflood.auth import service as accounts
+from leadflood.auth.schemas import (
+    CurrentWorkspace,
+    InvitationAccept,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    MemberRead,
+    MemberUpdate,
+    RefreshRequest,
+    SessionRead,
+    TokenPair,
+    UserRead,
+    WorkspaceCreate,
+    WorkspaceRead,
+    WorkspaceUpdate,
+    WorkspaceWithRole,
+)
+from leadflood.deps import (
+    AdminDep,
+    CurrentUser,
+    Identity,
+    RuntimeDep,
+    SessionDep,
+    ViewerDep,
+    optional_identity,
+    origin_of,
+)
+from leadflood.models import Membership
+
+router = APIRouter(prefix="/v1", tags=["auth"])
+
+
+def _pair(signed_in: sessions.SignedIn) -> TokenPair:
+    assert signed_in.access_token and signed_in.refresh_token and signed_in.access_expires_at
+    now = signed_in.auth_session.last_used_at or signed_in.access_expires_at
+    return TokenPair(
+        access_token=signed_in.access_token,
+        refresh_token=signed_in.refresh_token,
+        expires_in=max(0, int((signed_in.access_expires_at - now).total_seconds())),
+        workspace_id=signed_in.workspace.id if signed_in.workspace else None,
+    )
+
+
+@router.post("/auth/login", response_model=TokenPair)
+async def login(
+    data: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> TokenPair:
+    """Exchange email and password for an access token (15 minutes) and a refresh token."""
+    signed_in = await sessions.login(
+        session,
+        db=runtime.db,
+        settings=runtime.settings,
+        email=data.email,
+        password=data.password,
+        origin=origin_of(request),
+        workspace_id=data.workspace_id,
+    )
+    return _pair(signed_in)
+
+
+@router.post("/auth/refresh", response_model=TokenPair)
+async def refresh(
+    data: RefreshRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> TokenPair:
+    """Spend a refresh token for a new pair. Presenting a spent token revokes its session."""
+    signed_in = await sessions.refresh(
+        session,
+        db=runtime.db,
+        settings=runtime.settings,
+        refresh_token=data.refresh_token,
+        origin=origin_of(request),
+    )
+    return _pair(signed_in)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(
+    request: Request,
+    session: SessionDep,
+    identity: Identity | None = Depends(optional_identity),
+    data: LogoutRequest | None = None,
+) -> Response:
+    """End the session of the bearer token, or the one the given refresh token belongs to."""
+    if identity is not None and identity.user and identity.auth_session:
+        await sessions.revoke(
+            session,
+            identity.user.id,
+            identity.auth_session.id,
+            reason="logout",
+            origin=origin_of(request),
+        )
+    if data is not None and data.refresh_token:
+        await sessions.revoke_by_refresh_token(session, data.refresh_token)
+    return Response(status_code=204)
+
+
+@router.get("/auth/me", response_model=Me)
+async def me(user: CurrentUser, session: SessionDep) -> Me:
+    mine = await accounts.workspaces_of(session, user.user.id)
+    return Me(
+        user=UserRead.model_validate(user.user),
+        workspaces=[
+            WorkspaceWithRole(workspace=WorkspaceRead.model_validate(w.workspace), role=w.role)
+            for w in mine
+        ],
+    )
+
+
+@router.get("/auth/sessions", response_model=list[SessionRead])
+async def list_sessions(user: CurrentUser, session: SessionDep) -> list[SessionRead]:
+    rows = await sessions.list_for(session, user.user.id)
+    return [
+        SessionRead.model_validate(row).model_copy(
+            update={"current": row.id == user.auth_session.id}
+        )
+        for row in rows
+    ]
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=204)
+async def revoke_session(
+    session_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep
+) -> Response:
+    await sessions.revoke(session, user.user.id, session_id, origin=origin_of(request))
+    return Response(status_code=204)
+
+
+@router.get("/workspaces", response_model=list[WorkspaceWithRole])
+async def list_workspaces(user: CurrentUser, session: SessionDep) -> list[WorkspaceWithRole]:
+    mine = await accounts.workspaces_of(session, user.user.id)
+    return [
+        WorkspaceWithRole(workspace=WorkspaceRead.model_validate(w.workspace), role=w.role)
+        for w in mine
+    ]
+
+
+@router.post("/workspaces", status_code=201, response_model=WorkspaceRead)
+async def create_workspace(
+    data: WorkspaceCreate, request: Request, user: CurrentUser, session: SessionDep
+) -> WorkspaceRead:
+    """A new workspace (a client of the agency); its creator is its owner."""
+    workspace = await accounts.create_owned_workspace(
+        session, user.user, data.name, origin=origin_of(request)
+    )
+    return WorkspaceRead.model_validate(workspace)
+
+
+@router.get("/workspaces/current", response_model=CurrentWorkspace)
+async def current_workspace(member: ViewerDep) -> CurrentWorkspace:
+    return CurrentWorkspace(
+        workspace=WorkspaceRead.model_validate(member.workspace),
+        role=member.role,
+        via=member.via,
+    )
+
+
+@router.patch("/workspaces/current", response_model=WorkspaceRead)
+async def rename_workspace(
+    data: WorkspaceUpdate, member: AdminDep, session: SessionDep
+) -> WorkspaceRead:
+    return WorkspaceRead.model_validate(await accounts.rename_workspace(session, member, data.name))
+
+
+def _member_read(membership: Membership) -> MemberRead:
+    return MemberRead(
+        id=membership.id,
+        user_id=membership.user_id,
+        email=membership.user.email,
+        name=membership.user.name,
+        role=membership.role,
+        created_at=membership.created_at,
+    )
+
+
+@router.get("/members", response_model=list[MemberRead])
+async def list_members(member: ViewerDep, session: SessionDep) -> list[MemberRead]:
+    return [_member_read(m) for m in await accounts.list_members(session, member.workspace_id)]
+
+
+@router.patch("/members/{member_id}", response_model=MemberRead)
+async def change_role(
+    member_id: uuid.UUID, data: MemberUpdate, member: AdminDep, session: SessionDep
+) -> MemberRead:
+    return _member_read(await accounts.change_role(session, member, member_id, data.role))
+
+
+@router.delete("/members/{member_id}", status_code=204)
+async def remove_member(member_id: uuid.UUID, member: AdminDep, session: SessionDep) -> Response:
+    await accounts.remove_member(session, member, member_id)
+    return Response(status_code=204)
+
+
+@router.get("/invitations", response_model=list[InvitationRead])
+async def list_invitations(member: AdminDep, session: SessionDep) -> list[InvitationRead]:
+    rows = await invitations.list_open(session, member.workspace_id)
+    return [InvitationRead.model_validate(row) for row in rows]
+
+
+@router.post("/invitations", status_code=201, response_model=InvitationCreated)
+async def create_invitation(
+    data: InvitationCreate, member: AdminDep, session: SessionDep, runtime: RuntimeDep
+) -> InvitationCreated:
+    """An invitation link, valid once and for INVITATION_DAYS; its token is shown only now."""
+    invitation, token = await invitations.create(
+        session, member, runtime.settings, email=data.email, role=data.role
+    )
+    return InvitationCreated(
+        invitation=InvitationRead.model_validate(invitation),
+        token=token,
+        url=f"{runtime.settings.public_url.rstrip('/')}/invite/{token}",
+    )
+
+
+@router.delete("/invitations/{invitation_id}", status_code=204)
+async def revoke_invitation(
+    invitation_id: uuid.UUID, member: AdminDep, session: SessionDep
+) -> Response:
+    await invitations.revoke(session, member, invitation_id)
+    return Response(status_code=204)
+
+
+@router.post("/invitations/accept", response_model=TokenPair)
+async def accept_invitation(
+    data: InvitationAccept, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> TokenPair:
+    """Join the workspace: a new account sets its password here, an existing one proves it."""
+    origin = origin_of(request)
+    user, workspace = await invitations.accept(
+        session, data.token, password=data.password, name=data.name, origin=origin
+    )
+    return _pair(await sessions.start(session, runtime.settings, user, workspace, origin=origin))

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from leadflood.auth.passwords import MIN_LENGTH
+from leadflood.models import Role
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+Password = Field(min_length=MIN_LENGTH, max_length=200)
+WorkspaceName = Field(min_length=1, max_length=120)
+
+
+class LoginRequest(Strict):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=200)
+    workspace_id: uuid.UUID | None = None
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class LogoutRequest(Strict):
+    refresh_token: str | None = Field(None, max_length=200)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    workspace_id: uuid.UUID | None
+
+
+class UserRead(Read):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class WorkspaceRead(Read):
+    id: uuid.UUID
+    name: str
+    slug: str
+    created_at: datetime
+
+
+class WorkspaceWithRole(BaseModel):
+    workspace: WorkspaceRead
+    role: Role
+
+
+class Me(BaseModel):
+    user: UserRead
+    workspaces: list[WorkspaceWithRole]
+
+
+class WorkspaceCreate(Strict):
+    name: str = WorkspaceName
+
+
+class WorkspaceUpdate(Strict):
+    name: str = WorkspaceName
+
+
+class CurrentWorkspace(BaseModel):
+    workspace: WorkspaceRead
+    role: Role
+    via: Literal["api_key", "token", "cookie"]
+
+
+class SessionRead(Read):
+    id: uuid.UUID
+    kind: Literal["api", "browser"]
+    workspace_id: uuid.UUID | None
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+    current: bool = False
+
+
+class MemberRead(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    name: str | None
+    role: Role
+    created_at: datetime
+
+
+class MemberUpdate(Strict):
+    role: Role
+
+
+class InvitationCreate(Strict):
+    email: EmailStr
+    role: Role = Role.member
+
+
+class InvitationRead(Read):
+    id: uuid.UUID
+    email: str
+    role: Role
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+
+class InvitationCreated(BaseModel):
+    invitation: InvitationRead
+    token: str
+    url: str
+
+
+class InvitationAccept(Strict):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Password
+    name: str | None = Field(None, max_length=120)
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    role: Role = Role.member
+    expires_at: datetime | None = None
+
+
+class ApiKeyRead(Read):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    api_key: ApiKeyRead
+    secret: str = Field(description="Shown once: store it now, it cannot be read again.")
+
+
+ProviderName = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+
+
+class CredentialSet(Strict):
+    secret: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="An API key, or a JSON object as text for providers with several fields.",
+    )
+
+
+class CredentialRead(Read):
+    provider: str
+    key_version: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuditEventRead(Read):
+    id: uuid.UUID
+    action: str
+    actor: str | None
+    actor_user_id: uuid.UUID | None
+    actor_api_key_id: uuid.UUID | None
+    target_type: str | None
+    target_id: str | None
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    details: dict[str, object]
+    created_at: datetime

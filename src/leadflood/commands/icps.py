@@ -1,0 +1,340 @@
+"""`leadflood icps ...`: ideal customer profiles and their search runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadflood.commands.common import (
+    DataDir,
+    Json,
+    WorkspaceOption,
+    build_runtime,
+    clean_errors,
+    console,
+    err,
+    find_workspace,
+    in_session,
+    run,
+    settings_from,
+)
+
+app = typer.Typer(help="Ideal customer profiles and provider searches.", no_args_is_help=True)
+
+Values = Annotated[str | None, typer.Option(help="Comma-separated values.", show_default=False)]
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _weights(pairs: list[str]) -> dict[str, int]:
+    weights: dict[str, int] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            weights[name.strip()] = int(value)
+        except ValueError:
+            err.print(f"[red]validation_error[/red]: --weight {pair!r} is not NAME=POINTS")
+            raise typer.Exit(2) from None
+    return weights
+
+
+def _invalid(exc: ValidationError) -> typer.Exit:
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"])
+        err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
+    return typer.Exit(2)
+
+
+def _summary(criteria: dict[str, Any]) -> str:
+    parts = [
+        f"{name.replace('_', ' ')}: {', '.join(values)}"
+        for name, values in criteria.items()
+        if isinstance(values, list) and values
+    ]
+    return "; ".join(parts)
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="A name unique in the workspace.")],
+    titles: Values = None,
+    seniorities: Values = None,
+    departments: Values = None,
+    industries: Values = None,
+    employee_ranges: Annotated[
+        str | None, typer.Option(help="Like '51-200,201-500,5001+'.", show_default=False)
+    ] = None,
+    countries: Annotated[
+        str | None, typer.Option(help="ISO codes, names or regions (DACH, Nordics...).")
+    ] = None,
+    keywords: Values = None,
+    technologies: Values = None,
+    exclude_domains: Values = None,
+    customer_domains: Values = None,
+    exclude_customers: Annotated[
+        bool, typer.Option(help="Skip and penalise the customer domains.")
+    ] = False,
+    description: Annotated[str | None, typer.Option(show_default=False)] = None,
+    source: Annotated[str, typer.Option(help="sandbox | apollo")] = "sandbox",
+    weight: Annotated[
+        list[str] | None, typer.Option(help="NAME=POINTS, e.g. titles=40 (repeatable).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Create an ICP."""
+    from leadflood.icps import service as icps
+    from leadflood.icps.schemas import IcpCreate, IcpRead
+
+    payload = {
+        "name": name,
+        "description": description,
+        "source": source,
+        "weights": _weights(weight or []),
+        "criteria": {
+            "titles": _split(titles),
+            "seniorities": _split(seniorities),
+            "departments": _split(departments),
+            "industries": _split(industries),
+            "employee_ranges": _split(employee_ranges),
+            "countries": _split(countries),
+            "keywords": _split(keywords),
+            "technologies": _split(technologies),
+            "exclude_domains": _split(exclude_domains),
+            "customer_domains": _split(customer_domains),
+            "exclude_existing_customers": exclude_customers,
+        },
+    }
+    try:
+        data = IcpCreate.model_validate(payload)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+    async def work(session: Any, runtime: Any) -> IcpRead:
+        found = await find_workspace(session, workspace)
+        return IcpRead.model_validate(await icps.create(session, found.id, data))
+
+    icp = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(icp.model_dump_json())
+    else:
+        console.print(f"Created ICP [bold]{icp.name}[/bold] ({icp.id})")
+
+
+@app.command("list")
+def list_icps(
+    workspace: WorkspaceOption = None, data_dir: DataDir = None, as_json: Json = False
+) -> None:
+    """The workspace's ICPs, newest first, with their lead counts and last run."""
+    from leadflood.icps import service as icps
+
+    async def work(session: Any, runtime: Any) -> list[dict[str, Any]]:
+        found = await find_workspace(session, workspace)
+        rows, _ = await icps.list_page(session, found.id, limit=200)
+        ids = [row.id for row in rows]
+        counts = await icps.lead_counts(session, found.id, ids)
+        runs = await icps.latest_runs(session, found.id, ids)
+        return [
+            {
+                "id": str(row.id),
+                "name": row.name,
+                "source": row.source,
+                "criteria": _summary(row.criteria),
+                "leads": counts.get(row.id, 0),
+                "last_run": runs[row.id].state.value if row.id in runs else None,
+            }
+            for row in rows
+        ]
+
+    items = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(json.dumps(items))
+        return
+    table = Table("ID", "Name", "Criteria", "Leads", "Last run", box=None)
+    for item in items:
+        table.add_row(
+            item["id"], item["name"], item["criteria"], str(item["leads"]), item["last_run"] or "—"
+        )
+    console.print(table if items else "No ICPs yet: create one with `leadflood icps create`.")
+
+
+@app.command("show")
+def show(
+    icp_id: uuid.UUID,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """An ICP's criteria and scoring weights."""
+    from leadflood.icps import service as icps
+    from leadflood.icps.criteria import DEFAULT_WEIGHTS as DEFAULTS
+    from leadflood.icps.schemas import IcpRead
+
+    async def work(session: Any, runtime: Any) -> IcpRead:
+        found = await find_workspace(session, workspace)
+        return IcpRead.model_validate(await icps.get(session, found.id, icp_id))
+
+    icp = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(icp.model_dump_json())
+        return
+    console.print(f"[bold]{icp.name}[/bold]  ({icp.id}, source {icp.source})")
+    if icp.description:
+        console.print(icp.description)
+    table = Table("Criterion", "Values", box=None)
+    for name, values in icp.criteria.items():
+        if isinstance(values, list) and values:
+            table.add_row(name.replace("_", " "), ", ".join(values))
+    table.add_row(
+        "exclude customers", "yes" if icp.criteria.get("exclude_existing_customers") else "no"
+    )
+    console.print(table)
+    console.print(
+        "Weights: "
+        + ", ".join(
+            f"{name} {icp.weights.get(name, points):+d}" for name, points in DEFAULTS.items()
+        )
+    )
+
+
+@app.command("search")
+def search(
+    icp_id: uuid.UUID,
+    source: Annotated[
+        str | None, typer.Option(help="sandbox | apollo (default: the ICP's).")
+    ] = None,
+    max_results: Annotated[int, typer.Option(min=1, max=50_000)] = 500,
+    wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most.")] = 600,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Start a search run (a worker executes it; `leadflood up` runs one)."""
+    from leadflood.icps import searches
+    from leadflood.icps.schemas import SearchRequest
+
+    try:
+        request = SearchRequest(source=source, max_results=max_results)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    runtime = build_runtime(settings_from(data_dir))
+
+    async def main() -> dict[str, Any]:
+        try:
+            async with runtime.db.session() as session:
+                found = await find_workspace(session, workspace)
+                started, existing = await searches.start(
+                    session, runtime.providers, found.id, icp_id, request
+                )
+            if not as_json:
+                word = "Already asked today" if existing else "Started"
+                console.print(f"{word}: run {started.id} (job {started.job_id})")
+            if wait:
+                await _follow(runtime, found.id, icp_id, started.id, timeout, quiet=as_json)
+            async with runtime.db.session() as session:
+                final = await searches.get_run(session, found.id, icp_id, started.id)
+                return searches.read(final).model_dump(mode="json") | {"existing": existing}
+        finally:
+            await runtime.aclose()
+
+    with clean_errors():
+        result = run(main)
+    if as_json:
+        console.print_json(json.dumps(result))
+    elif wait:
+        console.print(
+            f"{result['state']}: found {result['found']}, created {result['created']}, "
+            f"updated {result['updated']}, duplicates {result['duplicates']}, "
+            f"rejected {result['rejected']}" + (f" — {result['error']}" if result["error"] else "")
+        )
+    if wait and result["state"] == "failed":
+        raise typer.Exit(1)
+
+
+async def _follow(
+    runtime: Any,
+    workspace_id: uuid.UUID,
+    icp_id: uuid.UUID,
+    run_id: uuid.UUID,
+    timeout: float,
+    *,
+    quiet: bool,
+) -> None:
+    from leadflood.icps import searches
+
+    deadline = time.monotonic() + timeout
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages · {task.fields[counts]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=quiet) as progress:
+        bar = progress.add_task("queued", total=None, counts="")
+        while True:
+            async with runtime.db.session() as session:
+                current = searches.read(
+                    await searches.get_run(session, workspace_id, icp_id, run_id)
+                )
+            progress.update(
+                bar,
+                description=current.state.value,
+                completed=current.pages_done,
+                total=current.pages_expected,
+                counts=f"{current.found} found, {current.created} new",
+            )
+            if current.state.value in ("completed", "failed"):
+                return
+            if time.monotonic() > deadline:
+                err.print(
+                    "Still running; it goes on in the background. Is a worker running "
+                    "(`leadflood up` or `leadflood worker`)?"
+                )
+                raise typer.Exit(3)
+            await asyncio.sleep(0.5)
+
+
+@app.command("runs")
+def runs(
+    icp_id: uuid.UUID,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """An ICP's search runs, newest first."""
+    from leadflood.icps import searches
+
+    async def work(session: Any, runtime: Any) -> list[dict[str, Any]]:
+        found = await find_workspace(session, workspace)
+        rows, _ = await searches.list_runs(session, found.id, icp_id, limit=50)
+        return [searches.read(row).model_dump(mode="json") for row in rows]
+
+    items = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(json.dumps(items))
+        return
+    table = Table(
+        "Run", "Day", "Source", "State", "Found", "New", "Updated", "Dup.", "Rej.", box=None
+    )
+    for item in items:
+        table.add_row(
+            item["id"],
+            item["run_day"],
+            item["source"],
+            item["state"],
+            *(str(item[k]) for k in ("found", "created", "updated", "duplicates", "rejected")),
+        )
+    console.print(table if items else "No runs yet: start one with `leadflood icps search ID`.")

@@ -1,0 +1,1 @@
+"""Ideal customer profiles and the runs that search providers for them."""

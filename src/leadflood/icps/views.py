@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.icps import criteria as vocab
+from leadflood.icps import searches
+from leadflood.icps import service as icps
+from leadflood.icps.schemas import SOURCES, IcpCreate, IcpUpdate, SearchRequest
+from leadflood.models import Icp
+from leadflood.providers.base import ProviderNotConfiguredError
+from leadflood.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+
+# (name, label, hint) of the multi-value criteria, as the form shows them.
+CRITERIA_FIELDS = (
+    ("titles", "Job titles", "VP Sales, Head of Sales"),
+    ("seniorities", "Seniorities", ", ".join(vocab.SENIORITIES[:6]) + "…"),
+    ("departments", "Departments", "sales, marketing"),
+    ("industries", "Industries", "Computer Software, Internet"),
+    ("employee_ranges", "Company sizes", "51-200, 201-500, 5001+"),
+    ("countries", "Countries or regions", "US, GB, DACH, Nordics"),
+    ("keywords", "Keywords", "cloud, payments"),
+    ("technologies", "Technologies", "Salesforce, HubSpot"),
+    ("exclude_domains", "Exclude domains", "competitor.com"),
+)
+WEIGHT_LABELS = {
+    "titles": "Title",
+    "seniorities": "Seniority",
+    "departments": "Department",
+    "industries": "Industry",
+    "employee_ranges": "Company size",
+    "countries": "Country",
+    "keywords": "Keyword",
+    "technologies": "Technology",
+    "email_risky": "Email risky",
+    "email_invalid": "Email invalid",
+    "excluded": "Excluded company",
+}
+
+
+def _form_of(icp: Icp | None) -> dict[str, Any]:
+    if icp is None:
+        return {"source": "sandbox"} | {f"w_{k}": v for k, v in vocab.DEFAULT_WEIGHTS.items()}
+    form: dict[str, Any] = {
+        "name": icp.name,
+        "description": icp.description or "",
+        "source": icp.source,
+        "exclude_existing_customers": bool(icp.criteria.get("exclude_existing_customers")),
+        "customer_domains": "\n".join(icp.criteria.get("customer_domains") or []),
+    }
+    for name, _, _ in CRITERIA_FIELDS:
+        form[name] = ", ".join(icp.criteria.get(name) or [])
+    for name, value in vocab.weights_with_defaults(icp.weights).items():
+        form[f"w_{name}"] = value
+    return form
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
+
+
+async def _read_form(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    raw = await request.form()
+    form: dict[str, Any] = {key: str(raw.get(key) or "").strip() for key in raw}
+    form["exclude_existing_customers"] = raw.get("exclude_existing_customers") == "on"
+    criteria: dict[str, Any] = {name: _split(form.get(name, "")) for name, _, _ in CRITERIA_FIELDS}
+    criteria["customer_domains"] = _split(form.get("customer_domains", ""))
+    criteria["exclude_existing_customers"] = form["exclude_existing_customers"]
+    weights: dict[str, Any] = {}
+    for name in vocab.DEFAULT_WEIGHTS:
+        value = form.get(f"w_{name}", "")
+        if value != "":
+            weights[name] = value
+    payload = {
+        "name": form.get("name", ""),
+        "description": form.get("description") or None,
+        "source": form.get("source") or "sandbox",
+        "criteria": criteria,
+        "weights": weights,
+    }
+    return form, payload
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if loc[:1] == ["weights"] and len(loc) > 1:
+            key = f"w_{loc[1]}"
+        elif loc[:1] == ["criteria"]:
+            key = loc[1] if len(loc) > 1 else "_criteria"
+        else:
+            key = loc[0] if loc else "_form"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] in ("missing", "string_too_short"):
+            message = "This field is required."
+        errors.setdefault(key, message)
+    return errors
+
+
+def _form_page(
+    request: Request, icp: Icp | None, form: dict[str, Any], errors: dict[str, str], status: int
+) -> HTMLResponse:
+    return render(
+        request,
+        "icps/form.html",
+        {
+            "active": "icps",
+            "icp": icp,
+            "form": form,
+            "errors": errors,
+            "criteria_fields": CRITERIA_FIELDS,
+            "weight_labels": WEIGHT_LABELS,
+            "penalties": vocab.PENALTIES,
+            "sources": SOURCES,
+        },
+        status=status,
+    )
+
+
+@router.get("/icps", response_class=HTMLResponse)
+async def icp_list(request: Request, session: SessionDep, member: ViewerDep) -> Response:
+    cursor = request.query_params.get("cursor") or None
+    rows, next_cursor = await icps.list_page(session, member.workspace_id, limit=50, cursor=cursor)
+    ids = [row.id for row in rows]
+    return render(
+        request,
+        "icps/index.html",
+        {
+            "active": "icps",
+            "icps": rows,
+            "counts": await icps.lead_counts(session, member.workspace_id, ids),
+            "runs": await icps.latest_runs(session, member.workspace_id, ids),
+            "next_cursor": next_cursor,
+            "cursor": cursor,
+            "deleted": request.query_params.get("deleted"),
+        },
+    )
+
+
+@router.get("/icps/new", response_class=HTMLResponse)
+async def new_icp(request: Request, member: MemberDep) -> Response:
+    return _form_page(request, None, _form_of(None), {}, 200)
+
+
+@router.post("/icps", response_class=HTMLResponse)
+async def create_icp(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    form, payload = await _read_form(request)
+    try:
+        icp = await icps.create(session, member.workspace_id, IcpCreate.model_validate(payload))
+    except ValidationError as exc:
+        return _form_page(request, None, form, _errors(exc), 422)
+    except icps.IcpNameTaken as exc:
+        return _form_page(request, None, form, {"name": exc.message}, 409)
+    return RedirectResponse(f"/icps/{icp.id}?created=1", status_code=303)
+
+
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    icp_id: uuid.UUID,
+    *,
+    search_error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    icp = await icps.get(session, workspace_id, icp_id)
+    runs, _ = await searches.list_runs(session, workspace_id, icp.id, limit=20)
+    counts = await icps.lead_counts(session, workspace_id, [icp.id])
+    return render(
+        request,
+        "icps/show.html",
+        {
+            "active": "icps",
+            "icp": icp,
+            "runs": [searches.read(run) for run in runs],
+            "latest": searches.read(runs[0]) if runs else None,
+            "leads": await icps.top_leads(session, workspace_id, icp.id, limit=15),
+            "lead_count": counts.get(icp.id, 0),
+            "criteria_fields": CRITERIA_FIELDS,
+            "points": vocab.points_per_criterion(icp.criteria, icp.weights),
+            "weight_labels": WEIGHT_LABELS,
+            "penalties": vocab.PENALTIES,
+            "sources": SOURCES,
+            "search_error": search_error,
+            "created": request.query_params.get("created"),
+            "saved": request.query_params.get("saved"),
+        },
+        status=status,
+    )
+
+
+@router.get("/icps/{icp_id}", response_class=HTMLResponse)
+async def icp_detail(
+    icp_id: uuid.UUID, request: Request, session: SessionDep, member: ViewerDep
+) -> Response:
+    return await _detail(request, session, member.workspace_id, icp_id)
+
+
+@router.get("/icps/{icp_id}/edit", response_class=HTMLResponse)
+async def edit_icp(
+    icp_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    icp = await icps.get(session, member.workspace_id, icp_id)
+    return _form_page(request, icp, _form_of(icp), {}, 200)
+
+
+@router.post("/icps/{icp_id}/edit", response_class=HTMLResponse)
+async def save_icp(
+    icp_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    icp = await icps.get(session, member.workspace_id, icp_id)
+    form, payload = await _read_form(request)
+    try:
+        data = IcpUpdate.model_validate(payload)
+        await icps.update_icp(session, member.workspace_id, icp.id, data)
+    except ValidationError as exc:
+        return _form_page(request, icp, form, _errors(exc), 422)
+    except icps.IcpNameTaken as exc:
+        return _form_page(request, icp, form, {"name": exc.message}, 409)
+    return RedirectResponse(f"/icps/{icp.id}?saved=1", status_code=303)
+
+
+@router.post("/icps/{icp_id}/delete")
+async def delete_icp(icp_id: uuid.UUID, session: SessionDep, member: MemberDep) -> Response:
+    await icps.delete(session, member.workspace_id, icp_id)
+    return RedirectResponse("/icps?deleted=1", status_code=303)
+
+
+@router.post("/icps/{icp_id}/search", response_class=HTMLResponse)
+async def start_search(
+    icp_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    runtime: RuntimeDep,
+) -> Response:
+    raw = await request.form()
+    try:
+        data = SearchRequest.model_validate(
+            {
+                "source": str(raw.get("source") or "") or None,
+                "max_results": str(raw.get("max_results") or "500"),
+            }
+        )
+        await searches.start(session, runtime.providers, member.workspace_id, icp_id, data)
+    except ValidationError as exc:
+        message = "; ".join(str(e["msg"]) for e in exc.errors())
+        return await _detail(
+            request, session, member.workspace_id, icp_id, search_error=message, status=422
+        )
+    except ProviderNotConfiguredError as exc:
+        message = str(exc)
+        return await _detail(
+            request, session, member.workspace_id, icp_id, search_error=message, status=503
+        )
+    return RedirectResponse(f"/icps/{icp_id}#run", status_code=303)

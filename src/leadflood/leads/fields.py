@@ -1,0 +1,54 @@
+"""The lead columns an enricher may fill, and the rule for filling them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from leadflood.leads.countries import country_code
+from leadflood.models import Lead
+
+# An enricher never overwrites what a user or an import already set.
+ENRICHABLE = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "linkedin_url",
+    "company_name",
+    "company_domain",
+    "company_industry",
+    "company_size",
+    "city",
+    "country",
+    "timezone",
+)
+
+
+def normalized(name: str, value: Any) -> Any:
+    if name == "country" and isinstance(value, str):
+        return country_code(value) or value  # providers give names; we keep ISO codes
+    return value
+
+
+def fillable(lead: Lead, fields: dict[str, Any]) -> dict[str, Any]:
+    """The values of `fields` that would fill an empty column of `lead`."""
+    found = {}
+    for name in ENRICHABLE:
+        value = normalized(name, fields.get(name))
+        if value not in (None, "") and getattr(lead, name) in (None, ""):
+            found[name] = value
+    return found
+
+
+def apply_fields(lead: Lead, fields: dict[str, Any]) -> list[str]:
+    changes = fillable(lead, fields)
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    return list(changes)
+
+
+def is_filled(lead: Lead, wanted: Sequence[str]) -> bool:
+    return all(getattr(lead, name, None) not in (None, "") for name in wanted)

@@ -1,0 +1,359 @@
+"""Claiming a batch of a mailbox's due messages, in one transaction that re-checks everything a
+send depends on: the enrollment is still active (invariant 2), the recipient is not suppressed
+(1), the mailbox is active, under its daily cap and past its minimum gap (4), and the message
+carries its unsubscribe headers and footer (8).
+
+Rows are read and written as columns with set-based statements (no ORM objects per message):
+a claim of a few hundred messages costs a handful of round trips."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, Uuid, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.models import (
+    Enrollment,
+    EnrollmentState,
+    Mailbox,
+    MailboxState,
+    Message,
+    MessageStatus,
+    Sequence,
+)
+from leadflood.providers.base import OutboundEmail
+from leadflood.sending import capacity, stops, suppression, unsubscribe
+from leadflood.settings import Settings
+
+# The scheduler completes an enrollment when it queues the last step: that message still goes.
+# A stop (reply, bounce, unsubscribe, manual) moves it to `stopped` or cancels the message.
+SENDABLE = (EnrollmentState.active, EnrollmentState.completed)
+# A paused enrollment keeps its queued message; it is looked at again after this long.
+PAUSED_RECHECK = timedelta(minutes=10)
+
+
+def ids_in(column: Any, ids: list[uuid.UUID]) -> Any:
+    """`column = ANY(:ids)` with one array parameter: no per-id placeholder to render."""
+    return column == any_(bindparam(None, ids, type_=ARRAY(Uuid())))
+
+
+@dataclass
+class _Due:
+    """A due message's columns, as read by the claim (its own copy: the footer may be added)."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    enrollment_id: uuid.UUID | None
+    lead_id: uuid.UUID | None
+    to_address: str
+    from_address: str | None
+    subject: str
+    body_text: str
+    body_html: str | None
+    headers: dict[str, Any] | None
+    message_id: str
+    in_reply_to: str | None
+    attempts: int
+
+
+_DUE_COLUMNS = (
+    Message.id,
+    Message.workspace_id,
+    Message.enrollment_id,
+    Message.lead_id,
+    Message.to_address,
+    Message.from_address,
+    Message.subject,
+    Message.body_text,
+    Message.body_html,
+    Message.headers,
+    Message.message_id,
+    Message.in_reply_to,
+    Message.attempts,
+)
+_MESSAGES = cast(Table, Message.__table__)
+
+
+@dataclass
+class Claimed:
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    enrollment_id: uuid.UUID | None
+    to_address: str
+    attempt: int
+    planned_at: datetime
+    email: OutboundEmail
+
+
+@dataclass
+class Claim:
+    mailbox: Mailbox | None
+    messages: list[Claimed] = field(default_factory=list)
+    cancelled: int = 0
+    # Why nothing was claimed (cap reached, gap not elapsed, paused...), for the logs.
+    idle_reason: str | None = None
+
+
+def _zone(mailbox: Mailbox) -> ZoneInfo:
+    try:
+        return ZoneInfo(mailbox.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def back_to_back(mailbox: Mailbox) -> bool:
+    """No minimum gap and no jitter: sends may follow each other at once."""
+    return mailbox.min_gap_seconds <= 0 and mailbox.jitter_seconds <= 0
+
+
+def next_local_midnight(mailbox: Mailbox, now: datetime) -> datetime:
+    zone = _zone(mailbox)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=zone)
+
+
+def test_subject(to_address: str, subject: str) -> str:
+    return f"[TEST → {to_address}] {subject}"
+
+
+async def claim_batch(
+    session: AsyncSession,
+    settings: Settings,
+    mailbox_id: uuid.UUID,
+    now: datetime,
+    *,
+    limit: int,
+    horizon: timedelta,
+    burst_limit: int | None = None,
+) -> Claim:
+    """Claim up to `limit` due messages (`burst_limit` when the mailbox has no gap between
+    sends: they go back to back, so a bigger claim costs no fairness)."""
+    # NO KEY UPDATE: claims of one mailbox queue behind each other, while a scheduler inserting
+    # messages that reference the mailbox (a KEY SHARE lock) does not wait for them.
+    mailbox = await session.scalar(
+        select(Mailbox).where(Mailbox.id == mailbox_id).with_for_update(key_share=True)
+    )
+    if mailbox is None or mailbox.state != MailboxState.active:
+        return Claim(mailbox, idle_reason="mailbox not active")
+    if settings.test_mode and not settings.test_recipients:
+        mailbox.last_error = "TEST_MODE is on but TEST_RECIPIENTS is empty: nothing is sent."
+        return Claim(mailbox, idle_reason="no test recipients")
+    sent = (await capacity.sent_today(session, [mailbox.id], now))[mailbox.id]
+    remaining = capacity.remaining_today(mailbox, sent, now.astimezone(_zone(mailbox)).date())
+    if remaining <= 0:
+        mailbox.next_send_at = next_local_midnight(mailbox, now)
+        return Claim(mailbox, idle_reason="daily cap reached")
+    if burst_limit is not None and back_to_back(mailbox):
+        limit = max(limit, burst_limit)
+    result = await session.execute(
+        select(*_DUE_COLUMNS)
+        .where(
+            Message.mailbox_id == mailbox.id,
+            Message.status == MessageStatus.queued,
+            Message.send_after <= now,
+            Message.direction == "outbound",
+        )
+        .order_by(Message.send_after, Message.seq)
+        .limit(min(limit, remaining))
+        .with_for_update(skip_locked=True)
+    )
+    rows = [_Due(*row) for row in result]
+    if not rows:
+        return Claim(mailbox, idle_reason="nothing due")
+    claim = Claim(mailbox)
+    rows = await _drop_unsendable(session, mailbox, rows, now, claim)
+    if not rows:
+        await session.flush()
+        claim.idle_reason = "nothing sendable"
+        return claim
+    slots = _plan(mailbox, rows, now, horizon)
+    if rows and not slots:
+        first = mailbox.last_sent_at or now
+        mailbox.next_send_at = first + capacity.next_gap(mailbox, str(rows[0].id))
+        claim.idle_reason = "minimum gap not elapsed"
+        return claim
+    postal = await _postal_addresses(session, [m.enrollment_id for m, _ in slots])
+    for message, _ in slots:
+        await _ensure_unsubscribe(session, settings, mailbox, message, postal)
+    values: dict[str, Any] = {
+        "status": MessageStatus.sending,
+        "attempts": Message.attempts + 1,
+        "sending_started_at": None,
+        "provider": mailbox.provider,
+        "from_address": func.coalesce(Message.from_address, mailbox.from_email),
+    }
+    if settings.test_mode:
+        values["delivered_to"] = ", ".join(settings.test_recipients)
+    await session.execute(
+        update(Message).where(ids_in(Message.id, [m.id for m, _ in slots])).values(**values)
+    )
+    for message, planned in slots:
+        message.attempts += 1
+        claim.messages.append(
+            Claimed(
+                id=message.id,
+                workspace_id=message.workspace_id,
+                enrollment_id=message.enrollment_id,
+                to_address=message.to_address,
+                attempt=message.attempts,
+                planned_at=planned,
+                email=_email(settings, mailbox, message),
+            )
+        )
+    mailbox.next_send_at = slots[-1][1] + timedelta(seconds=max(0, mailbox.min_gap_seconds))
+    await session.flush()
+    return claim
+
+
+async def _drop_unsendable(
+    session: AsyncSession, mailbox: Mailbox, rows: list[_Due], now: datetime, claim: Claim
+) -> list[_Due]:
+    enrollment_ids = {m.enrollment_id for m in rows if m.enrollment_id is not None}
+    states: dict[uuid.UUID, tuple[EnrollmentState, str | None]] = {}
+    if enrollment_ids:
+        result = await session.execute(
+            select(Enrollment.id, Enrollment.state, Enrollment.stop_reason).where(
+                ids_in(Enrollment.id, list(enrollment_ids))
+            )
+        )
+        states = {row[0]: (row[1], row[2]) for row in result}
+    by_email = await suppression.suppressed_emails(
+        session, mailbox.workspace_id, [m.to_address for m in rows]
+    )
+    lead_ids = {m.lead_id for m in rows if m.lead_id is not None}
+    by_lead = await suppression.suppressed_lead_ids(session, mailbox.workspace_id, lead_ids)
+    keep: list[_Due] = []
+    paused: list[uuid.UUID] = []
+    cancelled: list[dict[str, Any]] = []
+    for message in rows:
+        state = states.get(message.enrollment_id) if message.enrollment_id else None
+        if message.enrollment_id is not None and state is None:
+            cancelled.append(_cancel(message, "enrollment deleted"))
+        elif state is not None and state[0] == EnrollmentState.paused:
+            paused.append(message.id)
+        elif state is not None and state[0] not in SENDABLE:
+            cancelled.append(
+                _cancel(message, f"enrollment {state[0].value}: {state[1] or 'no reason'}")
+            )
+        elif reason := by_email.get(message.to_address) or (
+            by_lead.get(message.lead_id) if message.lead_id else None
+        ):
+            cancelled.append(_cancel(message, f"recipient suppressed ({reason})"))
+            await stops.stop_enrollment(session, message.enrollment_id, "suppressed", now)
+        else:
+            keep.append(message)
+    if paused:
+        await session.execute(
+            update(Message)
+            .where(ids_in(Message.id, paused))
+            .values(send_after=now + PAUSED_RECHECK)
+        )
+    if cancelled:
+        await session.execute(
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == bindparam("b_id"))
+            .values(status=MessageStatus.cancelled, error=bindparam("b_error")),
+            cancelled,
+        )
+        claim.cancelled += len(cancelled)
+    return keep
+
+
+def _cancel(message: _Due, why: str) -> dict[str, Any]:
+    return {"b_id": message.id, "b_error": f"cancelled: {why}"}
+
+
+def _plan(
+    mailbox: Mailbox, rows: list[_Due], now: datetime, horizon: timedelta
+) -> list[tuple[_Due, datetime]]:
+    """Planned send times: each at least the gap after the one before (and after the mailbox's
+    last send), all within `horizon` of now."""
+    slots: list[tuple[_Due, datetime]] = []
+    previous = mailbox.last_sent_at
+    for message in rows:
+        at = (
+            now
+            if previous is None
+            else max(now, previous + capacity.next_gap(mailbox, str(message.id)))
+        )
+        if at > now + horizon:
+            break
+        slots.append((message, at))
+        previous = at
+    return slots
+
+
+async def _postal_addresses(
+    session: AsyncSession, enrollment_ids: list[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    ids = {e for e in enrollment_ids if e is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Enrollment.id, Sequence.postal_address)
+        .join(Sequence, Sequence.id == Enrollment.sequence_id)
+        .where(ids_in(Enrollment.id, list(ids)))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def _ensure_unsubscribe(
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+    message: _Due,
+    postal: dict[uuid.UUID, str],
+) -> None:
+    """A message queued without its unsubscribe headers (a test send, an older producer) gets
+    them here, with the footer, so no email ever leaves without them."""
+    if "List-Unsubscribe" in (message.headers or {}):
+        return
+    token = await unsubscribe.issue_token(
+        session, message.workspace_id, message.lead_id, message.to_address
+    )
+    address = postal.get(message.enrollment_id, "") if message.enrollment_id else ""
+    address = address or str((mailbox.config or {}).get("postal_address") or "")
+    text, html = unsubscribe.footer(settings, token, address)
+    message.headers = {
+        **(message.headers or {}),
+        **unsubscribe.headers(settings, token, mailto=mailbox.reply_to or mailbox.from_email),
+    }
+    message.body_text = (message.body_text or "") + text
+    if message.body_html is not None:
+        message.body_html += html
+    await session.execute(
+        update(Message)
+        .where(Message.id == message.id)
+        .values(headers=message.headers, body_text=message.body_text, body_html=message.body_html)
+    )
+
+
+def _email(settings: Settings, mailbox: Mailbox, message: _Due) -> OutboundEmail:
+    headers = dict(message.headers or {})
+    if message.in_reply_to:
+        headers.setdefault("In-Reply-To", message.in_reply_to)
+        headers.setdefault("References", message.in_reply_to)
+    to = [message.to_address]
+    subject = message.subject
+    if settings.test_mode:
+        to = list(settings.test_recipients)
+        subject = test_subject(message.to_address, subject)
+    return OutboundEmail(
+        message_id=message.message_id,
+        from_email=message.from_address or mailbox.from_email,
+        from_name=mailbox.from_name,
+        to=to,
+        subject=subject,
+        text=message.body_text,
+        html=message.body_html,
+        reply_to=mailbox.reply_to,
+        headers=headers,
+        idempotency_key=message.message_id.strip("<>"),
+        metadata={"message": str(message.id)},
+    )

@@ -1,0 +1,323 @@
+"""The suppression list: who must never be contacted, per workspace or for the whole instance.
+
+Values are stored normalised (see `normalize`); every check compares normalised forms, and the
+lead side is normalised in SQL the same way (lower-cased email and its domain, E.164 phone,
+lower-cased LinkedIn URL without a trailing slash)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from sqlalchemy import and_, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.errors import InvalidInput
+from leadflood.models import Suppression, SuppressionKind
+
+REASONS = ("unsubscribed", "bounced", "complained", "do_not_contact", "manual", "imported")
+MAX_IMPORT_ROWS = 100_000
+
+
+class InvalidSuppression(InvalidInput):
+    code = "invalid_suppression"
+    message = "This value cannot be suppressed."
+
+
+def normalize(kind: str | SuppressionKind, value: str) -> str:
+    """The stored form of `value`; raises InvalidSuppression when it is not a `kind`."""
+    kind = _kind(kind)
+    raw = value.strip()
+    if not raw:
+        raise InvalidSuppression(f"An empty {kind.value} cannot be suppressed.")
+    if kind is SuppressionKind.email:
+        local, at, domain = raw.rpartition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in raw):
+            raise InvalidSuppression(f"{value!r} is not an email address.")
+        return raw.lower()
+    if kind is SuppressionKind.domain:
+        domain = raw.lower().removeprefix("@").rstrip(".")
+        if "://" in domain:
+            domain = (urlsplit(domain).hostname or "").rstrip(".")
+        if "." not in domain or any(c.isspace() or c in "/@" for c in domain):
+            raise InvalidSuppression(f"{value!r} is not a domain.")
+        return domain
+    if kind is SuppressionKind.phone:
+        try:
+            number = phonenumbers.parse(raw.lstrip("'"), None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise InvalidSuppression(
+                f"{value!r} is not a phone number in international form (+country code)."
+            )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    url = raw if "://" in raw else "https://" + raw
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path.rstrip("/").lower()
+    if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or len(path) < 2:
+        raise InvalidSuppression(f"{value!r} is not a LinkedIn profile URL.")
+    return "https://www.linkedin.com" + path
+
+
+def _kind(kind: str | SuppressionKind) -> SuppressionKind:
+    try:
+        return SuppressionKind(kind)
+    except ValueError:
+        raise InvalidSuppression(
+            f"Unknown kind {kind!r}; use email, domain, phone or linkedin."
+        ) from None
+
+
+def _candidates(
+    email: str | None, phone: str | None, linkedin_url: str | None
+) -> list[tuple[SuppressionKind, str]]:
+    found: list[tuple[SuppressionKind, str]] = []
+    for kind, value in (
+        (SuppressionKind.email, email),
+        (SuppressionKind.phone, phone),
+        (SuppressionKind.linkedin, linkedin_url),
+    ):
+        if not value:
+            continue
+        try:
+            found.append((kind, normalize(kind, value)))
+        except InvalidSuppression:
+            continue
+    if email and "@" in email:
+        domain = email.strip().rpartition("@")[2].lower().rstrip(".")
+        if domain:
+            found.append((SuppressionKind.domain, domain))
+    return found
+
+
+def _in_scope(workspace_id: uuid.UUID | None) -> Any:
+    if workspace_id is None:
+        return Suppression.workspace_id.is_(None)
+    return or_(Suppression.workspace_id == workspace_id, Suppression.workspace_id.is_(None))
+
+
+async def reason_for(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    linkedin_url: str | None = None,
+) -> str | None:
+    """Why this person must not be contacted (an email also matches its domain), or None."""
+    pairs = _candidates(email, phone, linkedin_url)
+    if not pairs:
+        return None
+    query = (
+        select(Suppression.reason)
+        .where(_in_scope(workspace_id))
+        .where(or_(*(and_(Suppression.kind == k, Suppression.value == v) for k, v in pairs)))
+        .limit(1)
+    )
+    reason: str | None = await session.scalar(query)
+    return reason
+
+
+async def suppressed_lead_ids(
+    session: AsyncSession, workspace_id: uuid.UUID, lead_ids: list[uuid.UUID] | set[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """{lead id: reason} for the leads among `lead_ids` that are suppressed, in one query."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            """
+            WITH keys AS (
+                SELECT l.id, k.kind, k.value
+                FROM leads AS l
+                CROSS JOIN LATERAL (VALUES
+                    ('email', lower(btrim(l.email))),
+                    ('domain', lower(rtrim(split_part(btrim(l.email), '@', 2), '.'))),
+                    ('phone', l.phone),
+                    ('linkedin', lower(rtrim(l.linkedin_url, '/')))
+                ) AS k(kind, value)
+                WHERE l.workspace_id = :ws AND l.id = ANY(:ids) AND k.value <> ''
+            )
+            SELECT DISTINCT ON (keys.id) keys.id, s.reason
+            FROM keys
+            JOIN suppressions AS s
+              ON s.kind = keys.kind AND s.value = keys.value
+             AND (s.workspace_id = :ws OR s.workspace_id IS NULL)
+            ORDER BY keys.id, s.created_at
+            """
+        ),
+        {"ws": workspace_id, "ids": list(lead_ids)},
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def suppressed_emails(
+    session: AsyncSession, workspace_id: uuid.UUID, emails: list[str]
+) -> dict[str, str]:
+    """{email as given: reason} for the suppressed ones (by address or domain), in one query."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for email in emails:
+        for kind, value in _candidates(email, None, None):
+            wanted.setdefault((kind.value, value), []).append(email)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Suppression.kind, Suppression.value, Suppression.reason)
+        .where(_in_scope(workspace_id))
+        .where(tuple_(Suppression.kind, Suppression.value).in_(list(wanted)))
+    )
+    found: dict[str, str] = {}
+    for kind, value, reason in rows:
+        for email in wanted.get((SuppressionKind(kind).value, value), []):
+            found.setdefault(email, reason)
+    return found
+
+
+async def add(
+    session: AsyncSession,
+    workspace_id: uuid.UUID | None,
+    kind: str | SuppressionKind,
+    value: str,
+    reason: str,
+    source: str | None,
+    *,
+    note: str = "",
+) -> Suppression:
+    """Suppress `value` (normalised). Idempotent: an existing entry is kept as it is (its first
+    reason and date stay), and returned."""
+    kind = _kind(kind)
+    if reason not in REASONS:
+        raise InvalidSuppression(f"Unknown reason {reason!r}; use one of {', '.join(REASONS)}.")
+    normalized = normalize(kind, value)
+    statement = insert(Suppression).values(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        kind=kind,
+        value=normalized,
+        reason=reason,
+        source=(source or None) and source[:80],
+        note=note,
+    )
+    if workspace_id is None:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["kind", "value"], index_where=text("workspace_id IS NULL")
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["workspace_id", "kind", "value"],
+            index_where=text("workspace_id IS NOT NULL"),
+        )
+    await session.execute(statement)
+    row = await session.scalar(
+        select(Suppression).where(
+            Suppression.workspace_id.is_(None)
+            if workspace_id is None
+            else Suppression.workspace_id == workspace_id,
+            Suppression.kind == kind,
+            Suppression.value == normalized,
+        )
+    )
+    assert row is not None
+    return row
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    existing: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+
+def _guess_kind(value: str) -> SuppressionKind:
+    lowered = value.lower()
+    if "linkedin.com" in lowered:
+        return SuppressionKind.linkedin
+    if "@" in value.strip().lstrip("@"):
+        return SuppressionKind.email
+    if value.strip().startswith("+") or value.strip().replace(" ", "").isdigit():
+        return SuppressionKind.phone
+    return SuppressionKind.domain
+
+
+async def import_csv(
+    session: AsyncSession,
+    workspace_id: uuid.UUID | None,
+    content: bytes | str,
+    *,
+    reason: str = "imported",
+    source: str = "csv",
+) -> ImportReport:
+    """Import a CSV: a `value` column (or the first column) and an optional `kind` column; the
+    kind is guessed from the value when absent. Bad rows are reported, never half-imported."""
+    text_content = content.decode("utf-8-sig", "replace") if isinstance(content, bytes) else content
+    rows = list(csv.reader(io.StringIO(text_content)))
+    if not rows:
+        return ImportReport()
+    header = [h.strip().lower() for h in rows[0]]
+    has_header = bool({"value", "email", "kind"} & set(header))
+    value_col = 0
+    kind_col: int | None = None
+    if has_header:
+        for name in ("value", "email", "domain", "phone", "linkedin_url"):
+            if name in header:
+                value_col = header.index(name)
+                break
+        kind_col = header.index("kind") if "kind" in header else None
+        rows = rows[1:]
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidSuppression(f"At most {MAX_IMPORT_ROWS} rows per import.")
+    report = ImportReport()
+    for line, row in enumerate(rows, start=2 if has_header else 1):
+        value = row[value_col].strip() if len(row) > value_col else ""
+        if not value:
+            continue
+        raw_kind = row[kind_col].strip() if kind_col is not None and len(row) > kind_col else ""
+        try:
+            kind = _kind(raw_kind) if raw_kind else _guess_kind(value)
+            normalized = normalize(kind, value)
+        except InvalidSuppression as exc:
+            report.rejected.append({"line": str(line), "value": value, "error": exc.message})
+            continue
+        before = await reason_exact(session, workspace_id, kind, normalized)
+        await add(session, workspace_id, kind, normalized, reason, source)
+        if before is None:
+            report.added += 1
+        else:
+            report.existing += 1
+    return report
+
+
+async def reason_exact(
+    session: AsyncSession, workspace_id: uuid.UUID | None, kind: SuppressionKind, value: str
+) -> str | None:
+    reason: str | None = await session.scalar(
+        select(Suppression.reason).where(
+            Suppression.workspace_id.is_(None)
+            if workspace_id is None
+            else Suppression.workspace_id == workspace_id,
+            Suppression.kind == kind,
+            Suppression.value == value,
+        )
+    )
+    return reason
+
+
+__all__ = [
+    "REASONS",
+    "ImportReport",
+    "InvalidSuppression",
+    "add",
+    "import_csv",
+    "normalize",
+    "reason_for",
+    "suppressed_emails",
+    "suppressed_lead_ids",
+]

@@ -1,0 +1,127 @@
+"""The suppression list page: who is never contacted, why and since when; add one, import a
+CSV, delete with one confirmation. Instance-wide entries show but only an owner (with
+ALLOW_GLOBAL_SUPPRESSIONS) or the server's command line changes them."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from leadflood.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.errors import AppError
+from leadflood.models import SuppressionKind
+from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
+from leadflood.sending import outbox, suppression
+from leadflood.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+KINDS = [k.value for k in SuppressionKind]
+REASONS = ("manual", "do_not_contact", "unsubscribed", "bounced", "complained")
+
+
+@router.get("/suppressions", response_class=HTMLResponse)
+async def suppression_list(
+    request: Request,
+    session: SessionDep,
+    member: ViewerDep,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    params = request.query_params
+    kind = params.get("kind") if params.get("kind") in KINDS else None
+    q = (params.get("q") or "").strip()[:320] or None
+    cursor = params.get("cursor") or None
+    try:
+        rows, next_cursor = await outbox.list_suppressions(
+            session, member.workspace_id, limit=DEFAULT_PAGE_SIZE, cursor=cursor,
+            kind=SuppressionKind(kind) if kind else None, search=q,
+        )  # fmt: skip
+    except InvalidCursor:
+        cursor = None
+        rows, next_cursor = await outbox.list_suppressions(
+            session, member.workspace_id, limit=DEFAULT_PAGE_SIZE,
+            kind=SuppressionKind(kind) if kind else None, search=q,
+        )  # fmt: skip
+    keep = {k: v for k, v in (("kind", kind), ("q", q)) if v}
+    return render(
+        request,
+        "suppressions/index.html",
+        {
+            "active": "settings",
+            "tab": "suppressions",
+            "rows": rows,
+            "kinds": KINDS,
+            "reasons": REASONS,
+            "kind_filter": kind,
+            "q": q,
+            "query": urlencode(keep),
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+            "error": error,
+            "done": params.get("done"),
+        },
+        status=status,
+    )
+
+
+@router.post("/suppressions", response_class=HTMLResponse)
+async def add_suppression(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    raw = await request.form()
+    value = str(raw.get("value") or "").strip()
+    kind = str(raw.get("kind") or "") or None
+    reason = str(raw.get("reason") or "manual")
+    try:
+        if not value:
+            raise suppression.InvalidSuppression("Enter an email, domain, phone or LinkedIn URL.")
+        async with session.begin_nested():
+            await suppression.add(
+                session, member.workspace_id, kind or suppression._guess_kind(value), value,
+                reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
+            )  # fmt: skip
+    except AppError as exc:
+        return await suppression_list(request, session, member, error=exc.message, status=422)
+    return RedirectResponse(
+        "/suppressions?" + urlencode({"done": f"Added {value} to the suppression list."}), 303
+    )
+
+
+@router.post("/suppressions/import", response_class=HTMLResponse)
+async def import_suppressions(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    raw = await request.form()
+    upload = raw.get("file")
+    content = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not content.strip():
+        return await suppression_list(
+            request, session, member, error="Choose a CSV file to import.", status=422
+        )
+    try:
+        report = await suppression.import_csv(
+            session, member.workspace_id, content, source=f"import:{member.label}"[:80]
+        )
+    except AppError as exc:
+        return await suppression_list(request, session, member, error=exc.message, status=422)
+    done = f"Imported: {report.added} added, {report.existing} already there"
+    if report.rejected:
+        lines = ", ".join(r["line"] for r in report.rejected[:10])
+        done += f", {len(report.rejected)} rejected (lines {lines})"
+    done += "."
+    return RedirectResponse("/suppressions?" + urlencode({"done": done}), 303)
+
+
+@router.post("/suppressions/{suppression_id}/delete", response_class=HTMLResponse)
+async def delete_suppression(
+    suppression_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    try:
+        await outbox.delete_suppression(
+            session, member.workspace_id, suppression_id, may_global=False
+        )
+    except outbox.GlobalSuppressionForbidden as exc:
+        return await suppression_list(request, session, member, error=exc.message, status=403)
+    return RedirectResponse(
+        "/suppressions?" + urlencode({"done": "Removed from the suppression list."}), 303
+    )

@@ -1,0 +1,110 @@
+"""Delivery jobs: a dispatcher every five seconds defers one job per mailbox with due messages
+(at most one waiting or running per mailbox: one worker sends for a mailbox at a time, many
+mailboxes in parallel), and a reconciler every fifteen seconds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from procrastinate import JobContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood import jobs
+from leadflood.logging import get_logger
+from leadflood.runtime import Runtime
+from leadflood.sending import delivery
+from leadflood.sending.reconcile import reconcile_stale
+
+log = get_logger("leadflood.sending")
+DELIVER = "sending.deliver_mailbox"
+
+_DUE_MAILBOXES = text(
+    """
+    SELECT m.id FROM mailboxes AS m
+    WHERE m.state = 'active'
+      AND (m.next_send_at IS NULL OR m.next_send_at <= :soon)
+      AND EXISTS (
+          SELECT 1 FROM messages AS x
+          WHERE x.mailbox_id = m.id AND x.status = 'queued' AND x.send_after <= :now
+      )
+    """
+)
+
+
+def _lock(mailbox_id: uuid.UUID | str) -> str:
+    return f"sending.mailbox:{mailbox_id}"
+
+
+# No queueing lock: Procrastinate's stalled-job retry puts a dead worker's job back to `todo`,
+# which a queueing lock would refuse while the dispatcher's next job waits (and the rescue
+# would fail). We defer only when no job of the mailbox is waiting or running instead.
+_PENDING = text(
+    "SELECT lock FROM procrastinate_jobs WHERE lock = ANY(:locks) AND status IN ('todo', 'doing')"
+)
+
+
+async def due_mailboxes(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
+    rows = await session.execute(_DUE_MAILBOXES, {"now": now, "soon": now + delivery.HORIZON})
+    return [row[0] for row in rows]
+
+
+async def _without_job(session: AsyncSession, mailbox_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    if not mailbox_ids:
+        return []
+    pending = set(await session.scalars(_PENDING, {"locks": [_lock(m) for m in mailbox_ids]}))
+    return [m for m in mailbox_ids if _lock(m) not in pending]
+
+
+async def kick(session: AsyncSession, mailbox_id: uuid.UUID) -> bool:
+    """Defer delivery for this mailbox in the session's transaction (the scheduler calls it after
+    queueing messages, so they leave without waiting for the dispatcher). False when a job of
+    this mailbox is already waiting or running."""
+    if not await _without_job(session, [mailbox_id]):
+        return False
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await jobs.app.configure_task(
+        DELIVER, lock=_lock(mailbox_id), connection=raw.driver_connection
+    ).defer_async(mailbox_id=str(mailbox_id))
+    return True
+
+
+async def dispatch(app: Any, runtime: Runtime, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    async with runtime.db.session() as session:
+        mailbox_ids = await _without_job(session, await due_mailboxes(session, now))
+    for mailbox_id in mailbox_ids:
+        # `lock`: one job sends for a mailbox at a time, many mailboxes in parallel.
+        await app.configure_task(DELIVER, lock=_lock(mailbox_id)).defer_async(
+            mailbox_id=str(mailbox_id)
+        )
+    return len(mailbox_ids)
+
+
+@jobs.app.periodic(cron="* * * * * */5", periodic_id="sending-dispatch")
+@jobs.app.task(name="sending.dispatch", pass_context=True, queueing_lock="sending.dispatch")
+async def dispatch_task(context: JobContext, timestamp: int) -> None:
+    await dispatch(context.app, context.additional_context["runtime"])
+
+
+@jobs.app.task(name=DELIVER, pass_context=True)
+async def deliver_mailbox(context: JobContext, mailbox_id: str) -> None:
+    runtime: Runtime = context.additional_context["runtime"]
+    report = await delivery.deliver_mailbox(runtime.db, runtime.settings, uuid.UUID(mailbox_id))
+    if report.claimed or report.cancelled:
+        log.info("sending.delivered", mailbox=mailbox_id, **report.__dict__)
+
+
+# Every 15 seconds: cheap (a partial index holds only `sending` rows), and a crash is
+# reconciled soon after SENDING_RECONCILE_SECONDS.
+@jobs.app.periodic(cron="* * * * * */15", periodic_id="sending-reconcile")
+@jobs.app.task(name="sending.reconcile", pass_context=True, queueing_lock="sending.reconcile")
+async def reconcile_task(context: JobContext, timestamp: int) -> None:
+    runtime: Runtime = context.additional_context["runtime"]
+    async with runtime.db.session() as session:
+        counts = await reconcile_stale(session, runtime.settings, datetime.now(UTC))
+    if counts:
+        log.warning("sending.reconcile", **counts)

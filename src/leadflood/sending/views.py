@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from leadflood.deps import MemberDep, RuntimeDep, SessionDep
+from leadflood.models import MessageStatus
+from leadflood.pagination import DEFAULT_PAGE_SIZE
+from leadflood.sending import catcher_store, demo, outbox
+from leadflood.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+STATUS_TABS = ("queued", "sending", "sent", "bounced", "failed", "cancelled")
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+async def outbox_page(
+    request: Request, member: MemberDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    params = request.query_params
+    status = params.get("status") if params.get("status") in STATUS_TABS else None
+    cursor = params.get("cursor") or None
+    rows, next_cursor = await outbox.list_messages(
+        session,
+        member.workspace_id,
+        limit=DEFAULT_PAGE_SIZE,
+        cursor=cursor,
+        status=MessageStatus(status) if status else None,
+    )
+    counts = await outbox.counts_by_status(session, member.workspace_id)
+    return render(
+        request,
+        "sending/outbox.html",
+        {
+            "active": "outbox",
+            "messages": rows,
+            "counts": counts,
+            "total": sum(counts.values()),
+            "tabs": STATUS_TABS,
+            "status_filter": status,
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+            "test_mode": runtime.settings.test_mode,
+            "test_recipients": runtime.settings.test_recipients,
+        },
+    )
+
+
+@router.get("/outbox/{message_id}", response_class=HTMLResponse)
+async def message_page(
+    request: Request,
+    message_id: uuid.UUID,
+    member: MemberDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> HTMLResponse:
+    message, attempts = await outbox.get_message(session, member.workspace_id, message_id)
+    caught = catcher_store.has(demo.inbox_dir(runtime.settings), message.message_id)
+    return render(
+        request,
+        "sending/message.html",
+        {
+            "active": "outbox",
+            "message": message,
+            "attempts": attempts,
+            "caught": caught,
+            "test_mode": runtime.settings.test_mode,
+            "test_recipients": runtime.settings.test_recipients,
+        },
+    )

@@ -1,0 +1,193 @@
+"""Enrollment pages: who is in a sequence (states, stop reasons; pause/resume/stop one or many)
+and the "Enroll leads" form (a filter, a selection or a search run) with its skip counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.errors import AppError
+from leadflood.models import EnrollmentState, Icp, SearchRun
+from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
+from leadflood.sequences import enrollment, queries
+from leadflood.sequences import service as sequences
+from leadflood.sequences.api_schemas import EnrollBody
+from leadflood.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+TABS = ("active", "paused", "completed", "stopped")
+REASON_LABELS = {
+    "not_found": "not found in this workspace",
+    "already_enrolled": "already in this sequence",
+    "suppressed": "on the suppression list",
+    "invalid": "no valid email",
+    "active_elsewhere": "active in another sequence",
+}
+
+
+@router.get("/sequences/{sequence_id}/enrollments", response_class=HTMLResponse)
+async def enrollment_list(
+    sequence_id: uuid.UUID, request: Request, session: SessionDep, member: ViewerDep
+) -> Response:
+    params = request.query_params
+    state = params.get("state") if params.get("state") in TABS else None
+    cursor = params.get("cursor") or None
+    sequence = await sequences.get(session, member.workspace_id, sequence_id)
+    try:
+        rows, next_cursor = await enrollment.list_page(
+            session, member.workspace_id, sequence_id, limit=DEFAULT_PAGE_SIZE, cursor=cursor,
+            state=EnrollmentState(state) if state else None,
+        )  # fmt: skip
+    except InvalidCursor:
+        cursor = None
+        rows, next_cursor = await enrollment.list_page(
+            session, member.workspace_id, sequence_id, limit=DEFAULT_PAGE_SIZE,
+            state=EnrollmentState(state) if state else None,
+        )  # fmt: skip
+    report = await queries.report(session, member.workspace_id, sequence_id)
+    return render(
+        request,
+        "sequences/enrollments.html",
+        {
+            "active": "sequences",
+            "sequence": sequence,
+            "rows": await queries.enrollment_rows(session, member.workspace_id, rows),
+            "report": report,
+            "tabs": TABS,
+            "state_filter": state,
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+            "changed": params.get("changed"),
+            "action_done": params.get("done"),
+        },
+    )
+
+
+def _back(sequence_id: uuid.UUID, action: str, changed: int, state: str | None) -> str:
+    query = {"changed": str(changed), "done": action} | ({"state": state} if state else {})
+    return f"/sequences/{sequence_id}/enrollments?{urlencode(query)}"
+
+
+@router.post("/sequences/{sequence_id}/enrollments/bulk")
+async def bulk_action(
+    sequence_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    raw = await request.form()
+    action = str(raw.get("action") or "")
+    ids: list[uuid.UUID] = []
+    for value in raw.getlist("enrollment_ids"):
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    await sequences.get(session, member.workspace_id, sequence_id)
+    changed = 0
+    if action in ("pause", "resume", "stop") and ids:
+        changed = await enrollment.act(
+            session, member.workspace_id, action, ids, now=datetime.now(UTC)
+        )
+    state = str(raw.get("state") or "") or None
+    return RedirectResponse(_back(sequence_id, action, changed, state), status_code=303)
+
+
+async def _search_runs(session: AsyncSession, workspace_id: uuid.UUID) -> list[tuple[Any, str]]:
+    rows = await session.execute(
+        select(SearchRun, Icp.name)
+        .join(Icp, Icp.id == SearchRun.icp_id)
+        .where(SearchRun.workspace_id == workspace_id)
+        .order_by(SearchRun.created_at.desc())
+        .limit(30)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def _enroll_page(
+    request: Request,
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    *,
+    form: dict[str, str],
+    result: Any = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    sequence = await sequences.get(session, workspace_id, sequence_id)
+    return render(
+        request,
+        "sequences/enroll.html",
+        {
+            "active": "sequences",
+            "sequence": sequence,
+            "runs": await _search_runs(session, workspace_id),
+            "form": form,
+            "result": result,
+            "error": error,
+            "reason_labels": REASON_LABELS,
+        },
+        status=status,
+    )
+
+
+@router.get("/sequences/{sequence_id}/enroll", response_class=HTMLResponse)
+async def enroll_form(
+    sequence_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    params = request.query_params
+    form = {"source": params.get("source") or "filter", "q": params.get("q") or ""}
+    if params.get("lead_ids"):
+        form |= {"source": "selection", "lead_ids": params["lead_ids"]}
+    return await _enroll_page(request, session, member.workspace_id, sequence_id, form=form)
+
+
+def _request_of(form: dict[str, str]) -> EnrollBody:
+    source = form.get("source")
+    if source == "selection":
+        ids = [part.strip() for part in form.get("lead_ids", "").replace(",", "\n").splitlines()]
+        return EnrollBody.model_validate({"lead_ids": [i for i in ids if i]})
+    if source == "search_run":
+        return EnrollBody.model_validate({"search_run_id": form.get("search_run_id") or None})
+    chosen = {k: form.get(k, "").strip() for k in ("q", "status", "min_score")}
+    return EnrollBody.model_validate({"filter": {k: v for k, v in chosen.items() if v}})
+
+
+@router.post("/sequences/{sequence_id}/enroll", response_class=HTMLResponse)
+async def enroll(
+    sequence_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    raw = await request.form()
+    form = {
+        k: str(raw.get(k) or "")
+        for k in ("source", "q", "status", "min_score", "lead_ids", "search_run_id")
+    }
+    try:
+        body = _request_of(form)
+        result = await enrollment.enroll(
+            session, member.workspace_id, sequence_id, body.as_request(), now=datetime.now(UTC)
+        )
+    except ValidationError as exc:
+        messages = {str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()}
+        error = "Check the " + form.get("source", "filter").replace("_", " ") + ": "
+        return await _enroll_page(
+            request, session, member.workspace_id, sequence_id,
+            form=form, error=error + "; ".join(sorted(messages)), status=422,
+        )  # fmt: skip
+    except AppError as exc:
+        if exc.status == 404 and exc.code == "sequence_not_found":
+            raise
+        return await _enroll_page(
+            request, session, member.workspace_id, sequence_id,
+            form=form, error=exc.message, status=exc.status,
+        )  # fmt: skip
+    return await _enroll_page(
+        request, session, member.workspace_id, sequence_id, form=form, result=result
+    )

@@ -1,0 +1,314 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from leadflood.auth.errors import UserRequired
+from leadflood.db.scope import get_scoped
+from leadflood.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.errors import Conflict, InvalidInput
+from leadflood.leads.service import LeadNotFound
+from leadflood.models import EnrollmentState, Lead, Sequence, SequenceState
+from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from leadflood.sending import tasks as sending_tasks
+from leadflood.sequences import editing, enrollment, preview, queries, sample_send
+from leadflood.sequences import service as sequences
+from leadflood.sequences.api_schemas import (
+    EnrollBody,
+    EnrollmentRow,
+    SequenceReport,
+    TestSendRequest,
+    TestSendResult,
+)
+from leadflood.sequences.errors import InvalidTemplate, InvalidTransition
+from leadflood.sequences.schemas import (
+    BulkResult,
+    EnrollmentAction,
+    EnrollmentRead,
+    EnrollResult,
+    PlannedStep,
+    SequenceCreate,
+    SequenceDetail,
+    SequenceRead,
+    SequenceUpdate,
+)
+from leadflood.sequences.templating import TemplateError
+
+router = APIRouter(prefix="/v1")
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+# (action, the state it leads to, the states it may start from)
+ACTIONS: dict[str, tuple[SequenceState, frozenset[SequenceState]]] = {
+    "activate": (SequenceState.active, frozenset({SequenceState.draft, SequenceState.paused})),
+    "pause": (SequenceState.paused, frozenset({SequenceState.active})),
+    "resume": (SequenceState.active, frozenset({SequenceState.paused})),
+    "archive": (
+        SequenceState.archived,
+        frozenset({SequenceState.draft, SequenceState.active, SequenceState.paused}),
+    ),
+}
+
+
+class EnrollmentUnchanged(Conflict):
+    code = "invalid_transition"
+    message = "This enrollment cannot do that in its current state."
+
+
+class LeadRequired(InvalidInput):
+    code = "lead_required"
+    message = "Choose the lead to preview with (?lead_id=...)."
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def detail(session: SessionDep, sequence: Sequence) -> SequenceDetail:
+    return SequenceDetail.model_validate(
+        {
+            **SequenceRead.model_validate(sequence).model_dump(),
+            "steps": sequence.steps,
+            "mailbox_ids": await sequences.mailbox_ids(session, sequence.id),
+        }
+    )
+
+
+@router.get("/sequences", response_model=Page[SequenceRead], tags=["sequences"])
+async def list_sequences(
+    member: ViewerDep,
+    session: SessionDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    state: SequenceState | None = None,
+) -> Page[SequenceRead]:
+    rows, next_cursor = await sequences.list_page(
+        session, member.workspace_id, limit=limit, cursor=cursor, state=state
+    )
+    return Page[SequenceRead](
+        items=[SequenceRead.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@router.post("/sequences", status_code=201, response_model=SequenceDetail, tags=["sequences"])
+async def create_sequence(
+    data: SequenceCreate, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    return await detail(session, await sequences.create(session, member.workspace_id, data))
+
+
+@router.get("/sequences/{sequence_id}", response_model=SequenceDetail, tags=["sequences"])
+async def get_sequence(
+    sequence_id: uuid.UUID, member: ViewerDep, session: SessionDep
+) -> SequenceDetail:
+    return await detail(session, await sequences.get(session, member.workspace_id, sequence_id))
+
+
+@router.patch("/sequences/{sequence_id}", response_model=SequenceDetail, tags=["sequences"])
+async def update_sequence(
+    sequence_id: uuid.UUID, data: SequenceUpdate, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    sequence = await sequences.update_settings(session, member.workspace_id, sequence_id, data)
+    return await detail(session, sequence)
+
+
+@router.delete("/sequences/{sequence_id}", status_code=204, tags=["sequences"])
+async def delete_sequence(
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> Response:
+    """Only a draft nobody is enrolled in (409 `sequence_in_use` otherwise: archive it)."""
+    await editing.delete_sequence(session, member.workspace_id, sequence_id)
+    return Response(status_code=204)
+
+
+async def _transition(
+    session: SessionDep, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str
+) -> SequenceDetail:
+    target, sources = ACTIONS[action]
+    sequence = await sequences.get(session, workspace_id, sequence_id)
+    if sequence.state not in sources:
+        raise InvalidTransition(
+            f"A {sequence.state.value} sequence cannot be {action}d.",
+            details={"from": sequence.state.value, "to": target.value, "action": action},
+        )
+    await sequences.transition(session, workspace_id, sequence_id, target, now=_now())
+    return await detail(session, await sequences.get(session, workspace_id, sequence_id))
+
+
+@router.post("/sequences/{sequence_id}/activate", response_model=SequenceDetail, tags=["sequences"])
+async def activate_sequence(
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    """draft or paused → active; 409 `sequence_not_ready` lists what is missing."""
+    return await _transition(session, member.workspace_id, sequence_id, "activate")
+
+
+@router.post("/sequences/{sequence_id}/pause", response_model=SequenceDetail, tags=["sequences"])
+async def pause_sequence(
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    """Unsent messages are withdrawn and planned again on resume."""
+    return await _transition(session, member.workspace_id, sequence_id, "pause")
+
+
+@router.post("/sequences/{sequence_id}/resume", response_model=SequenceDetail, tags=["sequences"])
+async def resume_sequence(
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    return await _transition(session, member.workspace_id, sequence_id, "resume")
+
+
+@router.post("/sequences/{sequence_id}/archive", response_model=SequenceDetail, tags=["sequences"])
+async def archive_sequence(
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    """Final: every enrollment stops (reason `sequence_archived`)."""
+    return await _transition(session, member.workspace_id, sequence_id, "archive")
+
+
+@router.post(
+    "/sequences/{sequence_id}/enrollments", response_model=EnrollResult, tags=["sequences"]
+)
+async def enroll_leads(
+    sequence_id: uuid.UUID, data: EnrollBody, member: MemberDep, session: SessionDep
+) -> EnrollResult:
+    """Skipped leads are counted by reason: not_found, already_enrolled, suppressed, invalid,
+    active_elsewhere."""
+    await sequences.get(session, member.workspace_id, sequence_id)
+    return await enrollment.enroll(
+        session, member.workspace_id, sequence_id, data.as_request(), now=_now()
+    )
+
+
+@router.get(
+    "/sequences/{sequence_id}/enrollments",
+    response_model=Page[EnrollmentRow],
+    tags=["sequences"],
+)
+async def list_enrollments(
+    sequence_id: uuid.UUID,
+    member: ViewerDep,
+    session: SessionDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    state: EnrollmentState | None = None,
+) -> Page[EnrollmentRow]:
+    rows, next_cursor = await enrollment.list_page(
+        session, member.workspace_id, sequence_id, limit=limit, cursor=cursor, state=state
+    )
+    items = await queries.enrollment_rows(session, member.workspace_id, rows)
+    return Page[EnrollmentRow](items=items, next_cursor=next_cursor)
+
+
+async def _act_one(
+    session: SessionDep, workspace_id: uuid.UUID, enrollment_id: uuid.UUID, action: str
+) -> EnrollmentRead:
+    await enrollment.get(session, workspace_id, enrollment_id)
+    changed = await enrollment.act(session, workspace_id, action, [enrollment_id], now=_now())
+    row = await enrollment.get(session, workspace_id, enrollment_id)
+    await session.refresh(row)
+    if not changed:
+        raise EnrollmentUnchanged(
+            f"A {row.state.value} enrollment cannot be {action}d.",
+            details={"state": row.state.value, "action": action},
+        )
+    return EnrollmentRead.model_validate(row)
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/pause", response_model=EnrollmentRead, tags=["sequences"]
+)
+async def pause_enrollment(
+    enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> EnrollmentRead:
+    return await _act_one(session, member.workspace_id, enrollment_id, "pause")
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/resume", response_model=EnrollmentRead, tags=["sequences"]
+)
+async def resume_enrollment(
+    enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> EnrollmentRead:
+    return await _act_one(session, member.workspace_id, enrollment_id, "resume")
+
+
+@router.post("/enrollments/{enrollment_id}/stop", response_model=EnrollmentRead, tags=["sequences"])
+async def stop_enrollment(
+    enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> EnrollmentRead:
+    """Stopped by hand (reason `manual`); its queued messages are cancelled."""
+    return await _act_one(session, member.workspace_id, enrollment_id, "stop")
+
+
+@router.post("/enrollments/bulk", response_model=BulkResult, tags=["sequences"])
+async def bulk_enrollments(
+    data: EnrollmentAction, member: MemberDep, session: SessionDep
+) -> BulkResult:
+    """Ids of other workspaces and enrollments already in the target state are left alone."""
+    changed = await enrollment.act(
+        session, member.workspace_id, data.action, data.enrollment_ids, now=_now()
+    )
+    return BulkResult(changed=changed)
+
+
+@router.get(
+    "/sequences/{sequence_id}/preview", response_model=list[PlannedStep], tags=["sequences"]
+)
+async def preview_sequence(
+    sequence_id: uuid.UUID,
+    member: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    lead_id: uuid.UUID | None = None,
+) -> list[PlannedStep]:
+    """A dry run for one lead (`lead_id`, required): when each remaining step would go (in the
+    lead's zone) and what it would say. Nothing is written."""
+    sequence = await sequences.get(session, member.workspace_id, sequence_id)
+    if lead_id is None:
+        raise LeadRequired()
+    lead = await get_scoped(session, Lead, member.workspace_id, lead_id, error=LeadNotFound)
+    try:
+        return await preview.timeline(session, sequence, lead, _now(), settings=runtime.settings)
+    except TemplateError as exc:
+        raise InvalidTemplate(exc, field="template", variant="preview") from None
+
+
+@router.post(
+    "/sequences/{sequence_id}/test-send",
+    status_code=202,
+    response_model=TestSendResult,
+    tags=["sequences"],
+)
+async def test_send(
+    sequence_id: uuid.UUID,
+    data: TestSendRequest,
+    member: MemberDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> TestSendResult:
+    """Step N rendered for a real lead, sent to your own address through the chosen mailbox,
+    marked as a test; it never counts as the lead's message. Needs a signed-in user."""
+    if member.user is None:
+        raise UserRequired()
+    result = await sample_send.queue_test(
+        session,
+        runtime.settings,
+        member.workspace_id,
+        sequence_id,
+        data,
+        to=member.user.email,
+        now=_now(),
+    )
+    await sending_tasks.kick(session, result.mailbox_id)
+    return result
+
+
+@router.get("/sequences/{sequence_id}/stats", response_model=SequenceReport, tags=["sequences"])
+async def sequence_stats(
+    sequence_id: uuid.UUID, member: ViewerDep, session: SessionDep
+) -> SequenceReport:
+    return await queries.report(session, member.workspace_id, sequence_id)

@@ -1,0 +1,126 @@
+"""Steps and their A/B variants, nested under a sequence."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from leadflood.deps import MemberDep, SessionDep
+from leadflood.sequences import editing, steps
+from leadflood.sequences import service as sequences
+from leadflood.sequences.api_schemas import NewStep
+from leadflood.sequences.routes import detail as _detail
+from leadflood.sequences.schemas import SequenceDetail, StepMove, StepUpdate, VariantIn
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/sequences/{sequence_id}/steps",
+    status_code=201,
+    response_model=SequenceDetail,
+    tags=["sequences"],
+)
+async def add_step(
+    sequence_id: uuid.UUID, data: NewStep, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    """Templates are checked now: an unknown variable answers 422 with the field and line."""
+    await sequences.get(session, member.workspace_id, sequence_id)
+    sequence = await steps.add(session, member.workspace_id, sequence_id, data.checked())
+    return await _detail(session, sequence)
+
+
+@router.patch(
+    "/sequences/{sequence_id}/steps/{step_id}", response_model=SequenceDetail, tags=["sequences"]
+)
+async def edit_step(
+    sequence_id: uuid.UUID,
+    step_id: uuid.UUID,
+    data: StepUpdate,
+    member: MemberDep,
+    session: SessionDep,
+) -> SequenceDetail:
+    sequence = await steps.edit(session, member.workspace_id, sequence_id, step_id, data)
+    return await _detail(session, sequence)
+
+
+@router.post(
+    "/sequences/{sequence_id}/steps/{step_id}/move",
+    response_model=SequenceDetail,
+    tags=["sequences"],
+)
+async def move_step(
+    sequence_id: uuid.UUID,
+    step_id: uuid.UUID,
+    data: StepMove,
+    member: MemberDep,
+    session: SessionDep,
+) -> SequenceDetail:
+    sequence = await steps.move(session, member.workspace_id, sequence_id, step_id, data.position)
+    return await _detail(session, sequence)
+
+
+@router.delete(
+    "/sequences/{sequence_id}/steps/{step_id}", response_model=SequenceDetail, tags=["sequences"]
+)
+async def delete_step(
+    sequence_id: uuid.UUID, step_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> SequenceDetail:
+    sequence = await steps.remove(session, member.workspace_id, sequence_id, step_id)
+    return await _detail(session, sequence)
+
+
+@router.post(
+    "/sequences/{sequence_id}/steps/{step_id}/variants",
+    status_code=201,
+    response_model=SequenceDetail,
+    tags=["sequences"],
+)
+async def add_variant(
+    sequence_id: uuid.UUID,
+    step_id: uuid.UUID,
+    data: VariantIn,
+    member: MemberDep,
+    session: SessionDep,
+) -> SequenceDetail:
+    sequence = await editing.add_variant(session, member.workspace_id, sequence_id, step_id, data)
+    return await _detail(session, sequence)
+
+
+@router.patch(
+    "/sequences/{sequence_id}/steps/{step_id}/variants/{variant_id}",
+    response_model=SequenceDetail,
+    tags=["sequences"],
+)
+async def edit_variant(
+    sequence_id: uuid.UUID,
+    step_id: uuid.UUID,
+    variant_id: uuid.UUID,
+    data: VariantIn,
+    member: MemberDep,
+    session: SessionDep,
+) -> SequenceDetail:
+    """Only the fields given change; the variant keeps its id."""
+    sequence = await editing.edit_variant(
+        session, member.workspace_id, sequence_id, step_id, variant_id, data
+    )
+    return await _detail(session, sequence)
+
+
+@router.delete(
+    "/sequences/{sequence_id}/steps/{step_id}/variants/{variant_id}",
+    response_model=SequenceDetail,
+    tags=["sequences"],
+)
+async def delete_variant(
+    sequence_id: uuid.UUID,
+    step_id: uuid.UUID,
+    variant_id: uuid.UUID,
+    member: MemberDep,
+    session: SessionDep,
+) -> SequenceDetail:
+    sequence = await editing.remove_variant(
+        session, member.workspace_id, sequence_id, step_id, variant_id
+    )
+    return await _detail(session, sequence)

@@ -1,0 +1,156 @@
+"""Nothing of one workspace can be seen or changed from another: every route of the OpenAPI
+document is called with the ids of another workspace's rows and must answer 404."""
+
+from __future__ import annotations
+
+import re
+import uuid
+import warnings
+from typing import Any
+
+import httpx
+
+from tests.auth.openapi_walk import body_for, operations
+from tests.support.accounts import Account, api_login
+
+# Create-or-replace by name: it never reaches another workspace's row (checked below).
+UPSERTS = {("put", "/v1/credentials/{provider}")}
+
+
+async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
+    """One row of every kind in `account`'s workspace, keyed by the path parameter naming it."""
+    headers = account.headers
+    created = (
+        await client.post("/v1/leads", json={"email": "x@globex.example"}, headers=headers)
+    ).json()
+    key = (await client.post("/v1/api-keys", json={"name": "k"}, headers=headers)).json()
+    invitation = (
+        await client.post("/v1/invitations", json={"email": "new@globex.example"}, headers=headers)
+    ).json()
+    put = await client.put(
+        "/v1/credentials/apollo", json={"secret": "globex-secret"}, headers=headers
+    )
+    assert put.status_code == 200, put.text
+    members = (await client.get("/v1/members", headers=headers)).json()
+    tokens = await api_login(client, account)
+    sessions = (
+        await client.get(
+            "/v1/auth/sessions", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+    ).json()
+    return {
+        "lead_id": created["lead_id"],
+        "job_id": str(created["job_id"]),
+        "key_id": key["api_key"]["id"],
+        "invitation_id": invitation["invitation"]["id"],
+        "member_id": members[0]["id"],
+        "session_id": sessions[0]["id"],
+        "provider": "apollo",
+    }
+
+
+async def test_every_route_answers_404_for_another_workspaces_rows(
+    app: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
+) -> None:
+    theirs = await _rows_of(anon_client, other_workspace)
+    mine = await api_login(anon_client, owner)
+    headers = {"Authorization": f"Bearer {mine['access_token']}"}
+    schema = app.openapi()
+    checked = []
+    for method, path, operation in operations(schema):
+        params = re.findall(r"{(\w+)}", path)
+        if not params or (method, path) in UPSERTS:
+            continue
+        missing = [p for p in params if p not in theirs]
+        if missing:
+            # Still called (and still must be 404), but with made-up ids: teach `_rows_of` to
+            # make a real row of that kind so the check means something.
+            warnings.warn(
+                f"{method.upper()} {path}: no row of another workspace for {missing}; "
+                "add one to tests/auth/test_tenancy.py::_rows_of",
+                stacklevel=1,
+            )
+        values = {
+            **{
+                p: str(uuid.uuid4().int % 2**62) if p.endswith("job_id") else str(uuid.uuid4())
+                for p in missing
+            },
+            **theirs,
+        }
+        url = path.format(**values)
+        body = body_for(schema, operation)
+        response = await anon_client.request(
+            method, url, headers=headers, json=body if body is not None else None
+        )
+        assert response.status_code == 404, f"{method.upper()} {url}: {response.text}"
+        assert response.json()["error"]["code"].endswith("not_found")
+        assert theirs["lead_id"] not in response.text
+        checked.append((method, path))
+    assert len(checked) >= 8
+
+    # The other workspace's rows are all still there, untouched.
+    other = other_workspace.headers
+    assert (
+        await anon_client.get(f"/v1/leads/{theirs['lead_id']}", headers=other)
+    ).status_code == 200
+    assert (await anon_client.get(f"/v1/jobs/{theirs['job_id']}", headers=other)).status_code == 200
+    keys = (await anon_client.get("/v1/api-keys", headers=other)).json()
+    assert any(k["id"] == theirs["key_id"] and k["revoked_at"] is None for k in keys)
+    invitations = (await anon_client.get("/v1/invitations", headers=other)).json()
+    assert [i["id"] for i in invitations] == [theirs["invitation_id"]]
+    members = (await anon_client.get("/v1/members", headers=other)).json()
+    assert [(m["id"], m["role"]) for m in members] == [(theirs["member_id"], "owner")]
+    creds = (await anon_client.get("/v1/credentials", headers=other)).json()
+    assert [c["provider"] for c in creds] == ["apollo"]
+
+
+async def test_lists_never_show_another_workspaces_rows(
+    app: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
+) -> None:
+    theirs = await _rows_of(anon_client, other_workspace)
+    secret_ids = {v for k, v in theirs.items() if k not in {"provider", "job_id", "session_id"}}
+    for method, path, _ in operations(app.openapi()):
+        if method != "get" or "{" in path:
+            continue
+        response = await anon_client.get(path, headers=owner.headers)
+        leaked = [i for i in secret_ids if i in response.text]
+        assert not leaked, f"GET {path} shows rows of another workspace: {leaked}"
+
+
+async def test_putting_a_credential_never_touches_another_workspaces(
+    runtime: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
+) -> None:
+    from leadflood.auth import credentials
+
+    await _rows_of(anon_client, other_workspace)
+    put = await anon_client.put(
+        "/v1/credentials/apollo", json={"secret": "acme-secret"}, headers=owner.headers
+    )
+    assert put.status_code == 200
+    async with runtime.db.session() as session:
+        assert await credentials.get_secret(session, other_workspace.workspace_id, "apollo") == (
+            "globex-secret"
+        )
+        assert await credentials.get_secret(session, owner.workspace_id, "apollo") == "acme-secret"
+
+
+async def test_a_token_for_a_workspace_you_are_not_in_is_404(
+    anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
+) -> None:
+    tokens = await api_login(anon_client, owner)
+    headers = {
+        "Authorization": f"Bearer {tokens['access_token']}",
+        "X-Workspace-Id": str(other_workspace.workspace_id),
+    }
+    response = await anon_client.get("/v1/leads", headers=headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "workspace_not_found"
+    login = await anon_client.post(
+        "/v1/auth/login",
+        json={
+            "email": owner.email,
+            "password": owner.password,
+            "workspace_id": str(other_workspace.workspace_id),
+        },
+    )
+    assert login.status_code == 404

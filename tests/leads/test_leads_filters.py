@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadflood.leads import queries
+from leadflood.leads.enrichment_schemas import LeadFilter
+from leadflood.models import Lead, LeadStatus, VerificationStatus
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def _seed(runtime, workspace_id, specs: list[dict]) -> list[uuid.UUID]:
+    ids = []
+    async with runtime.db.session() as session:
+        for i, spec in enumerate(specs):
+            lead = Lead(
+                id=uuid.uuid4(),
+                workspace_id=workspace_id,
+                email=f"p{i}@{spec.get('domain', 'acme.com')}",
+                source="manual",
+                created_at=T0 + timedelta(minutes=spec.get("minute", i)),
+                status=spec.get("status", LeadStatus.new),
+                verification_status=spec.get("verification", VerificationStatus.unverified),
+                score=spec.get("score"),
+                company_domain=spec.get("domain", "acme.com"),
+                company_name=spec.get("company"),
+            )
+            session.add(lead)
+            ids.append(lead.id)
+    return ids
+
+
+async def _all(session, workspace_id, where, sort, limit) -> list[Lead]:
+    seen: list[Lead] = []
+    cursor = None
+    while True:
+        rows, cursor = await queries.list_page(
+            session, workspace_id, where, sort=sort, limit=limit, cursor=cursor
+        )
+        seen += rows
+        if cursor is None:
+            return seen
+
+
+async def test_filters_narrow_the_list(client, runtime, owner) -> None:
+    await _seed(
+        runtime,
+        owner.workspace_id,
+        [
+            {"status": LeadStatus.enriched, "score": 80, "verification": VerificationStatus.valid},
+            {"status": LeadStatus.failed, "score": 20, "domain": "globex.com"},
+            {"status": LeadStatus.new, "verification": VerificationStatus.risky,
+             "company": "Initech"},
+        ],
+    )  # fmt: skip
+
+    async def emails(**params) -> list[str]:
+        response = await client.get("/v1/leads", params=params)
+        assert response.status_code == 200, response.text
+        return [item["email"] for item in response.json()["items"]]
+
+    assert await emails(status="failed") == ["p1@globex.com"]
+    assert await emails(verification="risky") == ["p2@acme.com"]
+    assert await emails(score_min=50) == ["p0@acme.com"]
+    assert await emails(score_max=50) == ["p1@globex.com"]
+    assert await emails(company_domain="GLOBEX.com") == ["p1@globex.com"]
+    assert await emails(q="initech") == ["p2@acme.com"]
+    assert await emails(sort="score") == ["p0@acme.com", "p1@globex.com", "p2@acme.com"]
+    assert await emails(sort="oldest") == ["p0@acme.com", "p1@globex.com", "p2@acme.com"]
+    bad = await client.get("/v1/leads", params={"cursor": "nonsense"})
+    assert bad.status_code == 422
+
+
+async def test_another_workspaces_leads_never_show(client, runtime, other_workspace) -> None:
+    await _seed(runtime, other_workspace.workspace_id, [{"score": 10}])
+    assert (await client.get("/v1/leads", params={"sort": "score"})).json()["items"] == []
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    scores=st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=0, max_size=14),
+    minutes=st.lists(st.integers(0, 3), min_size=14, max_size=14),
+    limit=st.integers(1, 4),
+    sort=st.sampled_from(["newest", "oldest", "score", "score_asc"]),
+)
+async def test_keyset_pages_return_every_row_once_in_order(
+    runtime, owner, scores, minutes, limit, sort
+) -> None:
+    workspace_id = owner.workspace_id
+    async with runtime.db.session() as session:
+        await session.execute(Lead.__table__.delete())
+    specs = [{"score": s, "minute": minutes[i]} for i, s in enumerate(scores)]
+    ids = await _seed(runtime, workspace_id, specs)
+    async with runtime.db.session() as session:
+        seen = await _all(session, workspace_id, LeadFilter(), sort, limit)
+    assert sorted(lead.id for lead in seen) == sorted(ids)
+    if sort in ("newest", "oldest"):
+        keys = [(lead.created_at, lead.id) for lead in seen]
+        assert keys == sorted(keys, reverse=sort == "newest")
+    else:
+        scored = [lead for lead in seen if lead.score is not None]
+        assert seen[: len(scored)] == scored  # unscored leads come last
+        keys = [(lead.score, lead.id) for lead in scored]
+        assert keys == sorted(keys, reverse=sort == "score")
+
+
+@pytest.mark.parametrize("cap", [2])
+async def test_counts_are_capped_then_exact_from_the_background(
+    runtime, owner, cap, monkeypatch
+) -> None:
+    monkeypatch.setattr(queries, "COUNT_CAP", cap)
+    await _seed(runtime, owner.workspace_id, [{"status": LeadStatus.new}] * 4)
+    async with runtime.db.session() as session:
+        first = await queries.status_counts(session, owner.workspace_id)
+    assert first["counts"]["new"] == cap + 1 and first["capped"] == ["new"]
+    assert not first["exact"]
+    from tests.support.jobs import drain
+
+    await drain(runtime)
+    async with runtime.db.session() as session:
+        second = await queries.status_counts(session, owner.workspace_id)
+    assert second["counts"]["new"] == 4 and second["exact"]

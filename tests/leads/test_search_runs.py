@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+
+from leadflood.models import Company, Lead, SearchOutcome, SearchResult, SearchRunState
+from leadflood.providers.base import ProviderNotConfiguredError
+from tests.support.accounts import Account
+from tests.support.icps import make_icp, reload_run, start_run
+from tests.support.jobs import drain
+
+
+async def _scalar(runtime, query):
+    async with runtime.db.session() as session:
+        return await session.scalar(query)
+
+
+async def test_a_sandbox_run_pages_stores_and_upserts_everything(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, existing = await start_run(runtime, owner.workspace_id, icp.id, max_results=250)
+    assert (run.state, existing, run.job_id is not None) == (SearchRunState.queued, False, True)
+    await drain(runtime)
+    run = await reload_run(runtime, run.id)
+    assert run.state == SearchRunState.completed, run.error
+    assert run.found == 250 and run.pages_done == 3 and run.total_expected == 250
+    assert run.found == run.created + run.updated + run.duplicates + run.rejected
+    assert run.created > 200
+    ws = owner.workspace_id
+    results = await _scalar(
+        runtime, select(func.count()).select_from(SearchResult).where(SearchResult.run_id == run.id)
+    )
+    assert results == run.found
+    leads = await _scalar(
+        runtime, select(func.count()).select_from(Lead).where(Lead.workspace_id == ws)
+    )
+    assert leads == run.created
+    companies = await _scalar(
+        runtime, select(func.count()).select_from(Company).where(Company.workspace_id == ws)
+    )
+    distinct_domains = await _scalar(
+        runtime,
+        select(func.count(func.distinct(func.lower(Lead.company_domain)))).where(
+            Lead.workspace_id == ws
+        ),
+    )
+    assert companies == distinct_domains
+    # Every lead is linked to its ICP and company, and scored with its reasons.
+    unscored = await _scalar(
+        runtime,
+        select(func.count())
+        .select_from(Lead)
+        .where(
+            Lead.workspace_id == ws,
+            (Lead.score.is_(None)) | (Lead.icp_id != icp.id) | Lead.company_id.is_(None),
+        ),
+    )
+    assert unscored == 0
+    async with runtime.db.session() as session:
+        lead = await session.scalar(select(Lead).where(Lead.workspace_id == ws).limit(1))
+        assert lead is not None and lead.score_breakdown
+        assert sum(item["points"] for item in lead.score_breakdown) == lead.score
+        raw = await session.scalar(select(SearchResult.raw).where(SearchResult.run_id == run.id))
+        assert raw is not None and raw["source_id"].startswith("sandbox:")
+
+
+async def test_the_same_search_on_the_same_day_is_one_run(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    first, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=50)
+    again, existing = await start_run(runtime, owner.workspace_id, icp.id, max_results=50)
+    assert existing and (again.id, again.job_id) == (first.id, first.job_id)
+    other, existing = await start_run(runtime, owner.workspace_id, icp.id, max_results=60)
+    assert not existing and other.id != first.id
+
+
+async def test_repeating_a_search_never_duplicates_a_lead(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    first, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=120)
+    await drain(runtime)
+    second, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=150)
+    await drain(runtime)
+    first, second = await reload_run(runtime, first.id), await reload_run(runtime, second.id)
+    assert second.state == SearchRunState.completed
+    # The first 120 (minus rejected) are there already; only the 30 new ones are created.
+    assert second.created == 150 - 120 - (second.rejected - first.rejected)
+    assert second.duplicates + second.updated == 120 - first.rejected
+    leads = await _scalar(
+        runtime,
+        select(func.count()).select_from(Lead).where(Lead.workspace_id == owner.workspace_id),
+    )
+    assert leads == first.created + second.created
+    emails = await _scalar(
+        runtime,
+        select(func.count(func.distinct(func.lower(Lead.email)))).where(
+            Lead.workspace_id == owner.workspace_id, Lead.email.is_not(None)
+        ),
+    )
+    with_email = await _scalar(
+        runtime,
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.workspace_id == owner.workspace_id, Lead.email.is_not(None)),
+    )
+    assert emails == with_email
+
+
+async def test_existing_leads_are_filled_not_overwritten(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id, criteria={"titles": ["VP Sales"]})
+    async with runtime.db.session() as session:
+        # The first VP Sales of the sandbox universe, already known by another spelling.
+        session.add(
+            Lead(
+                workspace_id=owner.workspace_id,
+                email="Freja.Sorensen@WILDLEAF.com",
+                first_name="Frey",
+                source="manual",
+                custom_fields={},
+            )
+        )
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=5)
+    await drain(runtime)
+    run = await reload_run(runtime, run.id)
+    assert run.updated == 1 and run.created == 4
+    async with runtime.db.session() as session:
+        lead = await session.scalar(
+            select(Lead).where(func.lower(Lead.email) == "freja.sorensen@wildleaf.com")
+        )
+        assert lead is not None
+        assert (lead.first_name, lead.title, lead.icp_id) == ("Frey", "VP Sales", icp.id)
+        outcome = await session.scalar(
+            select(SearchResult.outcome).where(SearchResult.lead_id == lead.id)
+        )
+        assert outcome == SearchOutcome.updated
+
+
+async def test_prospects_without_email_dedupe_on_linkedin(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=300)
+    await drain(runtime)
+    no_email = await _scalar(
+        runtime,
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.workspace_id == owner.workspace_id, Lead.email.is_(None)),
+    )
+    assert no_email > 0
+    again, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=301)
+    await drain(runtime)
+    again = await reload_run(runtime, again.id)
+    assert again.created == 1 - (again.rejected - (await reload_run(runtime, run.id)).rejected)
+    no_email_after = await _scalar(
+        runtime,
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.workspace_id == owner.workspace_id, Lead.email.is_(None)),
+    )
+    assert no_email_after - no_email <= 1
+
+
+async def test_a_crashed_run_resumes_after_its_last_page(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=300)
+    await drain(runtime)
+    done = await reload_run(runtime, run.id)
+    # Roll the run back to "a worker died after page 2" and run its job again.
+    async with runtime.db.session() as session:
+        await session.execute(
+            text("DELETE FROM search_results WHERE run_id = :id AND page = 3"), {"id": run.id}
+        )
+        await session.execute(
+            text(
+                "UPDATE search_runs SET state = 'failed', pages_done = 2, found = 200 "
+                "WHERE id = :id"
+            ),
+            {"id": run.id},
+        )
+    again, existing = await start_run(runtime, owner.workspace_id, icp.id, max_results=300)
+    assert again.id == run.id and not existing and again.state == SearchRunState.queued
+    await drain(runtime)
+    resumed = await reload_run(runtime, run.id)
+    assert resumed.state == SearchRunState.completed and resumed.found == 300
+    assert resumed.pages_done == 3
+    results = await _scalar(
+        runtime, select(func.count()).select_from(SearchResult).where(SearchResult.run_id == run.id)
+    )
+    assert results == 300 == done.found
+
+
+async def test_runs_of_another_workspace_are_not_found(
+    runtime, owner: Account, other_workspace: Account
+) -> None:
+    from leadflood.icps import searches
+
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=10)
+    async with runtime.db.session() as session:
+        with pytest.raises(searches.SearchRunNotFound):
+            await searches.get_run(session, other_workspace.workspace_id, icp.id, run.id)
+        with pytest.raises(searches.SearchRunNotFound):
+            await searches.get_run(session, owner.workspace_id, uuid.uuid4(), run.id)
+
+
+async def test_apollo_without_a_key_is_not_configured(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    with pytest.raises(ProviderNotConfiguredError):
+        await start_run(runtime, owner.workspace_id, icp.id, source="apollo")

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from leadflood.models import DeliveryAttempt, Message, MessageStatus
+from leadflood.runtime import Runtime
+from leadflood.sending import catcher_store, delivery
+from leadflood.sending.reconcile import reconcile_stale
+from tests.sending.factories import make_lead, make_mailbox, make_workspace, queue_message
+from tests.support.smtp_server import SmtpTestServer
+
+
+async def _later(runtime: Runtime) -> dict[str, int]:
+    later = datetime.now(UTC) + timedelta(seconds=runtime.settings.sending_reconcile_seconds + 1)
+    async with runtime.db.session() as session:
+        return await reconcile_stale(session, runtime.settings, later)
+
+
+async def _statuses(runtime: Runtime) -> dict[str, MessageStatus]:
+    async with runtime.db.session() as session:
+        rows = await session.execute(select(Message.message_id, Message.status))
+        return {row[0]: row[1] for row in rows}
+
+
+async def test_drop_during_data_is_reconciled_by_message_id(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session)
+        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+        lead = await make_lead(session, ws.id)
+        message = await queue_message(session, runtime.settings, box, lead)
+    smtp.drop_next(stage="DATA")
+    report = await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+    assert report.unconfirmed == 1
+    assert (await _statuses(runtime))[message.message_id] == MessageStatus.sending
+    assert await _later(runtime) == {"absent": 1}
+    async with runtime.db.session() as session:
+        await session.execute(update(Message).values(send_after=datetime.now(UTC)))
+    await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+    assert [m.message["Message-ID"] for m in smtp.messages] == [message.message_id]
+    assert (await _statuses(runtime))[message.message_id] == MessageStatus.sent
+
+
+async def test_found_at_the_server_is_marked_sent_without_resending(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session)
+        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+        lead = await make_lead(session, ws.id)
+        message = await queue_message(session, runtime.settings, box, lead)
+        message.status = MessageStatus.sending
+        message.attempts = 1
+        message.sending_started_at = datetime.now(UTC)
+    assert smtp.record_dir is not None
+    catcher_store.save(smtp.record_dir, message.message_id, b"Subject: x\r\n\r\nbody\r\n")
+    assert await _later(runtime) == {"found": 1}
+    assert (await _statuses(runtime))[message.message_id] == MessageStatus.sent
+    await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+    assert smtp.messages == []
+
+
+async def test_unknowable_smtp_attempt_is_recorded_not_resent(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session)
+        box = await make_mailbox(
+            session, runtime.settings, ws.id, config={"host": "127.0.0.1", "port": 1}
+        )
+        lead = await make_lead(session, ws.id)
+        started = await queue_message(session, runtime.settings, box, lead)
+        claimed = await queue_message(session, runtime.settings, box, lead)
+        for row, at in ((started, datetime.now(UTC)), (claimed, None)):
+            row.status, row.attempts, row.sending_started_at = MessageStatus.sending, 1, at
+    assert await _later(runtime) == {"unknown": 1, "not_started": 1}
+    statuses = await _statuses(runtime)
+    assert statuses[started.message_id] == MessageStatus.sent
+    assert statuses[claimed.message_id] == MessageStatus.queued
+    async with runtime.db.session() as session:
+        (attempt,) = await session.scalars(select(DeliveryAttempt))
+        row = await session.get(Message, started.id)
+        requeued = await session.get(Message, claimed.id)
+    assert attempt.classification == "reconciled_unknown"
+    assert row is not None and "unconfirmed" in (row.error or "")
+    assert requeued is not None and requeued.attempts == 0
+
+
+async def test_fresh_sending_messages_are_left_alone(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session)
+        box = await make_mailbox(session, runtime.settings, ws.id, provider="resend")
+        lead = await make_lead(session, ws.id)
+        message = await queue_message(session, runtime.settings, box, lead)
+        await session.flush()
+        await session.execute(
+            update(Message)
+            .where(Message.id == message.id)
+            .values(status=MessageStatus.sending, sending_started_at=datetime.now(UTC))
+        )
+    async with runtime.db.session() as session:
+        assert await reconcile_stale(session, runtime.settings, datetime.now(UTC)) == {}
+    assert await _later(runtime) == {"idempotent_retry": 1}
+    assert (await _statuses(runtime))[message.message_id] == MessageStatus.queued
+
+
+async def test_demo_catcher_receives_and_answers_the_reconciler(runtime: Runtime) -> None:
+    from leadflood.sending import demo
+    from leadflood.sending.reconcile import reconciler_for
+
+    catcher = demo.DemoSmtpCatcher(demo.inbox_dir(runtime.settings))
+    catcher.start()
+    try:
+        async with runtime.db.session() as session:
+            ws = await make_workspace(session)
+            box = await demo.ensure_demo_mailbox(session, ws.id, catcher.port, catcher.directory)
+            again = await demo.ensure_demo_mailbox(session, ws.id, catcher.port, catcher.directory)
+            assert again.id == box.id
+            lead = await make_lead(session, ws.id)
+            message = await queue_message(session, runtime.settings, box, lead)
+        report = await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+        assert report.sent == 1 and len(catcher.received()) == 1
+        reconciler = reconciler_for(box)
+        assert reconciler is not None
+        assert await reconciler.was_delivered(message.message_id) is True
+        assert await reconciler.was_delivered("<nope@x>") is False
+    finally:
+        catcher.stop()

@@ -1,0 +1,44 @@
+"""Deterministic enrichers for waterfall tests: each answers from a script and counts calls."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadflood.models import Lead
+from leadflood.providers.base import EnrichmentInput, EnrichmentResult, ProviderError
+from leadflood.runtime import Runtime
+
+
+@dataclass
+class Scripted:
+    name: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    cost: float = 0.0
+    max_cost: float = 0.0
+    error: ProviderError | None = None
+    calls: list[EnrichmentInput] = field(default_factory=list)
+
+    async def enrich(self, person: EnrichmentInput) -> EnrichmentResult:
+        self.calls.append(person)
+        if self.error is not None:
+            raise self.error
+        return EnrichmentResult(
+            provider=self.name, found=bool(self.fields), fields=dict(self.fields), cost=self.cost
+        )
+
+
+async def make_lead(
+    runtime: Runtime, workspace_id: uuid.UUID, *, email: str | None = None, **values: Any
+) -> uuid.UUID:
+    async with runtime.db.session() as session:
+        lead = Lead(
+            workspace_id=workspace_id,
+            email=email or f"{uuid.uuid4().hex[:10]}@example.org",
+            source="manual",
+            **values,
+        )
+        session.add(lead)
+        await session.flush()
+        return lead.id
