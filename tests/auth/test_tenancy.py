@@ -17,6 +17,73 @@ from tests.support.accounts import Account, api_login
 UPSERTS = {("put", "/v1/credentials/{provider}")}
 
 
+def _ok(response: httpx.Response, status: int = 201) -> Any:
+    assert response.status_code == status, f"{response.request.url}: {response.text}"
+    return response.json()
+
+
+async def _sequence_rows_of(
+    client: httpx.AsyncClient, headers: dict[str, str], bearer: dict[str, str], lead_id: str
+) -> dict[str, str]:
+    """A mailbox, a sequence with a step, an enrollment of the lead, and a message (a test send,
+    which needs a signed-in user): every id the sending and sequence routes take."""
+    # An HTTP-provider mailbox is saved without a network check (SMTP ones log in first).
+    mailbox = _ok(
+        await client.post(
+            "/v1/mailboxes",
+            json={
+                "name": "Globex",
+                "provider": "resend",
+                "from_email": "sales@globex.example",
+                "api_key": "re_globex",
+            },
+            headers=headers,
+        )
+    )
+    sequence = _ok(
+        await client.post(
+            "/v1/sequences",
+            json={"name": "Globex outreach", "mailbox_ids": [mailbox["id"]]},
+            headers=headers,
+        )
+    )
+    step = _ok(
+        await client.post(
+            f"/v1/sequences/{sequence['id']}/steps",
+            json={"variants": [{"subject": "Hi", "body": "Hello"}]},
+            headers=headers,
+        )
+    )["steps"][0]
+    enrolled = _ok(
+        await client.post(
+            f"/v1/sequences/{sequence['id']}/enrollments",
+            json={"lead_id": lead_id},
+            headers=headers,
+        ),
+        200,
+    )
+    assert enrolled["enrolled"] == 1, enrolled
+    enrollments = _ok(
+        await client.get(f"/v1/sequences/{sequence['id']}/enrollments", headers=headers), 200
+    )
+    sent = _ok(
+        await client.post(
+            f"/v1/sequences/{sequence['id']}/test-send",
+            json={"lead_id": lead_id, "mailbox_id": mailbox["id"]},
+            headers=bearer,
+        ),
+        202,
+    )
+    return {
+        "mailbox_id": mailbox["id"],
+        "sequence_id": sequence["id"],
+        "step_id": step["id"],
+        "variant_id": step["variants"][0]["id"],
+        "enrollment_id": enrollments["items"][0]["id"],
+        "message_id": sent["message_id"],
+    }
+
+
 async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
     """One row of every kind in `account`'s workspace, keyed by the path parameter naming it."""
     headers = account.headers
@@ -33,11 +100,36 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
     assert put.status_code == 200, put.text
     members = (await client.get("/v1/members", headers=headers)).json()
     tokens = await api_login(client, account)
-    sessions = (
-        await client.get(
-            "/v1/auth/sessions", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    sessions = (await client.get("/v1/auth/sessions", headers=bearer)).json()
+    icp = _ok(
+        await client.post(
+            "/v1/icps",
+            json={"name": "Globex ICP", "criteria": {"titles": ["CTO"]}},
+            headers=headers,
         )
-    ).json()
+    )
+    run = _ok(await client.post(f"/v1/icps/{icp['id']}/search", json={}, headers=headers), 202)
+    upload = _ok(
+        await client.post(
+            "/v1/imports",
+            files={"file": ("globex.csv", b"email\nnew@globex.example\n", "text/csv")},
+            headers=headers,
+        )
+    )
+    bulk = _ok(
+        await client.post(
+            "/v1/leads/bulk/enrich", json={"lead_ids": [created["lead_id"]]}, headers=headers
+        ),
+        202,
+    )
+    suppression = _ok(
+        await client.post(
+            "/v1/suppressions",
+            json={"kind": "email", "value": "gone@globex.example"},
+            headers=headers,
+        )
+    )
     return {
         "lead_id": created["lead_id"],
         "job_id": str(created["job_id"]),
@@ -46,13 +138,42 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
         "member_id": members[0]["id"],
         "session_id": sessions[0]["id"],
         "provider": "apollo",
+        "icp_id": icp["id"],
+        "run_id": str(run["run_id"]),
+        "import_id": upload["id"],
+        "operation_id": bulk["operation_id"],
+        "suppression_id": suppression["id"],
+        **await _sequence_rows_of(client, headers, bearer, created["lead_id"]),
     }
+
+
+async def _parents_of(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
+    """Only the parents of nested routes (nothing keyed by name, such as a credential, whose
+    route would then rightly answer for `account`'s own row)."""
+    headers = account.headers
+    icp = _ok(
+        await client.post(
+            "/v1/icps", json={"name": "Mine", "criteria": {"titles": ["CEO"]}}, headers=headers
+        )
+    )
+    sequence = _ok(await client.post("/v1/sequences", json={"name": "Mine"}, headers=headers))
+    step = _ok(
+        await client.post(
+            f"/v1/sequences/{sequence['id']}/steps",
+            json={"variants": [{"subject": "Hi", "body": "Hello"}]},
+            headers=headers,
+        )
+    )["steps"][0]
+    return {"icp_id": icp["id"], "sequence_id": sequence["id"], "step_id": step["id"]}
 
 
 async def test_every_route_answers_404_for_another_workspaces_rows(
     app: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
 ) -> None:
     theirs = await _rows_of(anon_client, other_workspace)
+    # My own rows too: a nested route given MY parent and THEIR child must still be 404 (a
+    # route that only checks the parent would otherwise leak the child).
+    own = await _parents_of(anon_client, owner)
     mine = await api_login(anon_client, owner)
     headers = {"Authorization": f"Bearer {mine['access_token']}"}
     schema = app.openapi()
@@ -77,14 +198,18 @@ async def test_every_route_answers_404_for_another_workspaces_rows(
             },
             **theirs,
         }
-        url = path.format(**values)
+        mixes = [values] + [
+            values | {p: own[p] for p in params[:k] if p in own} for k in range(1, len(params))
+        ]
         body = body_for(schema, operation)
-        response = await anon_client.request(
-            method, url, headers=headers, json=body if body is not None else None
-        )
-        assert response.status_code == 404, f"{method.upper()} {url}: {response.text}"
-        assert response.json()["error"]["code"].endswith("not_found")
-        assert theirs["lead_id"] not in response.text
+        for mixed in mixes:
+            url = path.format(**mixed)
+            response = await anon_client.request(
+                method, url, headers=headers, json=body if body is not None else None
+            )
+            assert response.status_code == 404, f"{method.upper()} {url}: {response.text}"
+            assert response.json()["error"]["code"].endswith("not_found")
+            assert theirs["lead_id"] not in response.text
         checked.append((method, path))
     assert len(checked) >= 8
 
@@ -102,6 +227,30 @@ async def test_every_route_answers_404_for_another_workspaces_rows(
     assert [(m["id"], m["role"]) for m in members] == [(theirs["member_id"], "owner")]
     creds = (await anon_client.get("/v1/credentials", headers=other)).json()
     assert [c["provider"] for c in creds] == ["apollo"]
+    for url in (
+        f"/v1/icps/{theirs['icp_id']}",
+        f"/v1/icps/{theirs['icp_id']}/search-runs/{theirs['run_id']}",
+        f"/v1/imports/{theirs['import_id']}",
+        f"/v1/leads/bulk/{theirs['operation_id']}",
+        f"/v1/mailboxes/{theirs['mailbox_id']}",
+        f"/v1/messages/{theirs['message_id']}",
+    ):
+        assert (await anon_client.get(url, headers=other)).status_code == 200, url
+    sequence = (
+        await anon_client.get(f"/v1/sequences/{theirs['sequence_id']}", headers=other)
+    ).json()
+    assert sequence["state"] == "draft" and sequence["mailbox_ids"] == [theirs["mailbox_id"]]
+    assert [(s["id"], [v["id"] for v in s["variants"]]) for s in sequence["steps"]] == [
+        (theirs["step_id"], [theirs["variant_id"]])
+    ]
+    enrollments = (
+        await anon_client.get(f"/v1/sequences/{theirs['sequence_id']}/enrollments", headers=other)
+    ).json()
+    assert [(e["id"], e["state"]) for e in enrollments["items"]] == [
+        (theirs["enrollment_id"], "active")
+    ]
+    suppressions = (await anon_client.get("/v1/suppressions", headers=other)).json()
+    assert [x["id"] for x in suppressions["items"]] == [theirs["suppression_id"]]
 
 
 async def test_lists_never_show_another_workspaces_rows(
