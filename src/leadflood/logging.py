@@ -47,7 +47,13 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "procrastinate.worker", "procrastinate.manager", "pgserver"):
+    for noisy in (
+        "uvicorn.access",
+        "procrastinate.worker",
+        "procrastinate.manager",
+        "pgserver",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
