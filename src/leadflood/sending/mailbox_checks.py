@@ -33,7 +33,7 @@ async def check(
     now = datetime.now(UTC)
     try:
         # The same check as on save (mailboxes.create/update), so the verdicts agree.
-        await mailboxes._check(settings, mailbox, smtp_check)
+        await mailboxes.check_sender(settings, mailbox, smtp_check)
     except mailboxes.MailboxCheckFailed as exc:
         code = exc.details.get("code") if isinstance(exc.details, dict) else None
         return MailboxCheck(ok=False, error=exc.message, code=code, checked_at=now)

@@ -89,7 +89,7 @@ def _apply(mailbox: Mailbox, data: MailboxFields) -> None:
         mailbox.warmup_started_on = datetime.now(UTC).date()
 
 
-async def _check(settings: Settings, mailbox: Mailbox, smtp_check: SmtpCheck | None) -> None:
+async def check_sender(settings: Settings, mailbox: Mailbox, smtp_check: SmtpCheck | None) -> None:
     """Build the sender (catches missing keys, bad DKIM PEM) and, for SMTP, log in for real."""
     config = mailbox_secrets.sender_config(settings, mailbox)
     try:
@@ -129,7 +129,7 @@ async def create(
         secret=data.password if data.provider == "smtp" else data.api_key,
         dkim_key=data.dkim_private_key,
     )
-    await _check(settings, mailbox, smtp_check)
+    await check_sender(settings, mailbox, smtp_check)
     session.add(mailbox)
     await session.flush()
     return mailbox
@@ -151,7 +151,7 @@ async def update(
     secret = data.password if mailbox.provider == "smtp" else data.api_key
     mailbox_secrets.store(settings, mailbox, secret=secret, dkim_key=data.dkim_private_key)
     if CONNECTION_FIELDS & data.model_fields_set:
-        await _check(settings, mailbox, smtp_check)
+        await check_sender(settings, mailbox, smtp_check)
         if mailbox.state == MailboxState.error:
             mailbox.state, mailbox.last_error = MailboxState.active, None
     await session.flush()
@@ -179,7 +179,7 @@ async def resume(
         session, Mailbox, workspace_id, mailbox_id, error=MailboxNotFound, for_update=True
     )
     if mailbox.state == MailboxState.error:
-        await _check(_settings(session), mailbox, smtp_check)
+        await check_sender(_settings(session), mailbox, smtp_check)
     mailbox.state, mailbox.last_error, mailbox.next_send_at = MailboxState.active, None, None
     await session.flush()
     return mailbox

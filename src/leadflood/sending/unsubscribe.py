@@ -40,11 +40,16 @@ def url(settings: Settings, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/u/{token}"
 
 
+def new_token() -> str:
+    """An opaque, unguessable unsubscribe token (stored; it means nothing by itself)."""
+    return secrets.token_urlsafe(24)
+
+
 async def issue_token(
     session: AsyncSession, workspace_id: uuid.UUID, lead_id: uuid.UUID | None, email: str
 ) -> str:
     """A new opaque token for this recipient, stored (one per message is fine: they are tiny)."""
-    token = secrets.token_urlsafe(24)
+    token = new_token()
     session.add(
         UnsubscribeToken(token=token, workspace_id=workspace_id, lead_id=lead_id, email=email)
     )

@@ -4,7 +4,6 @@ recorded — a re-run or a concurrent tick never doubles a step."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -76,9 +75,8 @@ class Outbox:
             )
             return None
         assert lead.email is not None
-        # The same opaque token `unsubscribe.issue_token` makes, stored with the batch in one
-        # statement instead of one flush per message.
-        token = secrets.token_urlsafe(24)
+        # Stored with the batch in one statement instead of `issue_token`'s flush per message.
+        token = unsubscribe.new_token()
         self.tokens.append(
             {
                 "token": token,
