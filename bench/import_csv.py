@@ -7,8 +7,11 @@ one run:
      columns with no index: the physical floor of getting these bytes into PostgreSQL;
   2. the real import path (`importing.create_from_path` + `import_pipeline.run`, exactly what
      `leadflood leads import` runs): detection, mapping, validation in worker processes, dedupe,
-     companies, leads with every index of the leads table, rejected rows, per-chunk commits.
-Prints rows/s for both, the ratio, and the peak RSS of the importing process and of its worker
+     companies, leads with every index of the leads table, rejected rows, per-chunk commits;
+  3. a second baseline, the floor of the leads table itself: the leads the import created,
+     inserted again (into another workspace, one `INSERT … SELECT`, rolled back) with every
+     index and foreign key of `leads` but no parsing, validation, dedupe or client.
+Prints rows/s for each, the ratios, and the peak RSS of the importing process and of its worker
 processes (sampled), then checks the accounting identity.
 
     python bench/import_csv.py [--rows 1000000] [--phones 0.3] [--workers 0]
@@ -141,6 +144,40 @@ def bare_copy(url: str, path: Path) -> float:
     return elapsed
 
 
+LEAD_COLUMNS = (
+    "email, first_name, last_name, title, seniority, department, phone, linkedin_url, "
+    "company_name, company_domain, company_industry, company_size, city, country, timezone, "
+    "custom_fields, company_id, source, status"
+)
+
+
+def table_floor(url: str) -> tuple[int, float]:
+    """Re-inserts the imported leads into a new workspace of the same table, in a transaction
+    that is rolled back. New ids keep the import's ascending (UUIDv7) order, as its own do."""
+    with psycopg.connect(url) as conn:
+        source = conn.execute("SELECT id FROM workspaces ORDER BY created_at DESC LIMIT 1")
+        workspace = source.fetchone()
+        assert workspace is not None
+        target = conn.execute(
+            "INSERT INTO workspaces (id, name, slug) VALUES (gen_random_uuid(), 'floor', "
+            "'floor-' || md5(random()::text)) RETURNING id"
+        ).fetchone()
+        assert target is not None
+        conn.commit()
+        started = time.perf_counter()
+        inserted = conn.execute(
+            f"INSERT INTO leads (id, workspace_id, {LEAD_COLUMNS}) "
+            f"SELECT ('f' || substr(id::text, 2))::uuid, %s, {LEAD_COLUMNS} "
+            "FROM leads WHERE workspace_id = %s ORDER BY id",
+            (target[0], workspace[0]),
+        ).rowcount
+        elapsed = time.perf_counter() - started
+        conn.rollback()
+        conn.execute("DELETE FROM workspaces WHERE id = %s", (target[0],))
+        conn.commit()
+    return inserted, elapsed
+
+
 async def real_import(url: str, data_dir: Path, path: Path, workers: int) -> tuple[object, float]:
     from leadflood.auth import service as accounts
     from leadflood.db.engine import connect
@@ -167,7 +204,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--phones", type=float, default=0.3, help="share of rows with a phone")
-    parser.add_argument("--workers", type=int, default=0, help="validation processes (0: cores)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="validation processes (0: half the cores)"
+    )
     args = parser.parse_args()
 
     from leadflood.db import embedded, migrate
@@ -201,6 +240,13 @@ def main() -> None:
     out(f"bare COPY : {copy_s:7.1f}s  {copy_rate:>9,.0f} rows/s\n")
     out(f"import    : {import_s:7.1f}s  {import_rate:>9,.0f} rows/s\n")
     out(f"ratio     : {import_rate / copy_rate:.3f}  (target >= 0.35)\n")
+    floor_rows, floor_s = table_floor(url)
+    floor_rate = floor_rows / floor_s
+    out(
+        f"leads table floor: {floor_s:7.1f}s  {floor_rate:>9,.0f} rows/s "
+        f"({floor_rows:,} leads re-inserted; {floor_rate / copy_rate:.3f} of bare COPY)\n"
+    )
+    out(f"import / table floor: {import_rate / floor_rate:.3f}\n")
     out(
         f"peak RSS  : importing process {rss_self:.0f} MB (target < 300 MB); largest worker "
         f"{sampler.child_peak / 2**20:.0f} MB; all workers together "

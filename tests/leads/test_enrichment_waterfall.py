@@ -105,11 +105,16 @@ async def test_when_every_provider_fails_the_lead_fails_with_the_error(runtime, 
 
 async def test_an_enricher_without_a_key_is_recorded_and_skipped(runtime, owner) -> None:
     lead_id = await make_lead(runtime, owner.workspace_id, email="ada@lovelace-analytics.com")
-    chain = enrichment.waterfall_of(runtime.providers, ["hunter", "sandbox"])
+    async with runtime.db.session() as session:
+        chain = await enrichment.waterfall_of(
+            session, runtime.providers, owner.workspace_id, ["hunter", "sandbox"]
+        )
     outcome = await _enrich(runtime, lead_id, chain)
     assert outcome.answered
     runs = await _runs(runtime, lead_id)
     assert [r.provider for r in runs] == ["hunter", "sandbox"]
+    assert runs[0].error_code == "provider_not_configured"
+    assert "Settings → Credentials" in (runs[0].error or "")
     assert "HUNTER_API_KEY" in (runs[0].error or "")
 
 

@@ -134,6 +134,50 @@ async def test_duplicates_across_chunks_and_against_the_workspace_skip_then_upda
         assert await session.scalar(select(func.count()).select_from(Lead)) == 4
 
 
+async def test_a_company_met_again_in_a_later_chunk_links_its_leads(runtime, owner, tmp_path):
+    # Later chunks write only the domains this run has not written yet; their leads must still
+    # find the companies earlier chunks created (and the workspace already had).
+    await run_import(
+        runtime, owner, write(tmp_path, _file([["A", "A", "a@old.io", "Old", "", ""]]), "a.csv")
+    )
+    rows = [
+        ["B", "B", "b@acme.com", "Acme", "", ""],
+        ["C", "C", "c@beta.io", "Beta", "", ""],
+        ["D", "D", "d@ACME.com", "Acme", "", ""],
+        ["E", "E", "e@old.io", "Old", "", ""],
+        ["F", "F", "f@beta.io", "Beta", "", ""],
+    ]
+    imp = await run_import(runtime, owner, write(tmp_path, _file(rows)), chunk_rows=2)
+    assert_accounted(imp)
+    assert imp.created == 5
+    async with runtime.db.session() as session:
+        linked = dict(
+            (
+                await session.execute(
+                    text(
+                        "SELECT l.email, c.domain FROM leads l "
+                        "LEFT JOIN companies c ON c.id = l.company_id "
+                        "WHERE l.workspace_id = :ws"
+                    ),
+                    {"ws": owner.workspace_id},
+                )
+            ).all()
+        )
+        companies = await session.scalar(
+            text("SELECT count(*) FROM companies WHERE workspace_id = :ws"),
+            {"ws": owner.workspace_id},
+        )
+    assert linked == {
+        "a@old.io": "old.io",
+        "b@acme.com": "acme.com",
+        "c@beta.io": "beta.io",
+        "d@ACME.com": "acme.com",
+        "e@old.io": "old.io",
+        "f@beta.io": "beta.io",
+    }
+    assert companies == 3
+
+
 async def test_rejected_rows_download_with_reasons_and_original_values(runtime, owner, tmp_path):
     content = (
         HEADER

@@ -15,6 +15,7 @@ from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import scoped
 from leadflood.errors import ProviderNotConfigured
 from leadflood.models import ProviderCredential
+from leadflood.providers.registry import KEYED, ProviderRegistry
 from leadflood.settings import Settings
 
 
@@ -85,6 +86,18 @@ async def get_secret(session: AsyncSession, workspace_id: uuid.UUID, provider: s
     """The decrypted secret of `provider` in this workspace, or None when none is stored."""
     row = await _find(session, workspace_id, provider)
     return None if row is None else _keys(session).decrypt(row.ciphertext)
+
+
+async def provider_key(
+    session: AsyncSession, providers: ProviderRegistry, workspace_id: uuid.UUID, provider: str
+) -> str | None:
+    """The API key `provider` runs with in this workspace: its stored credential first, then
+    the process-wide setting (APOLLO_API_KEY...). None for a provider that needs no key (the
+    sandbox); with neither, ProviderNotConfiguredError (503 provider_not_configured). Search
+    runs, enrichment and verification all get their keys here."""
+    if provider not in KEYED:
+        return None
+    return providers.key_for(provider, await get_secret(session, workspace_id, provider))
 
 
 async def require_secret(session: AsyncSession, workspace_id: uuid.UUID, provider: str) -> str:

@@ -67,9 +67,7 @@ async def lead_source(
 ) -> LeadSource:
     """The workspace's adapter for `name`: its own stored key first, then the process-wide
     one. Raises ProviderNotConfiguredError (503 provider_not_configured) without either."""
-    key = None
-    if name != "sandbox":
-        key = await credentials.get_secret(session, workspace_id, name)
+    key = await credentials.provider_key(session, providers, workspace_id, name)
     return providers.lead_source(name, api_key=key)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import credentials
 from leadflood.leads import credits, enrichment_settings
 from leadflood.leads.fields import apply_fields, fillable, is_filled
 from leadflood.models import EnrichmentCache, EnrichmentRun, Lead, LeadStatus
@@ -58,11 +59,19 @@ class Unavailable:
         raise self.error
 
 
-def waterfall_of(registry: ProviderRegistry, names: Sequence[str]) -> list[Enricher]:
+async def waterfall_of(
+    session: AsyncSession,
+    registry: ProviderRegistry,
+    workspace_id: uuid.UUID,
+    names: Sequence[str],
+) -> list[Enricher]:
+    """The workspace's enrichers in order, each with the workspace's own key (else the
+    process-wide one); one that cannot run stands in as Unavailable."""
     chain: list[Enricher] = []
     for name in names:
         try:
-            chain.append(registry.enricher(name))
+            key = await credentials.provider_key(session, registry, workspace_id, name)
+            chain.append(registry.enricher(name, api_key=key))
         except ProviderError as exc:
             chain.append(Unavailable(name, exc))
     return chain

@@ -77,6 +77,10 @@ class EnrichmentSettingsRead(BaseModel):
     available_enrichers: list[str]
     available_verifiers: list[str]
     enrichable_fields: list[str]
+    configured_providers: dict[str, bool] = Field(
+        description="Which providers can run for this workspace: with a key stored under "
+        "Settings → Credentials, a process-wide key, or none needed (sandbox)."
+    )
 
 
 class EnrichmentSettingsUpdate(Strict):

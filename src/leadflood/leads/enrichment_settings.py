@@ -9,11 +9,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import credentials
 from leadflood.errors import InvalidInput
 from leadflood.leads.enrichment_schemas import EnrichmentSettingsUpdate
 from leadflood.leads.fields import ENRICHABLE
 from leadflood.models import EnrichmentSettings
-from leadflood.providers.registry import ENRICHERS, VERIFIERS
+from leadflood.providers.registry import ENRICHERS, VERIFIERS, ProviderRegistry
 from leadflood.settings import Settings
 
 DEFAULT_WANTED = (
@@ -64,6 +65,15 @@ async def load(session: AsyncSession, workspace_id: uuid.UUID) -> EnrichmentConf
         monthly_budget=row.monthly_budget,
         verifier=row.verifier or base.verifier,
     )
+
+
+async def configured(
+    session: AsyncSession, providers: ProviderRegistry, workspace_id: uuid.UUID
+) -> dict[str, bool]:
+    """Which providers can run for this workspace: with a key it stored under Settings →
+    Credentials, with the process-wide one, or with none needed (the sandbox)."""
+    stored = [row.provider for row in await credentials.list_all(session, workspace_id)]
+    return providers.configured(stored)
 
 
 async def update(

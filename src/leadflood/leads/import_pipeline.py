@@ -21,14 +21,15 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.engine import Database
-from leadflood.errors import AppError, Conflict
-from leadflood.leads import import_sql
+from leadflood.errors import AppError
 from leadflood.leads.csv_reader import RawRecord, open_csv
+from leadflood.leads.import_sql import ChunkCounts
 from leadflood.leads.import_worker import ChunkResult, validate_chunk
+from leadflood.leads.import_writer import ChunkWriter, ImportRaced
 from leadflood.logging import get_logger
 from leadflood.models import ImportState, LeadImport
 from leadflood.settings import Settings
@@ -41,9 +42,12 @@ PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 ProgressHook = Callable[[LeadImport], Awaitable[None] | None]
 
 
-class ImportRaced(Conflict):
-    code = "import_raced"
-    message = "Another runner advanced this import; this one stops."
+def auto_workers() -> int:
+    """Validation processes when IMPORT_WORKERS is 0: half the cores, the other half being the
+    database's, whose writes cost ~3x more per row than validating it. On 2 cores that is one,
+    which validates in a thread of this process: measured faster than two processes there,
+    and ~200 MB lighter (docs/performance.md, "CSV import")."""
+    return max(1, (os.cpu_count() or 1) // 2)
 
 
 def resolve_path(settings: Settings, imp: LeadImport) -> Path:
@@ -115,9 +119,7 @@ async def run(
             imp,
             resolve_path(settings, imp),
             on_progress=on_progress,
-            workers=workers
-            if workers is not None
-            else settings.import_workers or os.cpu_count() or 1,
+            workers=workers if workers is not None else settings.import_workers or auto_workers(),
             chunk_rows=chunk_rows or settings.import_chunk_rows,
             parallel=parallel,
         )
@@ -176,23 +178,20 @@ async def _stream(
     feeder = asyncio.create_task(
         _feed(chunks, queue, lambda batch: loop.run_in_executor(executor, validate, batch))
     )
+    writer = ChunkWriter(
+        db,
+        import_id=imp.id,
+        workspace_id=imp.workspace_id,
+        on_duplicate=imp.on_duplicate.value,
+        cursor=cursor,
+    )
     try:
         while (future := await queue.get()) is not None:
             result = await future
             duplicates = _first_seen(result, seen)
             if result.last_number <= cursor:
                 continue  # replayed to rebuild `seen`: already written and counted
-            counts = await _write(db, imp, result, duplicates, cursor)
-            cursor += result.rows
-            imp.rows_read = cursor
-            imp.created += counts.created
-            imp.updated += counts.updated
-            imp.skipped += counts.skipped
-            imp.rejected += result.rejected
-            if on_progress is not None:
-                outcome = on_progress(imp)
-                if outcome is not None:
-                    await outcome
+            await _count(imp, result, await writer.write(result, duplicates), on_progress)
     finally:
         feeder.cancel()
         while not queue.empty():
@@ -222,35 +221,16 @@ def _first_seen(result: ChunkResult, seen: set[int]) -> list[int]:
     return duplicates
 
 
-async def _write(
-    db: Database, imp: LeadImport, result: ChunkResult, duplicates: list[int], cursor: int
-) -> import_sql.ChunkCounts:
-    async with db.session() as session:
-        # One writer per workspace at a time: leads without an email have no unique index.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"lead-import:{imp.workspace_id}"},
-        )
-        counts = await import_sql.write_leads(
-            session,
-            imp.workspace_id,
-            leads=result.leads,
-            duplicates=duplicates,
-            on_duplicate=imp.on_duplicate.value,
-        )
-        await import_sql.copy_in(session, import_sql.COPY_REJECTIONS, result.rejections)
-        advanced = await session.execute(
-            text(import_sql.ADVANCE),
-            {
-                "id": imp.id,
-                "cursor": cursor,
-                "rows": result.rows,
-                "created": counts.created,
-                "updated": counts.updated,
-                "skipped": counts.skipped,
-                "rejected": result.rejected,
-            },
-        )
-        if advanced.rowcount != 1:  # type: ignore[attr-defined]
-            raise ImportRaced()
-    return counts
+async def _count(
+    imp: LeadImport, chunk: ChunkResult, counts: ChunkCounts, on_progress: ProgressHook | None
+) -> None:
+    """Mirrors a committed chunk's counts on `imp` and reports the progress."""
+    imp.rows_read += chunk.rows
+    imp.created += counts.created
+    imp.updated += counts.updated
+    imp.skipped += counts.skipped
+    imp.rejected += chunk.rejected
+    if on_progress is not None:
+        outcome = on_progress(imp)
+        if outcome is not None:
+            await outcome

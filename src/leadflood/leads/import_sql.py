@@ -35,7 +35,7 @@ INSERT INTO companies (id, workspace_id, domain, name, industry, employee_count,
                        technologies, source, raw)
 SELECT DISTINCT ON (lower(company_domain)) gen_random_uuid(), :ws, lower(company_domain),
        company_name, industry, employee_count, website, '[]'::jsonb, 'import', '{{}}'::jsonb
-FROM {STAGE} WHERE company_domain IS NOT NULL
+FROM {STAGE} WHERE company_domain IS NOT NULL {{only}}
 ORDER BY lower(company_domain), row_number
 ON CONFLICT (workspace_id, lower(domain)) DO NOTHING
 """
@@ -158,27 +158,38 @@ async def copy_in(session: AsyncSession, statement: str, data: bytes) -> None:
         await copy.write(data)
 
 
-async def write_leads(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    *,
-    leads: bytes,
-    duplicates: list[int],
-    on_duplicate: str,
-) -> ChunkCounts:
-    """Creates or updates the staged leads; `duplicates` are row numbers already seen earlier in
-    the file (first occurrence wins), skipped whatever `on_duplicate` says."""
-    counts = ChunkCounts(skipped=len(duplicates))
-    if not leads:
-        return counts
-    ws = {"ws": workspace_id}
+async def stage(session: AsyncSession, leads: bytes, duplicates: list[int]) -> None:
+    """Copies one chunk's validated leads into the transaction's staging table, less the rows
+    of people already met earlier in the file (first occurrence wins)."""
     await session.execute(text(CREATE_STAGE))
     await copy_in(session, COPY_STAGE, leads)
     if duplicates:
         await session.execute(
             text(f"DELETE FROM {STAGE} WHERE row_number = ANY(:rows)"), {"rows": duplicates}
         )
-    await session.execute(text(UPSERT_COMPANIES), ws)
+
+
+async def upsert_companies(
+    session: AsyncSession, workspace_id: uuid.UUID, domains: list[str] | None
+) -> None:
+    """Creates the staged rows' companies that do not exist yet; `domains` (lower-cased)
+    narrows that to the ones the caller has not already written, None means all of them."""
+    if domains is None:
+        await session.execute(text(UPSERT_COMPANIES.replace("{only}", "")), {"ws": workspace_id})
+    elif domains:
+        await session.execute(
+            text(UPSERT_COMPANIES.replace("{only}", "AND lower(company_domain) = ANY(:domains)")),
+            {"ws": workspace_id, "domains": domains},
+        )
+
+
+async def write_staged(
+    session: AsyncSession, workspace_id: uuid.UUID, *, skipped: int, on_duplicate: str
+) -> ChunkCounts:
+    """Creates or updates the staged leads (their companies already written); `skipped` counts
+    the rows `stage` left out."""
+    counts = ChunkCounts(skipped=skipped)
+    ws = {"ws": workspace_id}
     staged = (await session.execute(text(STAGED_WITH_EMAIL))).scalar_one()
     if staged:
         created, updated = (await session.execute(text(EMAIL_LEADS[on_duplicate]), ws)).one()

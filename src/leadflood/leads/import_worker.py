@@ -61,6 +61,8 @@ class ChunkResult:
     leads: bytes = b""
     rejections: bytes = b""
     rejected: int = 0
+    # The distinct company domains of the chunk's leads, lower-cased.
+    domains: list[str] = field(default_factory=list)
 
 
 def key_digest(key: str) -> int:
@@ -133,6 +135,7 @@ def validate_chunk(
     result = ChunkResult(rows=len(rows))
     leads: list[str] = []
     rejections: list[str] = []
+    domains: set[str] = set()
     outcome: NormalizedLead | list[Reason]
     for number, line, fields, problem in rows:
         result.last_number = number
@@ -152,6 +155,8 @@ def validate_chunk(
                 result.numbers.append(number)
                 result.digests.append(key_digest(key))
                 leads.append(lead_line(number, next(ids), key, outcome))
+                if outcome.company_domain:
+                    domains.add(outcome.company_domain.lower())
                 continue
         reasons = [{"code": r.code, "field": r.field, "message": r.message} for r in outcome]
         raw = row_values(headers, fields) if fields is not None else {}
@@ -162,4 +167,5 @@ def validate_chunk(
         )
     result.leads = "".join(leads).encode()
     result.rejections = "".join(rejections).encode()
+    result.domains = sorted(domains)
     return result

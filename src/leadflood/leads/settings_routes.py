@@ -1,21 +1,30 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.deps import AdminDep, SessionDep, ViewerDep
+from leadflood.auth.principal import CurrentMember
+from leadflood.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.leads import credits, enrichment_settings
 from leadflood.leads.enrichment_schemas import (
     CreditUsage,
     EnrichmentSettingsRead,
     EnrichmentSettingsUpdate,
 )
+from leadflood.leads.enrichment_settings import EnrichmentConfig
 from leadflood.leads.fields import ENRICHABLE
 from leadflood.providers.registry import ENRICHERS, VERIFIERS
+from leadflood.runtime import Runtime
 
 router = APIRouter(prefix="/v1/settings/enrichment", tags=["settings"])
 
 
-def _read(config: enrichment_settings.EnrichmentConfig) -> EnrichmentSettingsRead:
+async def _read(
+    session: AsyncSession, runtime: Runtime, member: CurrentMember, config: EnrichmentConfig
+) -> EnrichmentSettingsRead:
+    configured = await enrichment_settings.configured(
+        session, runtime.providers, member.workspace_id
+    )
     return EnrichmentSettingsRead(
         waterfall=config.waterfall,
         wanted_fields=config.wanted_fields,
@@ -24,21 +33,28 @@ def _read(config: enrichment_settings.EnrichmentConfig) -> EnrichmentSettingsRea
         available_enrichers=list(ENRICHERS),
         available_verifiers=[*VERIFIERS, enrichment_settings.NO_VERIFIER],
         enrichable_fields=list(ENRICHABLE),
+        configured_providers=configured,
     )
 
 
 @router.get("", response_model=EnrichmentSettingsRead)
-async def get_settings(session: SessionDep, member: AdminDep) -> EnrichmentSettingsRead:
-    return _read(await enrichment_settings.load(session, member.workspace_id))
+async def get_settings(
+    session: SessionDep, runtime: RuntimeDep, member: AdminDep
+) -> EnrichmentSettingsRead:
+    """The workspace's choices, and which providers can run for it (`configured_providers`:
+    a key under Settings → Credentials or a process-wide one)."""
+    config = await enrichment_settings.load(session, member.workspace_id)
+    return await _read(session, runtime, member, config)
 
 
 @router.put("", response_model=EnrichmentSettingsRead)
 async def put_settings(
-    data: EnrichmentSettingsUpdate, session: SessionDep, member: AdminDep
+    data: EnrichmentSettingsUpdate, session: SessionDep, runtime: RuntimeDep, member: AdminDep
 ) -> EnrichmentSettingsRead:
     """Change the waterfall's order, the wanted fields, the monthly budget (null: unlimited)
     or the verifier; fields left out keep their value."""
-    return _read(await enrichment_settings.update(session, member.workspace_id, data))
+    config = await enrichment_settings.update(session, member.workspace_id, data)
+    return await _read(session, runtime, member, config)
 
 
 @router.get("/usage", response_model=CreditUsage)

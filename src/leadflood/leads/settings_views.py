@@ -52,7 +52,9 @@ async def _page(
             "enrichers": ENRICHERS,
             "verifiers": [*VERIFIERS, enrichment_settings.NO_VERIFIER],
             "fields": [(name, LABELS.get(name, name)) for name in ENRICHABLE],
-            "configured": request.app.state.runtime.providers.configured(),
+            "configured": await enrichment_settings.configured(
+                session, request.app.state.runtime.providers, member.workspace_id
+            ),
             "used": used,
             "budget": budget,
             "percent": min(100, int(used * 100 / budget))

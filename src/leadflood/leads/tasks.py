@@ -34,7 +34,9 @@ async def _enrich_one(
     if lead is None:
         return enrichment.Outcome(None, skipped=True)
     config = await enrichment_settings.load(session, lead.workspace_id)
-    chain = enrichment.waterfall_of(runtime.providers, config.waterfall)
+    chain = await enrichment.waterfall_of(
+        session, runtime.providers, lead.workspace_id, config.waterfall
+    )
     outcome = await enrichment.enrich_lead(
         session, lead_id, chain, wanted=config.wanted_fields, force=force
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import credentials
 from leadflood.leads import credits, enrichment_settings
 from leadflood.leads.verification import verify_locally
 from leadflood.models import Lead, Verification, VerificationStatus
@@ -51,7 +52,8 @@ async def verify_lead(
     reserved: uuid.UUID | None = None
     if name is not None:
         try:
-            verifier = providers.verifier(name)
+            key = await credentials.provider_key(session, providers, lead.workspace_id, name)
+            verifier = providers.verifier(name, api_key=key)
         except ProviderError as exc:
             problem = exc
         else:

@@ -40,7 +40,14 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_leads_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_leads_workspace_score", "workspace_id", "score", "id"),
         Index("ix_leads_workspace_company", "workspace_id", "company_id"),
-        Index("ix_leads_workspace_icp", "workspace_id", "icp_id", "score"),
+        # Partial: imported leads have no ICP, and every ICP filter names one.
+        Index(
+            "ix_leads_workspace_icp",
+            "workspace_id",
+            "icp_id",
+            "score",
+            postgresql_where=text("icp_id IS NOT NULL"),
+        ),
         # The leads list filters and keyset-pages on these (docs/performance.md, "Leads list").
         Index("ix_leads_workspace_status_created", "workspace_id", "status", "created_at", "id"),
         Index(
@@ -62,6 +69,10 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         ),
     )
 
+    # No index of its own: every composite index above starts with it.
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=False
+    )
     email: Mapped[str | None] = mapped_column(String(320))
     first_name: Mapped[str | None] = mapped_column(String(120))
     last_name: Mapped[str | None] = mapped_column(String(120))

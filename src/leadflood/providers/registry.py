@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Collection
 from typing import Any
 
 import dns.asyncresolver
@@ -19,6 +20,7 @@ from leadflood.settings import Settings
 ENRICHERS = ("sandbox", "apollo", "hunter")
 LEAD_SOURCES = ("sandbox", "apollo")
 VERIFIERS = ("sandbox", "hunter")
+KEYED = ("apollo", "hunter")  # the providers that need an API key
 
 
 class ProviderRegistry:
@@ -34,90 +36,101 @@ class ProviderRegistry:
         self._resolver = resolver
         self._clients: dict[str, Any] = {}
 
-    def configured(self) -> dict[str, bool]:
-        """Which providers have what they need to run (the sandbox always does)."""
-        return {
-            "sandbox": True,
-            "apollo": bool(self._settings.apollo_api_key),
-            "hunter": bool(self._settings.hunter_api_key),
-        }
+    def configured(self, stored: Collection[str] = ()) -> dict[str, bool]:
+        """Which providers have what they need to run: the sandbox always does; the others
+        with a key stored by the workspace (`stored`: its credentials' provider names) or set
+        process-wide. Without `stored`, what the process alone can run."""
+        keyed = {name: name in stored or bool(self._env_key(name)) for name in KEYED}
+        return {"sandbox": True, **keyed}
 
-    def enricher(self, name: str | None = None) -> Enricher:
-        name = name or self._settings.enricher
-        if name not in ENRICHERS:
-            raise ProviderNotConfiguredError(f"unknown enricher {name!r}", provider=name)
-        if name not in self._clients:
-            self._clients[name] = self._build(name)
-        client: Enricher = self._clients[name]
-        return client
-
-    def lead_source(self, name: str, *, api_key: str | None = None) -> LeadSource:
-        """The people-search adapter `name`. `api_key` is the workspace's own credential;
-        without one the process-wide setting (APOLLO_API_KEY) is used; the sandbox needs none."""
-        if name not in LEAD_SOURCES:
-            raise ProviderNotConfiguredError(f"unknown lead source {name!r}", provider=name)
-        if name == "sandbox":
-            if "source:sandbox" not in self._clients:
-                from leadflood.providers.sandbox.source import SandboxLeadSource
-
-                self._clients["source:sandbox"] = SandboxLeadSource(
-                    delay=self._settings.sandbox_search_delay
-                )
-            sandbox: LeadSource = self._clients["source:sandbox"]
-            return sandbox
-        key = api_key or getattr(self._settings, f"{name}_api_key")
+    def key_for(self, name: str, stored: str | None = None) -> str:
+        """The key `name` runs with: the workspace's stored credential first, then the
+        process-wide setting (APOLLO_API_KEY / HUNTER_API_KEY); neither is
+        ProviderNotConfiguredError (503 provider_not_configured)."""
+        key = stored or self._env_key(name)
         if not key:
             raise ProviderNotConfiguredError(
                 f"{name} has no API key: add one under Settings → Credentials "
                 f"or set {name.upper()}_API_KEY",
                 provider=name,
+                code="provider_not_configured",
             )
-        # One client per key: workspaces with their own keys never share a rate limiter.
-        slot = f"source:{name}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-        if slot not in self._clients:
-            from leadflood.providers.apollo import ApolloClient
+        return key
 
-            self._clients[slot] = ApolloClient(key, transport=self._transport)
-        client: LeadSource = self._clients[slot]
+    def enricher(self, name: str | None = None, *, api_key: str | None = None) -> Enricher:
+        """The enrichment adapter `name` (default: the ENRICHER setting). `api_key` is the
+        workspace's own credential; without one the process-wide setting is used."""
+        name = name or self._settings.enricher
+        if name not in ENRICHERS:
+            raise ProviderNotConfiguredError(f"unknown enricher {name!r}", provider=name)
+        if name == "sandbox":
+            from leadflood.providers.sandbox import SandboxEnricher
+
+            sandbox: Enricher = self._shared("enricher:sandbox", SandboxEnricher)
+            return sandbox
+        client: Enricher = self._keyed(name, api_key)
         return client
 
-    def verifier(self, name: str) -> EmailVerifier:
-        """The sandbox verifier always works; Hunter's needs its key. The adapters that both
-        enrich and verify are shared, so one client (and one rate limiter) serves both."""
+    def lead_source(self, name: str, *, api_key: str | None = None) -> LeadSource:
+        """The people-search adapter `name`; `api_key` as for `enricher`."""
+        if name not in LEAD_SOURCES:
+            raise ProviderNotConfiguredError(f"unknown lead source {name!r}", provider=name)
+        if name == "sandbox":
+            from leadflood.providers.sandbox.source import SandboxLeadSource
+
+            delay = self._settings.sandbox_search_delay
+            sandbox: LeadSource = self._shared(
+                "source:sandbox", lambda: SandboxLeadSource(delay=delay)
+            )
+            return sandbox
+        client: LeadSource = self._keyed(name, api_key)
+        return client
+
+    def verifier(self, name: str, *, api_key: str | None = None) -> EmailVerifier:
+        """The email verifier `name`; `api_key` as for `enricher`."""
         if name not in VERIFIERS:
             raise ProviderNotConfiguredError(f"unknown verifier {name!r}", provider=name)
-        key = f"verifier:{name}" if name == "sandbox" else name
-        if key not in self._clients:
-            if name == "sandbox":
-                from leadflood.providers.sandbox import SandboxVerifier
+        if name == "sandbox":
+            from leadflood.providers.sandbox import SandboxVerifier
 
-                self._clients[key] = SandboxVerifier()
-            else:
-                self._clients[key] = self._build(name)
-        client: EmailVerifier = self._clients[key]
+            sandbox: EmailVerifier = self._shared("verifier:sandbox", SandboxVerifier)
+            return sandbox
+        client: EmailVerifier = self._keyed(name, api_key)
         return client
 
     def resolver(self) -> dns.asyncresolver.Resolver | None:
         """The DNS resolver for MX lookups (None: the system's, built per lookup)."""
         return self._resolver
 
-    def _build(self, name: str) -> Any:
-        if name == "sandbox":
-            from leadflood.providers.sandbox import SandboxEnricher
+    def _env_key(self, name: str) -> str | None:
+        key: str | None = getattr(self._settings, f"{name}_api_key", None)
+        return key
 
-            return SandboxEnricher()
-        key = getattr(self._settings, f"{name}_api_key")
-        if not key:
-            raise ProviderNotConfiguredError(
-                f"{name} has no API key: set {name.upper()}_API_KEY", provider=name
-            )
+    def _shared(self, slot: str, build: Callable[[], Any]) -> Any:
+        if slot not in self._clients:
+            self._clients[slot] = build()
+        return self._clients[slot]
+
+    def _keyed(self, name: str, api_key: str | None) -> Any:
+        key = self.key_for(name, api_key)
+        # One client per (provider, key): it serves search, enrichment and verification alike,
+        # so a key's rate limit is kept by one limiter, and workspaces with their own keys
+        # never share one. The slot holds a digest, never the key.
+        slot = f"{name}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+        if slot not in self._clients:
+            self._clients[slot] = self._client_for(name, key)
+        return self._clients[slot]
+
+    def _client_for(self, name: str, key: str) -> Any:
         if name == "apollo":
             from leadflood.providers.apollo import ApolloClient
 
             return ApolloClient(key, transport=self._transport)
-        from leadflood.providers.hunter import HunterClient
+        if name == "hunter":
+            from leadflood.providers.hunter import HunterClient
 
-        return HunterClient(key, transport=self._transport)
+            return HunterClient(key, transport=self._transport)
+        raise ProviderNotConfiguredError(f"unknown provider {name!r}", provider=name)
 
     async def aclose(self) -> None:
         for client in self._clients.values():
