@@ -69,14 +69,25 @@ async def make_mailbox(
     return mailbox
 
 
+# Open around the clock (but for the last second of each day): delivery checks the window.
+ALWAYS_OPEN = {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59:59"}
+
+
 async def make_sequence(
-    session: AsyncSession, workspace_id: uuid.UUID, *, steps: int = 1
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    steps: int = 1,
+    window: dict[str, Any] | None = None,
+    timezone: str = "UTC",
 ) -> tuple[Sequence, list[SequenceStep]]:
     sequence = Sequence(
         workspace_id=workspace_id,
         name="Outreach",
         state=SequenceState.active,
         postal_address=POSTAL,
+        window=ALWAYS_OPEN if window is None else window,
+        timezone=timezone,
     )
     session.add(sequence)
     await session.flush()

@@ -102,6 +102,9 @@ async def test_dns_answers_found_missing_or_unknown_never_an_error(
         assert body[record]["status"] in {"ok", "missing", "unknown", "invalid"}
     shown = (await client.get(f"/v1/mailboxes/{made.json()['id']}")).json()
     assert shown["dns_checks"]["domain"] == "example.org"
+    # One DNS endpoint: the former POST .../dns-check is gone.
+    gone = await client.post(f"/v1/mailboxes/{made.json()['id']}/dns-check")
+    assert gone.status_code in {404, 405}
 
 
 async def test_roles_and_workspaces(
@@ -120,6 +123,7 @@ async def test_roles_and_workspaces(
     viewer = await make_user(role="viewer", workspace=owner.workspace_id)
     async with _as(app, viewer) as as_viewer:
         assert (await as_viewer.get(f"/v1/mailboxes/{mailbox_id}/health")).status_code == 200
+        assert (await as_viewer.get(f"/v1/mailboxes/{mailbox_id}/dns")).status_code == 200
         assert (await as_viewer.post(f"/v1/mailboxes/{mailbox_id}/check")).status_code == 403
     async with _as(app, other_workspace) as theirs:
         for method, path in [

@@ -40,7 +40,7 @@ class Mailbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     daily_cap: Mapped[int] = mapped_column(default=50)
     min_gap_seconds: Mapped[int] = mapped_column(default=120)
     jitter_seconds: Mapped[int] = mapped_column(default=60)
-    # {"days": [0..6], "start": "HH:MM", "end": "HH:MM"} in `timezone`; see sequences/windows.py
+    # {"days": [0..6], "start": "HH:MM", "end": "HH:MM"} in `timezone`; see sending/windows.py
     window: Mapped[dict[str, Any]] = mapped_column(default=dict)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     warmup_enabled: Mapped[bool] = mapped_column(default=False)

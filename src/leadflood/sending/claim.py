@@ -1,10 +1,12 @@
 """Claiming a batch of a mailbox's due messages, in one transaction that re-checks everything a
 send depends on: the enrollment is still active (invariant 2), the recipient is not suppressed
-(1), the mailbox is active, under its daily cap and past its minimum gap (4), and the message
-carries its unsubscribe headers and footer (8).
+(1), the mailbox is active, under its daily cap and past its minimum gap, the lead's window is
+open in its zone (4: a retry, a cap or a backlog may have moved the message out of the window
+it was queued in), and the message carries its unsubscribe headers and footer (8).
 
-Rows are read and written as columns with set-based statements (no ORM objects per message):
-a claim of a few hundred messages costs a handful of round trips."""
+Rows are read and written as columns with set-based statements (no ORM objects per message;
+the claim's query also brings each message's enrollment, window and zones): a claim of a few
+hundred messages costs a handful of round trips."""
 
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ from datetime import datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, Uuid, any_, bindparam, func, select, update
+from sqlalchemy import DateTime, Table, Uuid, any_, bindparam, column, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
+    Lead,
     Mailbox,
     MailboxState,
     Message,
@@ -29,6 +32,13 @@ from leadflood.models import (
 )
 from leadflood.providers.base import OutboundEmail
 from leadflood.sending import capacity, stops, suppression, unsubscribe
+from leadflood.sending.windows import (
+    SendingWindow,
+    is_open,
+    next_open,
+    resolve_zone,
+    window_or_default,
+)
 from leadflood.settings import Settings
 
 # The scheduler completes an enrollment when it queues the last step: that message still goes.
@@ -60,6 +70,14 @@ class _Due:
     message_id: str
     in_reply_to: str | None
     attempts: int
+    # From the enrollment and its sequence: None without one.
+    enrollment_state: EnrollmentState | None
+    stop_reason: str | None
+    sequence_id: uuid.UUID | None
+    window: dict[str, Any] | None
+    sequence_zone: str | None
+    postal_address: str | None
+    lead_zone: str | None
 
 
 _DUE_COLUMNS = (
@@ -76,6 +94,13 @@ _DUE_COLUMNS = (
     Message.message_id,
     Message.in_reply_to,
     Message.attempts,
+    Enrollment.state,
+    Enrollment.stop_reason,
+    Sequence.id,
+    Sequence.window,
+    Sequence.timezone,
+    Sequence.postal_address,
+    Lead.timezone,
 )
 _MESSAGES = cast(Table, Message.__table__)
 
@@ -96,6 +121,8 @@ class Claim:
     mailbox: Mailbox | None
     messages: list[Claimed] = field(default_factory=list)
     cancelled: int = 0
+    # Put back until the lead's window opens again.
+    held: int = 0
     # Why nothing was claimed (cap reached, gap not elapsed, paused...), for the logs.
     idle_reason: str | None = None
 
@@ -153,6 +180,9 @@ async def claim_batch(
         limit = max(limit, burst_limit)
     result = await session.execute(
         select(*_DUE_COLUMNS)
+        .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
+        .outerjoin(Sequence, Sequence.id == Enrollment.sequence_id)
+        .outerjoin(Lead, Lead.id == Message.lead_id)
         .where(
             Message.mailbox_id == mailbox.id,
             Message.status == MessageStatus.queued,
@@ -161,16 +191,17 @@ async def claim_batch(
         )
         .order_by(Message.send_after, Message.seq)
         .limit(min(limit, remaining))
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=_MESSAGES)
     )
     rows = [_Due(*row) for row in result]
     if not rows:
         return Claim(mailbox, idle_reason="nothing due")
     claim = Claim(mailbox)
     rows = await _drop_unsendable(session, mailbox, rows, now, claim)
+    rows = await _hold_outside_window(session, rows, now, claim)
     if not rows:
         await session.flush()
-        claim.idle_reason = "nothing sendable"
+        claim.idle_reason = "outside the leads' windows" if claim.held else "nothing sendable"
         return claim
     slots = _plan(mailbox, rows, now, horizon)
     if rows and not slots:
@@ -178,9 +209,8 @@ async def claim_batch(
         mailbox.next_send_at = first + capacity.next_gap(mailbox, str(rows[0].id))
         claim.idle_reason = "minimum gap not elapsed"
         return claim
-    postal = await _postal_addresses(session, [m.enrollment_id for m, _ in slots])
     for message, _ in slots:
-        await _ensure_unsubscribe(session, settings, mailbox, message, postal)
+        await _ensure_unsubscribe(session, settings, mailbox, message)
     values: dict[str, Any] = {
         "status": MessageStatus.sending,
         "attempts": Message.attempts + 1,
@@ -214,15 +244,6 @@ async def claim_batch(
 async def _drop_unsendable(
     session: AsyncSession, mailbox: Mailbox, rows: list[_Due], now: datetime, claim: Claim
 ) -> list[_Due]:
-    enrollment_ids = {m.enrollment_id for m in rows if m.enrollment_id is not None}
-    states: dict[uuid.UUID, tuple[EnrollmentState, str | None]] = {}
-    if enrollment_ids:
-        result = await session.execute(
-            select(Enrollment.id, Enrollment.state, Enrollment.stop_reason).where(
-                ids_in(Enrollment.id, list(enrollment_ids))
-            )
-        )
-        states = {row[0]: (row[1], row[2]) for row in result}
     by_email = await suppression.suppressed_emails(
         session, mailbox.workspace_id, [m.to_address for m in rows]
     )
@@ -232,14 +253,14 @@ async def _drop_unsendable(
     paused: list[uuid.UUID] = []
     cancelled: list[dict[str, Any]] = []
     for message in rows:
-        state = states.get(message.enrollment_id) if message.enrollment_id else None
+        state = message.enrollment_state
         if message.enrollment_id is not None and state is None:
             cancelled.append(_cancel(message, "enrollment deleted"))
-        elif state is not None and state[0] == EnrollmentState.paused:
+        elif state == EnrollmentState.paused:
             paused.append(message.id)
-        elif state is not None and state[0] not in SENDABLE:
+        elif state is not None and state not in SENDABLE:
             cancelled.append(
-                _cancel(message, f"enrollment {state[0].value}: {state[1] or 'no reason'}")
+                _cancel(message, f"enrollment {state.value}: {message.stop_reason or 'no reason'}")
             )
         elif reason := by_email.get(message.to_address) or (
             by_lead.get(message.lead_id) if message.lead_id else None
@@ -269,6 +290,41 @@ def _cancel(message: _Due, why: str) -> dict[str, Any]:
     return {"b_id": message.id, "b_error": f"cancelled: {why}"}
 
 
+async def _hold_outside_window(
+    session: AsyncSession, rows: list[_Due], now: datetime, claim: Claim
+) -> list[_Due]:
+    """Keep the messages whose lead's window is open now; queue the others again for the
+    window's next opening (same window and zone policy as the scheduler), in one statement."""
+    windows: dict[uuid.UUID, SendingWindow] = {}
+    keep: list[_Due] = []
+    held: dict[uuid.UUID, datetime] = {}
+    for message in rows:
+        if message.sequence_id is None or message.sequence_zone is None:
+            keep.append(message)  # no sequence (a test send): no window
+            continue
+        if (window := windows.get(message.sequence_id)) is None:
+            window = windows[message.sequence_id] = window_or_default(message.window)
+        zone = resolve_zone(message.lead_zone, message.sequence_zone)
+        if is_open(window, zone, now):
+            keep.append(message)
+        else:
+            held[message.id] = next_open(window, zone, now)
+    if held:
+        until = (
+            func.unnest(
+                bindparam(None, list(held), type_=ARRAY(Uuid())),
+                bindparam(None, list(held.values()), type_=ARRAY(DateTime(timezone=True))),
+            )
+            .table_valued(column("id", Uuid()), column("at", DateTime(timezone=True)))
+            .render_derived()
+        )
+        await session.execute(
+            update(_MESSAGES).where(_MESSAGES.c.id == until.c.id).values(send_after=until.c.at)
+        )
+        claim.held += len(held)
+    return keep
+
+
 def _plan(
     mailbox: Mailbox, rows: list[_Due], now: datetime, horizon: timedelta
 ) -> list[tuple[_Due, datetime]]:
@@ -289,26 +345,11 @@ def _plan(
     return slots
 
 
-async def _postal_addresses(
-    session: AsyncSession, enrollment_ids: list[uuid.UUID | None]
-) -> dict[uuid.UUID, str]:
-    ids = {e for e in enrollment_ids if e is not None}
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Enrollment.id, Sequence.postal_address)
-        .join(Sequence, Sequence.id == Enrollment.sequence_id)
-        .where(ids_in(Enrollment.id, list(ids)))
-    )
-    return {row[0]: row[1] for row in rows}
-
-
 async def _ensure_unsubscribe(
     session: AsyncSession,
     settings: Settings,
     mailbox: Mailbox,
     message: _Due,
-    postal: dict[uuid.UUID, str],
 ) -> None:
     """A message queued without its unsubscribe headers (a test send, an older producer) gets
     them here, with the footer, so no email ever leaves without them."""
@@ -317,8 +358,7 @@ async def _ensure_unsubscribe(
     token = await unsubscribe.issue_token(
         session, message.workspace_id, message.lead_id, message.to_address
     )
-    address = postal.get(message.enrollment_id, "") if message.enrollment_id else ""
-    address = address or str((mailbox.config or {}).get("postal_address") or "")
+    address = message.postal_address or str((mailbox.config or {}).get("postal_address") or "")
     text, html = unsubscribe.footer(settings, token, address)
     message.headers = {
         **(message.headers or {}),

@@ -37,8 +37,8 @@ async def mailbox_health(
 async def mailbox_dns(
     mailbox_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> DnsCheckRead:
-    """SPF, DMARC and DKIM of the sender domain, looked up now (3 s timeout); offline or
-    unreachable DNS answers "unknown"."""
+    """SPF, DMARC and DKIM of the sender domain, looked up now (3 s timeout) and kept as the
+    mailbox's `dns_checks`; offline or unreachable DNS answers "unknown"."""
     return DnsCheckRead.model_validate(
         await mailboxes.check_dns(session, member.workspace_id, mailbox_id)
     )

@@ -12,7 +12,6 @@ from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.sending import mailboxes, outbox, suppression
 from leadflood.sending.schemas import (
     AttemptRead,
-    DnsCheckRead,
     MailboxCreate,
     MailboxRead,
     MailboxUpdate,
@@ -85,16 +84,6 @@ async def resume_mailbox(
 async def delete_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep) -> Response:
     await mailboxes.delete(session, member.workspace_id, mailbox_id)
     return Response(status_code=204)
-
-
-@router.post("/mailboxes/{mailbox_id}/dns-check", response_model=DnsCheckRead, tags=["mailboxes"])
-async def check_mailbox_dns(
-    mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
-) -> DnsCheckRead:
-    """Looks up SPF, DMARC and DKIM of the sender domain; offline answers "unknown"."""
-    return DnsCheckRead.model_validate(
-        await mailboxes.check_dns(session, member.workspace_id, mailbox_id)
-    )
 
 
 @router.get("/messages", response_model=Page[MessageRead], tags=["messages"])

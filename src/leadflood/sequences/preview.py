@@ -19,12 +19,12 @@ from leadflood.models import (
     sequence_mailboxes,
 )
 from leadflood.sending import unsubscribe
+from leadflood.sending.windows import add_delay, next_open, resolve_zone
 from leadflood.sequences.compose import Previous, render_step, with_footer
 from leadflood.sequences.errors import InvalidTemplate
 from leadflood.sequences.scheduler import sequence_window
 from leadflood.sequences.schemas import PlannedStep
 from leadflood.sequences.templating import TemplateError
-from leadflood.sequences.windows import add_delay, next_open, resolve_zone
 from leadflood.settings import Settings
 
 PREVIEW_TOKEN = "preview-only-not-a-real-token"

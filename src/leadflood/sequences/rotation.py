@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.models import Mailbox, MailboxState
 from leadflood.sending import capacity
-from leadflood.sequences.windows import (
+from leadflood.sending.windows import (
     InvalidWindow,
     SendingWindow,
     is_open,

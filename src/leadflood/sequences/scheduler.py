@@ -40,19 +40,18 @@ from leadflood.models import (
 from leadflood.models import Sequence as SequenceRow
 from leadflood.sending import suppression
 from leadflood.sending import tasks as delivery_tasks
-from leadflood.sequences import rotation
-from leadflood.sequences import service as sequences
-from leadflood.sequences.compose import Previous
-from leadflood.sequences.outbox import Outbox
-from leadflood.sequences.windows import (
-    DEFAULT_WINDOW,
-    InvalidWindow,
+from leadflood.sending.windows import (
     SendingWindow,
     add_delay,
     is_open,
     next_open,
     resolve_zone,
+    window_or_default,
 )
+from leadflood.sequences import rotation
+from leadflood.sequences import service as sequences
+from leadflood.sequences.compose import Previous
+from leadflood.sequences.outbox import Outbox
 from leadflood.settings import Settings
 
 log = get_logger("leadflood.sequences.scheduler")
@@ -78,10 +77,7 @@ class TickResult:
 
 
 def sequence_window(sequence: SequenceRow) -> SendingWindow:
-    try:
-        return SendingWindow.from_dict(sequence.window) if sequence.window else DEFAULT_WINDOW
-    except InvalidWindow:
-        return DEFAULT_WINDOW
+    return window_or_default(sequence.window)
 
 
 @dataclass

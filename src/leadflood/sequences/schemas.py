@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from leadflood.models import EnrollmentState, SequenceState, VerificationStatus
-from leadflood.sequences.windows import InvalidWindow, SendingWindow
+from leadflood.sending.windows import InvalidWindow, SendingWindow
 
 
 class Strict(BaseModel):

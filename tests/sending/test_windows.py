@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from leadflood.sequences.windows import (
+from leadflood.sending.windows import (
     DEFAULT_WINDOW,
     InvalidWindow,
     SendingWindow,

@@ -1,4 +1,5 @@
-"""Sending windows in a lead's local time, and delays between steps.
+"""Sending windows in a lead's local time, and delays between steps: pure functions, used by the
+scheduler when it queues a message and by the delivery claim when it sends one.
 
 A window is a set of weekdays and a half-open span of wall-clock time `[start, end)` on each of
 those days. Every instant is judged by the wall clock it shows in the lead's zone, so across a DST
@@ -65,6 +66,16 @@ class SendingWindow:
 
 
 DEFAULT_WINDOW = SendingWindow(days=frozenset(range(5)), start=time(9), end=time(17))
+
+
+def window_or_default(data: Mapping[str, Any] | None) -> SendingWindow:
+    """A sequence's stored window; none (or an unusable one) means DEFAULT_WINDOW."""
+    if not data:
+        return DEFAULT_WINDOW
+    try:
+        return SendingWindow.from_dict(data)
+    except InvalidWindow:
+        return DEFAULT_WINDOW
 
 
 def _format_time(value: time) -> str:

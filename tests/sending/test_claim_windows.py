@@ -1,0 +1,128 @@
+"""The delivery claim re-checks the lead's sending window (invariant 4): a message that became due
+outside it (a retry's backoff, a cap, a backlog) is not sent but queued again for the window's
+next opening, in the lead's zone, falling back to the sequence's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
+from leadflood.runtime import Runtime
+from leadflood.sending import delivery
+from tests.sending.factories import (
+    make_enrollment,
+    make_lead,
+    make_mailbox,
+    make_sequence,
+    make_workspace,
+    queue_message,
+)
+from tests.support.smtp_server import SmtpTestServer
+
+WEEKDAYS_9_TO_5 = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}
+
+
+async def _deliver(runtime: Runtime, box: Mailbox, at: datetime) -> delivery.DeliveryReport:
+    return await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id, clock=lambda: at)
+
+
+async def _row(runtime: Runtime, message: Message) -> Message:
+    async with runtime.db.session() as session:
+        row = await session.get(Message, message.id)
+        assert row is not None
+        return row
+
+
+async def _attempts(runtime: Runtime, message: Message) -> int:
+    async with runtime.db.session() as session:
+        count = await session.scalar(
+            select(func.count()).where(DeliveryAttempt.message_id == message.id)
+        )
+        return int(count or 0)
+
+
+async def _queue(
+    runtime: Runtime, smtp: SmtpTestServer, zones: list[str | None], send_after: datetime
+) -> tuple[Mailbox, list[Message]]:
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session)
+        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+        sequence, (step,) = await make_sequence(
+            session, ws.id, window=WEEKDAYS_9_TO_5, timezone="Asia/Tokyo"
+        )
+        messages = []
+        for zone in zones:
+            lead = await make_lead(session, ws.id, timezone=zone)
+            enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
+            messages.append(
+                await queue_message(
+                    session,
+                    runtime.settings,
+                    box,
+                    lead,
+                    enrollment=enrollment,
+                    step=step,
+                    send_after=send_after,
+                )
+            )
+    return box, messages
+
+
+async def test_a_retry_due_at_night_waits_for_the_next_opening(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    # Tuesday 21:59:30 UTC is 16:59:30 in New York: inside the window, for 30 more seconds.
+    first = datetime(2025, 1, 14, 21, 59, 30, tzinfo=UTC)
+    box, (message,) = await _queue(runtime, smtp, ["America/New_York"], first)
+    smtp.fail_next(code=451, text="4.3.0 try again later", stage="DATA")
+    report = await _deliver(runtime, box, first)
+    assert report.temporary == 1 and not smtp.messages
+    retry = (await _row(runtime, message)).send_after
+    assert retry == first + timedelta(seconds=runtime.settings.sending_retry_base_seconds)
+
+    # The retry is due at 17:00:30 in New York: after the window closed.
+    report = await _deliver(runtime, box, retry)
+    assert report.claimed == 0 and not smtp.messages
+    row = await _row(runtime, message)
+    assert row.status == MessageStatus.queued and row.attempts == 1
+    assert "451" in (row.error or "")
+    # Wednesday 09:00 in New York (EST, UTC-5), not the sequence's zone (Tokyo, 09:00 = 00:00 UTC).
+    opening = datetime(2025, 1, 15, 14, 0, tzinfo=UTC)
+    assert row.send_after == opening
+    assert await _attempts(runtime, message) == 1
+
+    report = await _deliver(runtime, box, opening)
+    assert report.sent == 1 and len(smtp.messages) == 1
+    row = await _row(runtime, message)
+    assert row.status == MessageStatus.sent and row.attempts == 2 and row.sent_at == opening
+
+
+async def test_one_claim_judges_each_message_in_its_own_leads_zone(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    # Wednesday 01:00 UTC: 10:00 in Tokyo (the sequence's zone), 20:00 on Tuesday in New York,
+    # 02:00 in Berlin.
+    now = datetime(2025, 1, 15, 1, 0, tzinfo=UTC)
+    zones = [None, "Not/AZone", "Asia/Tokyo", "America/New_York", "Europe/Berlin"]
+    box, messages = await _queue(runtime, smtp, zones, now - timedelta(hours=3))
+    async with runtime.db.session() as session:
+        lead = await make_lead(session, box.workspace_id, timezone="America/New_York")
+        without_sequence = await queue_message(
+            session, runtime.settings, box, lead, send_after=now - timedelta(hours=3)
+        )
+    report = await _deliver(runtime, box, now)
+    assert report.sent == 4 and len(smtp.messages) == 4
+    rows = [await _row(runtime, m) for m in [*messages, without_sequence]]
+    expected: list[tuple[MessageStatus, Any]] = [
+        (MessageStatus.sent, now),  # no zone: the sequence's
+        (MessageStatus.sent, now),  # not a zone: the sequence's
+        (MessageStatus.sent, now),
+        (MessageStatus.queued, datetime(2025, 1, 15, 14, 0, tzinfo=UTC)),
+        (MessageStatus.queued, datetime(2025, 1, 15, 8, 0, tzinfo=UTC)),
+        (MessageStatus.sent, now),  # a message of no sequence has no window
+    ]
+    assert [(r.status, r.sent_at or r.send_after) for r in rows] == expected
+    assert [r.attempts for r in rows] == [1, 1, 1, 0, 0, 1]
