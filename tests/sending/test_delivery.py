@@ -284,3 +284,26 @@ async def test_http_provider_gets_the_message_id_as_idempotency_key(runtime: Run
     assert request.headers["idempotency-key"] == message.message_id.strip("<>")
     (row,) = await _messages(runtime, box)
     assert row.provider_message_id == "re_123" and row.status == MessageStatus.sent
+
+
+async def test_a_batch_outliving_its_claim_queues_the_rest_again(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    # A slow server: time jumps past a third of SENDING_RECONCILE_SECONDS once 10 messages are
+    # in. Claimed messages not yet started must go back to the queue before the reconciler
+    # would consider them abandoned and let another worker claim them.
+    _, box, queued = await _setup(runtime, smtp, 60)
+    late = timedelta(seconds=runtime.settings.sending_reconcile_seconds)
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + (late if len(smtp.messages) >= 10 else timedelta(0))
+
+    report = await _deliver(runtime, box, clock=clock)
+    rows = await _messages(runtime, box)
+    sent = [r for r in rows if r.status == MessageStatus.sent]
+    again = [r for r in rows if r.status == MessageStatus.queued]
+    assert 10 <= len(sent) < 60 and len(sent) + len(again) == 60
+    assert report.sent == len(sent) == len(smtp.messages)
+    assert {m.message["Message-ID"] for m in smtp.messages} == {r.message_id for r in sent}
+    assert all(r.sending_started_at is None and r.attempts == 0 for r in again)
+    assert {r.id for r in rows} == {m.id for m in queued}

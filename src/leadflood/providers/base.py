@@ -6,7 +6,7 @@ Adapters never import a domain package: they take plain values and return plain 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ProviderError(Exception):
@@ -178,3 +178,13 @@ class EmailSender(Protocol):
     name: str
 
     async def send(self, email: OutboundEmail) -> SendResult: ...
+
+
+@runtime_checkable
+class RenderingEmailSender(EmailSender, Protocol):
+    """A sender whose wire bytes can be built ahead of the send (SMTP: the MIME message,
+    DKIM-signed when configured), so that building them need not delay the sends before."""
+
+    def render(self, email: OutboundEmail) -> bytes: ...
+
+    async def send_rendered(self, email: OutboundEmail, data: bytes) -> SendResult: ...

@@ -11,8 +11,10 @@ hundred messages costs a handful of round trips."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -113,7 +115,16 @@ class Claimed:
     to_address: str
     attempt: int
     planned_at: datetime
-    email: OutboundEmail
+    # The email is built on first use: the delivery engine builds a batch claimed ahead one
+    # message at a time while the current batch is on the wire (see delivery._prerender).
+    build: Callable[[], OutboundEmail] = field(repr=False)
+    _email: OutboundEmail | None = field(default=None, repr=False)
+
+    @property
+    def email(self) -> OutboundEmail:
+        if self._email is None:
+            self._email = self.build()
+        return self._email
 
 
 @dataclass
@@ -125,6 +136,8 @@ class Claim:
     held: int = 0
     # Why nothing was claimed (cap reached, gap not elapsed, paused...), for the logs.
     idle_reason: str | None = None
+    # When the messages were claimed: the reconciler's clock for those not yet started.
+    at: datetime | None = None
 
 
 def _zone(mailbox: Mailbox) -> ZoneInfo:
@@ -196,7 +209,7 @@ async def claim_batch(
     rows = [_Due(*row) for row in result]
     if not rows:
         return Claim(mailbox, idle_reason="nothing due")
-    claim = Claim(mailbox)
+    claim = Claim(mailbox, at=now)
     rows = await _drop_unsendable(session, mailbox, rows, now, claim)
     rows = await _hold_outside_window(session, rows, now, claim)
     if not rows:
@@ -233,7 +246,7 @@ async def claim_batch(
                 to_address=message.to_address,
                 attempt=message.attempts,
                 planned_at=planned,
-                email=_email(settings, mailbox, message),
+                build=partial(_email, settings, mailbox, message),
             )
         )
     mailbox.next_send_at = slots[-1][1] + timedelta(seconds=max(0, mailbox.min_gap_seconds))

@@ -9,12 +9,15 @@ by Message-ID instead of re-sending; see reconcile.py.
 
 Throughput (back-to-back mailboxes): the database work overlaps the sends. The writer
 (pipeline.py) commits the next run's start mark and the last run's successes while the current
-run is on the wire, and the next batch is claimed on another connection meanwhile. Only what a
-send depends on is awaited: its run's start mark, and a failure's record before the next send."""
+run is on the wire, and the next batch is claimed on another connection meanwhile, its messages
+rendered one per turn of the event loop (so that work fills the waits for the server instead of
+delaying a send). Only what a send depends on is awaited: its run's start mark, and a failure's
+record before the next send."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +30,13 @@ from leadflood.auth.crypto import UndecryptableSecret
 from leadflood.db.engine import Database
 from leadflood.logging import get_logger
 from leadflood.models import Mailbox
-from leadflood.providers.base import EmailSender, PermanentProviderError, ProviderError
+from leadflood.providers.base import (
+    EmailSender,
+    PermanentProviderError,
+    ProviderError,
+    RenderingEmailSender,
+    SendResult,
+)
 from leadflood.providers.email import build_email_sender
 from leadflood.sending import capacity, outcomes
 from leadflood.sending.claim import Claim, Claimed, back_to_back, claim_batch
@@ -92,6 +101,13 @@ async def deliver_mailbox(
     started = clock()
     last_attempt: datetime | None = None
     ahead: asyncio.Task[Claim] | None = None
+    # Wire bytes of claimed messages, built ahead of their send (SMTP senders).
+    rendered: dict[uuid.UUID, bytes] = {}
+
+    async def claim_ahead(renderer: RenderingEmailSender | None) -> Claim:
+        claim = await claim_next()
+        await _prepare(renderer, claim.messages, rendered)
+        return claim
 
     async def claim_next() -> Claim:
         async with db.session() as session:
@@ -131,9 +147,18 @@ async def deliver_mailbox(
                     report.mailbox_error = str(error)
                     break
             if back_to_back(claim.mailbox) and clock() - started < budget:
-                ahead = asyncio.create_task(claim_next())
+                renderer = sender if isinstance(sender, RenderingEmailSender) else None
+                ahead = asyncio.create_task(claim_ahead(renderer))
             last_attempt, stop = await _send_batch(
-                writer, settings, sender, claim.mailbox, claim.messages, report, clock, last_attempt
+                writer,
+                settings,
+                Sending(sender, rendered),
+                claim.mailbox,
+                claim.messages,
+                report,
+                clock,
+                last_attempt,
+                _deadline(settings, claim, clock),
             )
             if stop:
                 break
@@ -171,6 +196,41 @@ async def _give_back(
             await outcomes.release(session, [c.id for c in claim.messages], clock())
 
 
+async def _prepare(
+    renderer: RenderingEmailSender | None, batch: list[Claimed], into: dict[uuid.UUID, bytes]
+) -> None:
+    """Builds the batch's emails, and their wire bytes when the sender renders them, one
+    message per turn of the event loop."""
+    for claimed in batch:
+        email = claimed.email
+        if renderer is not None:
+            # A message that cannot be rendered fails again, in its turn, when it is sent.
+            with contextlib.suppress(ProviderError):
+                into[claimed.id] = renderer.render(email)
+        await asyncio.sleep(0)
+
+
+@dataclass(slots=True)
+class Sending:
+    sender: EmailSender
+    rendered: dict[uuid.UUID, bytes]
+
+    async def send(self, claimed: Claimed) -> SendResult:
+        data = self.rendered.pop(claimed.id, None)
+        if data is not None:
+            assert isinstance(self.sender, RenderingEmailSender)
+            return await self.sender.send_rendered(claimed.email, data)
+        return await self.sender.send(claimed.email)
+
+
+def _deadline(settings: Settings, claim: Claim, clock: Clock) -> datetime:
+    """The last moment to start a claimed batch's next run. A claimed message not yet started
+    is `sending` since its claim; once older than SENDING_RECONCILE_SECONDS the reconciler queues
+    it again, and another worker may claim it. Stopping a third of the way there (a slow server,
+    a long batch) leaves a wide margin, so one message is never in two workers' hands."""
+    return (claim.at or clock()) + timedelta(seconds=settings.sending_reconcile_seconds / 3)
+
+
 # Back-to-back sends are marked started in runs of up to this many, the next run while this
 # one is on the wire: a worker killed mid-run leaves at most 2 x GROUP attempts that may or
 # may not have happened, for the reconciler.
@@ -195,19 +255,23 @@ def _mark(writer: Writer, group: list[Claimed], at: datetime) -> asyncio.Future[
 async def _send_batch(
     writer: Writer,
     settings: Settings,
-    sender: EmailSender,
+    sender: Sending,
     mailbox: Mailbox,
     batch: list[Claimed],
     report: DeliveryReport,
     clock: Clock,
     last_attempt: datetime | None,
+    deadline: datetime,
 ) -> tuple[datetime | None, bool]:
-    """Send `batch` in order; returns (time of the last attempt, whether to stop the job)."""
+    """Send `batch` in order; returns (time of the last attempt, whether to stop the job).
+    No attempt starts after `deadline`: the rest is queued again."""
     done = 0
     marked: tuple[list[Claimed], asyncio.Future[None]] | None = None
     try:
         while done < len(batch):
             if marked is None:
+                if clock() > deadline:
+                    break
                 first = batch[done]
                 target = first.planned_at
                 if last_attempt is not None:
@@ -221,7 +285,7 @@ async def _send_batch(
             await mark
             done += len(group)
             marked = None
-            if done < len(batch) and back_to_back(mailbox):
+            if done < len(batch) and back_to_back(mailbox) and clock() <= deadline:
                 following = _group(mailbox, batch, done, clock())
                 marked = (following, _mark(writer, following, clock()))
             last_attempt, stop = await _send_group(
@@ -262,7 +326,7 @@ async def _settle_rest(
 async def _send_group(
     writer: Writer,
     settings: Settings,
-    sender: EmailSender,
+    sender: Sending,
     mailbox: Mailbox,
     group: list[Claimed],
     report: DeliveryReport,
@@ -281,7 +345,7 @@ async def _send_group(
             attempted += 1
             last = clock()
             try:
-                result = await sender.send(claimed.email)
+                result = await sender.send(claimed)
             except ProviderError as exc:
                 kind = outcomes.classify(settings, exc)
                 writer.submit(outcomes.record_sent(sent, _mailbox_now(mailbox)))

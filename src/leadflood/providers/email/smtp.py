@@ -220,7 +220,10 @@ class SmtpSender:
     aclose = close
 
     async def send(self, email: OutboundEmail) -> SendResult:
-        data = self.render(email)
+        return await self.send_rendered(email, self.render(email))
+
+    async def send_rendered(self, email: OutboundEmail, data: bytes) -> SendResult:
+        """Sends `data`, which `render(email)` built."""
         async with self._lock:
             return await self._deliver(email, data)
 
