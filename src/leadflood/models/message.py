@@ -51,8 +51,14 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             "updated_at",
             postgresql_where=text("status = 'sending'"),
         ),
+        # Room in each page for the start mark's heap-only update (migration 0010).
+        {"postgresql_with": {"fillfactor": 80}},
     )
 
+    # No index of its own: ix_messages_workspace_created starts with it.
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=False
+    )
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     enrollment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("enrollments.id", ondelete="SET NULL")

@@ -70,8 +70,10 @@ def _attempt(
     )
 
 
+# Only the start time, not updated_at: no indexed column changes, so the update stays in its
+# heap page (the reconciler ages a started message from sending_started_at).
 _STARTED: LiteralString = """
-    UPDATE messages SET sending_started_at = %(at)s, updated_at = now()
+    UPDATE messages SET sending_started_at = %(at)s
     WHERE id = ANY(%(ids)s) AND status = 'sending'
 """
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.logging import get_logger
@@ -66,8 +66,9 @@ async def reconcile_stale(
             select(Message)
             .where(
                 Message.status == MessageStatus.sending,
-                # Claiming and starting an attempt both touch `updated_at`.
-                Message.updated_at < cutoff,
+                # Claimed at `updated_at`, started (when it was) at `sending_started_at`. Only
+                # messages in flight are in the partial index this reads.
+                func.coalesce(Message.sending_started_at, Message.updated_at) < cutoff,
             )
             .order_by(Message.updated_at)
             .limit(limit)
