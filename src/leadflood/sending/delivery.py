@@ -146,13 +146,13 @@ async def deliver_mailbox(
                     )
                     report.mailbox_error = str(error)
                     break
+            renderer = sender if isinstance(sender, RenderingEmailSender) else None
             if back_to_back(claim.mailbox) and clock() - started < budget:
-                renderer = sender if isinstance(sender, RenderingEmailSender) else None
                 ahead = asyncio.create_task(claim_ahead(renderer))
             last_attempt, stop = await _send_batch(
                 writer,
                 settings,
-                Sending(sender, rendered),
+                Sending(sender, rendered, renderer),
                 claim.mailbox,
                 claim.messages,
                 report,
@@ -214,12 +214,13 @@ async def _prepare(
 class Sending:
     sender: EmailSender
     rendered: dict[uuid.UUID, bytes]
+    # The same sender when it renders ahead (checked once: a Protocol isinstance is slow).
+    renderer: RenderingEmailSender | None
 
     async def send(self, claimed: Claimed) -> SendResult:
         data = self.rendered.pop(claimed.id, None)
-        if data is not None:
-            assert isinstance(self.sender, RenderingEmailSender)
-            return await self.sender.send_rendered(claimed.email, data)
+        if data is not None and self.renderer is not None:
+            return await self.renderer.send_rendered(claimed.email, data)
         return await self.sender.send(claimed.email)
 
 
