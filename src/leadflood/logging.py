@@ -49,8 +49,8 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     for noisy in (
         "uvicorn.access",
-        "procrastinate.worker",
-        "procrastinate.manager",
+        "procrastinate",
+        "mail.log",  # aiosmtpd (the demo SMTP catcher): a line per connection and command
         "pgserver",
         "alembic",
     ):

@@ -220,3 +220,19 @@ async def test_workspace_switching_with_a_header(
     ).status_code == 403
     mine = (await anon_client.get("/v1/workspaces", headers=headers)).json()
     assert {w["workspace"]["name"] for w in mine} == {"Acme", "Second client"}
+
+
+async def test_the_demo_account_signs_in_through_the_api(
+    anon_client: httpx.AsyncClient, runtime: Any
+) -> None:
+    # The README's demo sign-in lives on `.local`, a domain email validators refuse.
+    from leadflood.auth import demo
+
+    async with runtime.db.session() as session:
+        await demo.seed(session)
+    answer = await anon_client.post(
+        "/v1/auth/login",
+        json={"email": demo.DEMO_EMAIL.upper(), "password": demo.DEMO_PASSWORD},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["token_type"] == "bearer"

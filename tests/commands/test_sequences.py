@@ -77,9 +77,26 @@ async def test_mailboxes_sequences_and_suppressions_from_the_command_line(
     assert (row["name"], row["steps"], row["enrolled"]) == ("Launch", 2, 1)
     shown = cli.json("sequences", "show", "Launch")
     assert shown["stats"]["enrollments"]["active"] == 1
+    (enrolled_row,) = cli.json("sequences", "enrollments", "list", "Launch")
+    assert (enrolled_row["lead_id"], enrolled_row["state"]) == (lead_id, "active")
+    one = enrolled_row["id"]
+    assert cli.json("sequences", "enrollments", "pause", one) == {"changed": 1}
+    assert cli.json("sequences", "enrollments", "list", "Launch", "--state", "paused")
+    twice = cli.run("sequences", "enrollments", "pause", one)
+    assert "0 of 1 enrollment paused" in twice.stdout and "Only active" in twice.stdout
+    assert cli.json("sequences", "enrollments", "resume", one) == {"changed": 1}
     assert cli.json("sequences", "pause", "Launch")["state"] == "paused"
     wrong = cli.run("sequences", "pause", "Launch", ok=False)
     assert wrong.returncode == 1 and "invalid_transition" in wrong.stderr
+    assert "(only an active one can)" in wrong.stderr
+    assert cli.json("sequences", "resume", "Launch")["state"] == "active"
+    assert cli.json("sequences", "enrollments", "stop", one, one) == {"changed": 1}
+    (stopped_row,) = cli.json("sequences", "enrollments", "list", "Launch", "--state", "stopped")
+    assert stopped_row["stop_reason"] == "manual"
+    assert not cli.json("sequences", "enrollments", "list", "Launch", "--state", "active")
+    dns = cli.json("mailboxes", "dns", box["id"])
+    assert dns["domain"] == "sender.example"
+    assert {dns[k]["status"] for k in ("spf", "dmarc")} <= {"ok", "missing", "unknown", "invalid"}
     assert cli.json("sequences", "archive", "Launch")["state"] == "archived"
 
     added = cli.json("suppressions", "add", "Gone@Prospect.example", "--note", "asked")

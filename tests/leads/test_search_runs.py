@@ -3,10 +3,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from leadflood.models import Company, Lead, SearchOutcome, SearchResult, SearchRunState
-from leadflood.providers.base import ProviderNotConfiguredError
+from leadflood.leads.search_store import store_page
+from leadflood.models import Company, Lead, SearchOutcome, SearchResult, SearchRun, SearchRunState
+from leadflood.providers.base import Prospect, ProviderNotConfiguredError
 from tests.support.accounts import Account
 from tests.support.icps import make_icp, reload_run, start_run
 from tests.support.jobs import drain
@@ -205,3 +208,127 @@ async def test_apollo_without_a_key_is_not_configured(runtime, owner: Account) -
     icp = await make_icp(runtime, owner.workspace_id)
     with pytest.raises(ProviderNotConfiguredError):
         await start_run(runtime, owner.workspace_id, icp.id, source="apollo")
+
+
+async def _store(runtime, run_id: uuid.UUID, page: int, *prospects: Prospect):
+    async with runtime.db.session() as session:
+        run = await session.get(SearchRun, run_id)
+        assert run is not None
+        counts, _ = await store_page(session, run, page, list(prospects))
+        return counts
+
+
+async def _workspace_leads(runtime, workspace_id: uuid.UUID) -> list[Lead]:
+    async with runtime.db.session() as session:
+        rows = await session.scalars(
+            select(Lead).where(Lead.workspace_id == workspace_id).order_by(Lead.created_at)
+        )
+        return list(rows)
+
+
+async def test_a_later_result_with_an_email_merges_into_the_person_id_lead(
+    runtime, owner: Account
+) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id)
+    created = await _store(runtime, run.id, 1, Prospect("p-1", first_name="Ada"))
+    assert created == {SearchOutcome.created: 1}
+    merged = await _store(
+        runtime,
+        run.id,
+        2,
+        Prospect("p-1", email="ada@example.com", linkedin_url="linkedin.com/in/ada-l"),
+    )
+    assert merged == {SearchOutcome.updated: 1}
+    (ada,) = await _workspace_leads(runtime, owner.workspace_id)
+    assert (ada.provider_person_id, ada.email, ada.linkedin_url, ada.first_name) == (
+        "p-1",
+        "ada@example.com",
+        "https://www.linkedin.com/in/ada-l",
+        "Ada",
+    )
+    # Another id with her address or profile is her too; her id stays the first one.
+    again = await _store(
+        runtime,
+        run.id,
+        3,
+        Prospect("p-2", email="ADA@example.com"),
+        Prospect("p-3", linkedin_url="https://www.linkedin.com/in/ada-l/"),
+    )
+    assert again == {SearchOutcome.duplicate: 2}
+    (ada,) = await _workspace_leads(runtime, owner.workspace_id)
+    assert ada.provider_person_id == "p-1"
+
+
+async def test_an_email_another_lead_has_stays_where_it_is(runtime, owner: Account) -> None:
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id)
+    async with runtime.db.session() as session:
+        session.add(Lead(workspace_id=owner.workspace_id, email="bo@example.com", custom_fields={}))
+    await _store(runtime, run.id, 1, *(Prospect(f"p-{n}") for n in range(3)))
+    counts = await _store(
+        runtime,
+        run.id,
+        2,
+        Prospect("p-0", email="Bo@example.com", title="CTO"),
+        # Two people of one page giving one new address: the first takes it.
+        Prospect("p-1", email="cy@example.com"),
+        Prospect("p-2", email="CY@example.com"),
+    )
+    assert counts == {SearchOutcome.updated: 2, SearchOutcome.duplicate: 1}
+    leads = {
+        lead.provider_person_id: lead
+        for lead in await _workspace_leads(runtime, owner.workspace_id)
+    }
+    assert (leads["p-0"].email, leads["p-0"].title) == (None, "CTO")
+    assert (leads["p-1"].email, leads["p-2"].email) == ("cy@example.com", None)
+    assert leads[None].email == "bo@example.com"
+
+
+PROFILES_BAD = "https://example.com/ann"
+EMAILS = st.sampled_from([None, "ann@x.io", "ANN@x.io", "bob@x.io", "not-an-email"])
+PROFILES = st.sampled_from(
+    [None, "linkedin.com/in/ann", "https://www.linkedin.com/in/ann/", PROFILES_BAD]
+)
+PEOPLE = st.lists(
+    st.builds(
+        Prospect,
+        source_id=st.sampled_from(["", "p-1", "p-2", "p-3", "p-4"]),
+        email=EMAILS,
+        linkedin_url=PROFILES,
+        first_name=st.sampled_from([None, "Ann", "Bob"]),
+    ),
+    max_size=8,
+)
+
+
+@pytest.fixture
+async def property_run(runtime, owner: Account) -> uuid.UUID:
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id)
+    return run.id
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(pages=st.lists(PEOPLE, min_size=1, max_size=3))
+async def test_every_result_is_counted_once_and_storing_again_creates_nothing(
+    runtime, property_run: uuid.UUID, pages: list[list[Prospect]]
+) -> None:
+    for number, prospects in enumerate(pages, start=1):
+        counts = await _store(runtime, property_run, number, *prospects)
+        assert sum(counts.values()) == len(prospects)
+        unidentified = [
+            p
+            for p in prospects
+            if p.email == "not-an-email"
+            or (p.email is None and p.source_id == "" and p.linkedin_url in (None, PROFILES_BAD))
+        ]
+        assert counts[SearchOutcome.rejected] == len(unidentified)
+    for number, prospects in enumerate(pages, start=1):
+        counts = await _store(runtime, property_run, number, *prospects)
+        assert counts[SearchOutcome.created] == 0
+        assert sum(counts.values()) == len(prospects)

@@ -265,6 +265,46 @@ async def test_enrich_refuses_input_that_identifies_nobody() -> None:
     assert seen == []
 
 
+async def test_enrich_matches_on_apollos_own_person_id_first() -> None:
+    seen: list[httpx.Request] = []
+    andrew = "67bdafd0c3a4c50001bbd7c2"
+    person = EnrichmentInput(
+        first_name="Andrew",
+        company_name="Scicomm Media",
+        person_ids={"apollo": andrew, "sandbox": "sandbox:7:12"},
+    )
+    async with client_for(answer(fixture("apollo_people_match_by_id.json")), seen) as apollo:
+        result = await apollo.enrich(person)
+    (request,) = seen
+    # The id, and what else is known in case Apollo no longer knows that id.
+    assert json.loads(request.content) == {
+        "id": andrew,
+        "first_name": "Andrew",
+        "organization_name": "Scicomm Media",
+    }
+    assert result.found
+    assert (result.fields["email"], result.fields["last_name"]) == (
+        "andrew@scicomm.media",
+        "Huston",
+    )
+
+
+async def test_an_apollo_person_id_alone_identifies_the_person() -> None:
+    seen: list[httpx.Request] = []
+    async with client_for(answer(fixture("apollo_people_match_by_id.json")), seen) as apollo:
+        await apollo.enrich(EnrichmentInput(person_ids={"apollo": " 67bdafd0c3a4c50001bbd7c2 "}))
+    assert [json.loads(r.content) for r in seen] == [{"id": "67bdafd0c3a4c50001bbd7c2"}]
+
+
+async def test_another_providers_person_id_is_not_sent_to_apollo() -> None:
+    seen: list[httpx.Request] = []
+    async with client_for(answer({}), seen) as apollo:
+        with pytest.raises(PermanentProviderError) as caught:
+            await apollo.enrich(EnrichmentInput(person_ids={"sandbox": "sandbox:7:12"}))
+    assert caught.value.code == "insufficient_input"
+    assert seen == []
+
+
 async def test_enrich_organization_gets_by_bare_domain() -> None:
     seen: list[httpx.Request] = []
     payload = fixture("apollo_organization.json")

@@ -126,3 +126,61 @@ async def test_one_claim_judges_each_message_in_its_own_leads_zone(
     ]
     assert [(r.status, r.sent_at or r.send_after) for r in rows] == expected
     assert [r.attempts for r in rows] == [1, 1, 1, 0, 0, 1]
+
+
+async def test_the_mailbox_sends_only_inside_its_own_window(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    # The lead's window is always open; the mailbox's is weekdays 09:00-17:00 in Berlin.
+    monday_0730 = datetime(2025, 1, 13, 7, 30, tzinfo=UTC)  # 08:30 in Berlin
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session)
+        box = await make_mailbox(
+            session,
+            runtime.settings,
+            ws.id,
+            config=smtp.config(),
+            window=WEEKDAYS_9_TO_5,
+            timezone="Europe/Berlin",
+        )
+        sequence, (step,) = await make_sequence(session, ws.id)
+        lead = await make_lead(session, ws.id)
+        enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
+        message = await queue_message(
+            session,
+            runtime.settings,
+            box,
+            lead,
+            enrollment=enrollment,
+            step=step,
+            send_after=monday_0730,
+        )
+
+    report = await _deliver(runtime, box, monday_0730)
+    assert report.sent == 0 and not smtp.messages
+    assert (await _row(runtime, message)).status == MessageStatus.queued
+    assert await _attempts(runtime, message) == 0
+    async with runtime.db.session() as session:
+        mailbox = await session.get(Mailbox, box.id)
+    assert mailbox is not None and mailbox.next_send_at == datetime(2025, 1, 13, 8, tzinfo=UTC)
+
+    report = await _deliver(runtime, box, datetime(2025, 1, 13, 8, tzinfo=UTC))
+    assert report.sent == 1 and len(smtp.messages) == 1
+    assert (await _row(runtime, message)).status == MessageStatus.sent
+
+    # Friday 16:00 UTC is 17:00 in Berlin: closed until Monday 09:00 (08:00 UTC).
+    friday_close = datetime(2025, 1, 17, 16, tzinfo=UTC)
+    async with runtime.db.session() as session:
+        later = await queue_message(
+            session,
+            runtime.settings,
+            box,
+            lead,
+            step=step,
+            send_after=friday_close - timedelta(hours=1),
+        )
+    report = await _deliver(runtime, box, friday_close)
+    assert report.sent == 0 and (await _row(runtime, later)).status == MessageStatus.queued
+    async with runtime.db.session() as session:
+        mailbox = await session.get(Mailbox, box.id)
+    assert mailbox is not None and mailbox.next_send_at == datetime(2025, 1, 20, 8, tzinfo=UTC)

@@ -59,6 +59,13 @@ async def test_suppression_page_adds_imports_and_removes(
     assert added.status_code == 303
     blank = await anon_client.post("/suppressions", data={"value": "", "csrf_token": token})
     assert blank.status_code == 422 and "banner bad" in blank.text
+    unclear = await anon_client.post("/suppressions", data={"value": "???", "csrf_token": token})
+    assert unclear.status_code == 422
+    assert "is not an email, a domain, a phone number" in unclear.text
+    as_domain = await anon_client.post(
+        "/suppressions", data={"value": "???", "kind": "domain", "csrf_token": token}
+    )
+    assert "is not a domain." in as_domain.text
     imported = await anon_client.post(
         "/suppressions/import",
         data={"csrf_token": token},
@@ -66,7 +73,7 @@ async def test_suppression_page_adds_imports_and_removes(
     )
     assert imported.status_code == 303
     listing = await anon_client.get(imported.headers["location"])
-    assert "1 added" in listing.text and "1 rejected" in listing.text
+    assert "1 added" in listing.text and "1 rejected — line 3: " in listing.text
     assert "jane@rival.com" in listing.text and "rival.example" in listing.text
     (entry,) = re.findall(r'action="/suppressions/([0-9a-f-]{36})/delete"', listing.text)[:1]
     removed = await anon_client.post(f"/suppressions/{entry}/delete", data={"csrf_token": token})

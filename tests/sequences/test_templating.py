@@ -120,6 +120,28 @@ def test_unknown_variables_are_rejected_even_with_a_default(name: str, defaulted
     assert caught.value.details["line"] == 2
 
 
+@pytest.mark.parametrize(
+    ("source", "suggestion"),
+    [
+        ("Hi {{ frist_name }}", "first_name"),
+        ("{{ compnay.name }}", "company"),
+        ("{{ company.nmae }}", "company.name"),
+        ("{{ sender.signatur }}", "sender.signature"),
+        ("{{ zzz }}", None),
+    ],
+)
+def test_an_unknown_variable_says_what_was_probably_meant(
+    source: str, suggestion: str | None
+) -> None:
+    with pytest.raises(TemplateError) as caught:
+        validate_template(source)
+    assert caught.value.details.get("suggestion") == suggestion
+    if suggestion:
+        assert caught.value.message.endswith(f"did you mean {suggestion!r}?")
+    else:
+        assert "see the list of variables" in caught.value.message
+
+
 @given(
     namespace=st.sampled_from(["company", "sender"]),
     field=identifiers,

@@ -46,6 +46,7 @@ async def test_build_a_sequence_in_the_browser(
     )  # fmt: skip
     assert bad.status_code == 422
     assert re.search(r'id="e-add_v0_subject"[^>]*>[^<]*frist_name', bad.text)
+    assert "did you mean &#39;first_name&#39;?" in bad.text and "of variant A" not in bad.text
     assert 'value="Hi {{ frist_name }}"' in bad.text
     for delay, subject, body in [
         ("0", "Hi {{ first_name | default('there') }}", "Hello {{ first_name }}, a note."),
@@ -110,7 +111,8 @@ async def test_build_a_sequence_in_the_browser(
     again = await anon_client.post(
         f"/sequences/{sid}/state", data={"action": "activate", "csrf_token": token}
     )
-    assert again.status_code == 409 and "cannot be activated" in again.text
+    assert again.status_code == 409
+    assert "An active sequence cannot be activated (only a draft or paused one can)" in again.text
 
     enroll_page = await anon_client.get(f"/sequences/{sid}/enroll")
     assert "Which leads?" in enroll_page.text
@@ -147,6 +149,39 @@ async def test_build_a_sequence_in_the_browser(
     )
     stopped_page = await anon_client.get(stopped.headers["location"])
     assert "manual" in stopped_page.text
+    stopped_again = await anon_client.post(
+        f"/sequences/{sid}/enrollments/bulk",
+        data={"action": "stop", "enrollment_ids": enrollment_id, "csrf_token": token},
+    )
+    again_page = await anon_client.get(stopped_again.headers["location"])
+    assert "Nothing stopped: only active or paused enrollments can be stopped" in again_page.text
+    none_ticked = await anon_client.post(
+        f"/sequences/{sid}/enrollments/bulk", data={"action": "pause", "csrf_token": token}
+    )
+    assert (
+        "Tick at least one enrollment"
+        in (await anon_client.get(none_ticked.headers["location"])).text
+    )
+
+    assert lead.email is not None
+    by_email = await anon_client.post(
+        f"/sequences/{sid}/enroll",
+        data={"source": "selection", "csrf_token": token,
+              "lead_ids": f" {lead.email.upper()} ;nobody@nowhere.example"},
+    )  # fmt: skip
+    assert by_email.status_code == 200
+    assert "already in this sequence" in by_email.text
+    assert "not found in this workspace" in by_email.text
+    unreadable = await anon_client.post(
+        f"/sequences/{sid}/enroll",
+        data={"source": "selection", "lead_ids": "hello", "csrf_token": token},
+    )
+    assert unreadable.status_code == 422
+    assert "neither a lead id nor an email address" in unreadable.text
+    no_match = await anon_client.post(
+        f"/sequences/{sid}/enroll", data={"source": "filter", "q": "zzzz", "csrf_token": token}
+    )
+    assert "No lead matches" in no_match.text
 
     listed = await anon_client.get("/sequences")
     assert "Launch" in listed.text and 'data-status="active"' in listed.text

@@ -23,7 +23,9 @@ WorkspaceName = Field(min_length=1, max_length=120)
 
 
 class LoginRequest(Strict):
-    email: EmailStr
+    # Not EmailStr: signing in only looks the address up, and a valid account may live on a
+    # domain the validator refuses (demo@leadflood.local, an intranet domain).
+    email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=200)
     workspace_id: uuid.UUID | None = None
 

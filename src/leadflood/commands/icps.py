@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from leadflood.commands import icp_edits
 from leadflood.commands.common import (
     DataDir,
     Json,
@@ -338,3 +339,7 @@ def runs(
             *(str(item[k]) for k in ("found", "created", "updated", "duplicates", "rejected")),
         )
     console.print(table if items else "No runs yet: start one with `leadflood icps search ID`.")
+
+
+app.command("update")(icp_edits.update)
+app.command("delete")(icp_edits.delete)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,6 +13,7 @@ from leadflood.commands import enrichment as enrichment_commands
 from leadflood.commands import imports as imports_commands
 from leadflood.commands.common import (
     DataDir,
+    Json,
     WorkspaceOption,
     console,
     err,
@@ -21,7 +22,11 @@ from leadflood.commands.common import (
     settings_from,
 )
 
+if TYPE_CHECKING:
+    from leadflood.leads.enrichment_schemas import LeadSort
+
 app = typer.Typer(help="Leads.", no_args_is_help=True)
+SORTS: tuple[LeadSort, ...] = ("newest", "oldest", "score", "score_asc")
 
 
 @app.command("add")
@@ -59,26 +64,77 @@ def leads_add(
 def leads_list(
     data_dir: DataDir = None,
     workspace: WorkspaceOption = None,
+    status: Annotated[str | None, typer.Option(help="new | enriching | enriched | failed")] = None,
+    verification: Annotated[
+        str | None, typer.Option(help="unverified | valid | risky | invalid | unknown")
+    ] = None,
+    icp: Annotated[
+        uuid.UUID | None, typer.Option("--icp", help="Only leads scored against this ICP.")
+    ] = None,
+    score_min: Annotated[int | None, typer.Option(min=0, max=100)] = None,
+    score_max: Annotated[int | None, typer.Option(min=0, max=100)] = None,
+    company_domain: Annotated[str | None, typer.Option()] = None,
+    search: Annotated[str | None, typer.Option("--search", help="Name, email or company.")] = None,
+    sort: Annotated[str, typer.Option(help="newest | oldest | score | score_asc")] = "newest",
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
     cursor: Annotated[str | None, typer.Option()] = None,
+    as_json: Json = False,
 ) -> None:
-    """List leads, newest first."""
-    from leadflood.leads import service as leads
+    """List leads with the leads page's filters and sorts (newest first by default)."""
+    from pydantic import ValidationError
+
+    from leadflood.leads import queries
+    from leadflood.leads.enrichment_schemas import LeadFilter
+    from leadflood.leads.schemas import LeadRead
+
+    chosen = next((key for key in SORTS if key == sort), None)
+    if chosen is None:
+        err.print(f"[red]validation_error[/red]: --sort must be one of {', '.join(SORTS)}")
+        raise typer.Exit(2)
+    try:
+        where = LeadFilter.model_validate(
+            {
+                "status": status,
+                "verification": verification,
+                "icp_id": icp,
+                "score_min": score_min,
+                "score_max": score_max,
+                "company_domain": company_domain,
+                "q": search,
+            }
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        err.print(f"[red]{error['loc'][0]}[/red]: {error['msg']}")
+        raise typer.Exit(2) from None
 
     async def work(session: Any, runtime: Any) -> tuple[list[Any], str | None]:
         found = await find_workspace(session, workspace)
-        return await leads.list_page(session, found.id, limit=limit, cursor=cursor)
+        rows, after = await queries.list_page(
+            session, found.id, where, sort=chosen, limit=limit, cursor=cursor
+        )
+        return [LeadRead.model_validate(row) for row in rows], after
 
     rows, next_cursor = in_session(settings_from(data_dir), work)
+    if as_json:
+        items = [row.model_dump(mode="json") for row in rows]
+        console.print_json(json.dumps({"items": items, "next_cursor": next_cursor}))
+        return
     table = Table()
-    for column in ("id", "email", "name", "company", "status"):
+    for column in ("id", "email", "name", "company", "score", "email check", "status"):
         table.add_column(column)
     for lead in rows:
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
         table.add_row(
-            str(lead.id), lead.email or "", name, lead.company_name or "", lead.status.value
+            str(lead.id),
+            lead.email or "—",
+            name,
+            lead.company_name or "",
+            "—" if lead.score is None else str(lead.score),
+            lead.verification_status.value,
+            lead.status.value,
         )
-    console.print(table)
+    console.print(table if rows else "No lead matches: widen the filters, or add leads.")
     if next_cursor:
         console.print(f"next page: --cursor {next_cursor}")
 

@@ -254,3 +254,30 @@ def resume(
 ) -> None:
     """Send again (a mailbox in error is checked first)."""
     _set_state("resume", mailbox, workspace, data_dir, as_json)
+
+
+@app.command("dns")
+def dns(
+    mailbox: MailboxArg,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Look up the sender domain's SPF, DKIM and DMARC records now (offline: unknown)."""
+    from leadflood.sending import mailboxes
+
+    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+        found: dict[str, Any] = await mailboxes.check_dns(session, workspace_id, mailbox)
+        return found
+
+    found = _in_workspace(data_dir, workspace, work)
+    if as_json:
+        console.print_json(json.dumps(found, default=str))
+        return
+    console.print(f"DNS of [bold]{found['domain']}[/bold]:")
+    for key in ("spf", "dkim", "dmarc"):
+        item = found.get(key) or {}
+        status = str(item.get("status") or "unknown")
+        color = {"ok": "green", "unknown": "yellow"}.get(status, "red")
+        said = item.get("record") or item.get("detail") or ""
+        console.print(f"  {key.upper():5} [{color}]{status}[/{color}]  {said}")

@@ -10,10 +10,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from leadflood.commands import sequence_enrollments
 from leadflood.commands import sequence_support as support
 from leadflood.commands.common import DataDir, Json, WorkspaceOption, console, err
 
 app = typer.Typer(help="Sequences: steps, enrollments and previews.", no_args_is_help=True)
+app.add_typer(sequence_enrollments.app, name="enrollments")
 
 SequenceArg = Annotated[str, typer.Argument(help="The sequence's id or exact name.")]
 
@@ -127,10 +129,8 @@ def show(
     support.print_detail(detail, as_json)
     if not as_json:
         stats = detail["stats"]
-        console.print(
-            f"Enrolled {stats['enrolled']}: "
-            + ", ".join(f"{k} {v}" for k, v in stats["enrollments"].items() if v)
-        )
+        states = ", ".join(f"{k} {v}" for k, v in stats["enrollments"].items() if v)
+        console.print(f"Enrolled {stats['enrolled']}" + (f": {states}." if states else "."))
 
 
 @app.command("add-step")
@@ -172,7 +172,7 @@ def _transition(
     sequence: str, action: str, workspace: str | None, data_dir: Any, as_json: bool
 ) -> None:
     from leadflood.sequences import service as sequences
-    from leadflood.sequences.errors import InvalidTransition, SequenceNotReady
+    from leadflood.sequences.errors import InvalidTransition, SequenceNotReady, cannot
     from leadflood.sequences.routes import ACTIONS
 
     target, sources = ACTIONS[action]
@@ -181,7 +181,9 @@ def _transition(
         sequence_id = await support.resolve(session, workspace_id, sequence)
         current = await sequences.get(session, workspace_id, sequence_id)
         if current.state not in sources:
-            raise InvalidTransition(f"A {current.state.value} sequence cannot be {action}d.")
+            raise InvalidTransition(
+                cannot("sequence", current.state.value, action, (x.value for x in sources))
+            )
         now = datetime.now(UTC)
         try:
             await sequences.transition(session, workspace_id, sequence_id, target, now=now)
@@ -220,6 +222,17 @@ def pause(
 ) -> None:
     """Stop sending for now; unsent messages are planned again on activate."""
     _transition(sequence, "pause", workspace, data_dir, as_json)
+
+
+@app.command("resume")
+def resume(
+    sequence: SequenceArg,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Send again after a pause (paused → active)."""
+    _transition(sequence, "resume", workspace, data_dir, as_json)
 
 
 @app.command("archive")

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from leadflood.errors import NotFound
 from leadflood.icps import criteria as vocab
 from leadflood.icps.schemas import SearchRequest, SearchRunRead
 from leadflood.icps.service import IcpNotFound
-from leadflood.models import Icp, SearchRun, SearchRunState
+from leadflood.models import Icp, SearchOutcome, SearchResult, SearchRun, SearchRunState
 from leadflood.pagination import newest_first, page_of
 from leadflood.providers.base import LeadQuery, LeadSource
 from leadflood.providers.registry import ProviderRegistry
@@ -159,6 +160,25 @@ async def list_runs(
         limit=limit,
     )
     return page_of(list((await session.scalars(query)).all()), limit)
+
+
+async def rejection_reasons(
+    session: AsyncSession, workspace_id: uuid.UUID, run_id: uuid.UUID, *, limit: int = 3
+) -> list[tuple[str, int]]:
+    """The commonest reasons a run's results were rejected, with how many each."""
+    count = func.count().label("n")
+    rows = await session.execute(
+        select(SearchResult.reason, count)
+        .where(
+            SearchResult.workspace_id == workspace_id,
+            SearchResult.run_id == run_id,
+            SearchResult.outcome == SearchOutcome.rejected,
+        )
+        .group_by(SearchResult.reason)
+        .order_by(count.desc())
+        .limit(limit)
+    )
+    return [(reason or "no reason given", int(n)) for reason, n in rows]
 
 
 def expected_pages(run: SearchRun) -> int | None:

@@ -183,6 +183,11 @@ async def _detail(
             "icp": icp,
             "runs": [searches.read(run) for run in runs],
             "latest": searches.read(runs[0]) if runs else None,
+            "rejections": (
+                await searches.rejection_reasons(session, workspace_id, runs[0].id)
+                if runs and runs[0].rejected
+                else []
+            ),
             "leads": await icps.top_leads(session, workspace_id, icp.id, limit=15),
             "lead_count": counts.get(icp.id, 0),
             "criteria_fields": CRITERIA_FIELDS,

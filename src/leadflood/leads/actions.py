@@ -7,9 +7,15 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
+from leadflood.errors import Conflict
 from leadflood.leads import credits, enrichment_settings
 from leadflood.leads import service as leads
 from leadflood.leads.verifying import VERIFY_TASK
+
+
+class NoEmailToVerify(Conflict):
+    code = "lead_has_no_email"
+    message = "This lead has no email to verify yet: enrich it first to find one."
 
 
 async def ensure_budget_for_waterfall(session: AsyncSession, workspace_id: uuid.UUID) -> None:
@@ -35,6 +41,8 @@ async def request_enrich(session: AsyncSession, workspace_id: uuid.UUID, lead_id
 
 async def request_verify(session: AsyncSession, workspace_id: uuid.UUID, lead_id: uuid.UUID) -> int:
     lead = await leads.get(session, workspace_id, lead_id)
+    if not lead.email:
+        raise NoEmailToVerify()
     return await jobs.defer(
         session,
         VERIFY_TASK,

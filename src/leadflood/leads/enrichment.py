@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import credentials
 from leadflood.leads import credits, enrichment_settings
-from leadflood.leads.fields import apply_fields, fillable, is_filled
+from leadflood.leads.fields import fillable, is_filled
 from leadflood.models import EnrichmentCache, EnrichmentRun, Lead, LeadStatus
 from leadflood.providers.base import (
     Enricher,
@@ -85,7 +86,52 @@ def person_of(lead: Lead) -> EnrichmentInput:
         company_name=lead.company_name,
         company_domain=lead.company_domain,
         linkedin_url=lead.linkedin_url,
+        person_ids={lead.source: lead.provider_person_id} if lead.provider_person_id else {},
     )
+
+
+EMAIL_IN_USE = "email_in_use"
+
+
+async def _email_taken(session: AsyncSession, lead: Lead, email: str) -> bool:
+    other = await session.scalar(
+        select(Lead.id)
+        .where(
+            Lead.workspace_id == lead.workspace_id,
+            func.lower(Lead.email) == email.lower(),
+            Lead.id != lead.id,
+        )
+        .limit(1)
+    )
+    return other is not None
+
+
+async def fill(
+    session: AsyncSession, lead: Lead, fields: dict[str, Any]
+) -> tuple[list[str], str | None]:
+    """Fill the lead's empty columns from a provider's answer; returns the columns filled and,
+    when the email found already belongs to another lead of the workspace, why it was left out
+    (one person, one lead: the two are not merged behind the user's back)."""
+    changes = fillable(lead, fields)
+    email = changes.pop("email", None)
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    filled = list(changes)
+    if email is None:
+        return filled, None
+    refused = f"{email} already belongs to another lead in this workspace; it was not copied"
+    if await _email_taken(session, lead, email):
+        return filled, refused
+    await session.flush()  # the other fields first: a refused email rolls back only itself
+    try:
+        async with session.begin_nested():
+            lead.email = email
+            await session.flush()
+    except IntegrityError:
+        # Another lead took the address between the check and the write.
+        await session.refresh(lead)
+        return filled, refused
+    return ["email", *filled], None
 
 
 async def _cached(session: AsyncSession, lead: Lead, provider: str) -> EnrichmentCache | None:
@@ -121,7 +167,7 @@ async def _store_cache(session: AsyncSession, lead: Lead, result: EnrichmentResu
 
 async def _replay(session: AsyncSession, lead: Lead, hit: EnrichmentCache) -> EnrichmentRun:
     fields: dict[str, Any] = dict(hit.result.get("fields") or {})
-    changed = apply_fields(lead, fields)
+    changed, refused = await fill(session, lead, fields)
     run = EnrichmentRun(
         workspace_id=lead.workspace_id,
         lead_id=lead.id,
@@ -130,6 +176,8 @@ async def _replay(session: AsyncSession, lead: Lead, hit: EnrichmentCache) -> En
         cached=True,
         fields_changed=changed,
         cost=Decimal(0),
+        error=refused,
+        error_code=EMAIL_IN_USE if refused else None,
         settled_at=datetime.now(UTC),
     )
     session.add(run)
@@ -181,7 +229,7 @@ async def _ask(
         else:
             outcome.error = outcome.error or exc
         return None
-    changed = list(fillable(lead, result.fields))
+    changed, not_copied = await fill(session, lead, result.fields)
     await credits.settle(
         session,
         EnrichmentRun,
@@ -189,10 +237,12 @@ async def _ask(
         found=result.found,
         fields_changed=changed,
         cost=Decimal(str(result.cost)),
+        error=not_copied,
+        error_code=EMAIL_IN_USE if not_copied else None,
         settled_at=datetime.now(UTC),
     )
     await _store_cache(session, lead, result)
-    return apply_fields(lead, result.fields)
+    return changed
 
 
 async def enrich_lead(
@@ -232,7 +282,9 @@ async def enrich_lead(
         if changed is not None:
             outcome.changed += changed
             outcome.answered = True
-    if outcome.answered:
+    # A lead that already has every wanted field (a search filled them) is complete: it counts
+    # as enriched, though no provider had to be asked.
+    if outcome.answered or (is_filled(lead, wanted) and outcome.budget is None):
         lead.status = LeadStatus.enriched
         lead.error = None
         lead.enriched_at = datetime.now(UTC)

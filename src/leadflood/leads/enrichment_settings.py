@@ -18,6 +18,7 @@ from leadflood.providers.registry import ENRICHERS, VERIFIERS, ProviderRegistry
 from leadflood.settings import Settings
 
 DEFAULT_WANTED = (
+    "email",
     "title",
     "company_name",
     "company_domain",

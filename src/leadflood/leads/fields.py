@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from leadflood.leads import value_checks
 from leadflood.leads.countries import country_code
 from leadflood.models import Lead
 
-# An enricher never overwrites what a user or an import already set.
+# An enricher never overwrites what a user or an import already set. It may fill a missing
+# email (a search found the person without one); `enrichment` checks no other lead has it.
 ENRICHABLE = (
+    "email",
     "first_name",
     "last_name",
     "title",
@@ -28,8 +31,17 @@ ENRICHABLE = (
 
 
 def normalized(name: str, value: Any) -> Any:
-    if name == "country" and isinstance(value, str):
+    """A provider's value in the form leads keep; None when it is not usable."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if name == "country":
         return country_code(value) or value  # providers give names; we keep ISO codes
+    if name == "email":
+        return value if value and value_checks.email_problem(value) is None else None
+    if name == "linkedin_url":
+        # The canonical form, as CSV import stores it: leads without an email dedupe on it.
+        return value_checks.linkedin_url(value) if value else None
     return value
 
 

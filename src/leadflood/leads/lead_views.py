@@ -98,5 +98,12 @@ async def enrich(
 async def verify(
     lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
 ) -> Response:
-    await actions.request_verify(session, member.workspace_id, lead_id)
+    try:
+        await actions.request_verify(session, member.workspace_id, lead_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return await _page(
+            request, session, member.workspace_id, lead_id, error=exc.message, status=exc.status
+        )
     return RedirectResponse(f"/leads/{lead_id}?notice=verifying", status_code=303)

@@ -80,6 +80,11 @@ class LeadRead(BaseModel):
     country: str | None
     timezone: str | None
     source: str
+    provider_person_id: str | None = Field(
+        None,
+        description="The person's id at the provider named by `source` (set by its searches); "
+        "read-only: it deduplicates that provider's results and lets it match the person.",
+    )
     status: LeadStatus
     error: str | None
     enriched_at: datetime | None
@@ -87,6 +92,10 @@ class LeadRead(BaseModel):
     icp_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
     score: int | None = None
+    score_breakdown: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Why the score: one item per criterion, its label and points.",
+    )
     scored_at: datetime | None = None
     verification_status: VerificationStatus = VerificationStatus.unverified
     verified_at: datetime | None = None

@@ -1,6 +1,7 @@
-"""Storing one page of search results, set-based: companies upserted by lower(domain), leads by
-lower(email) (or by LinkedIn profile when there is no email), every result kept with its raw
-payload and what became of it. Existing values are never overwritten, only gaps filled."""
+"""Storing one page of search results, set-based: companies upserted by lower(domain), leads
+found by the provider's person id (a lead this source already found), else by lower(email), else
+by LinkedIn profile, else created under that person id; every result kept with its raw payload
+and what became of it. Existing values are never overwritten, only gaps filled."""
 
 from __future__ import annotations
 
@@ -17,96 +18,19 @@ from sqlalchemy import String, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.icps import criteria as vocab
+from leadflood.leads import value_checks
 from leadflood.leads.countries import country_code
+from leadflood.leads.search_sql import (
+    FILL_BY_ID,
+    INSERT_RESULTS,
+    INSERT_WITHOUT_EMAIL,
+    UPSERT_BY_EMAIL,
+    UPSERT_COMPANIES,
+)
 from leadflood.models import Lead, SearchOutcome, SearchRun
 from leadflood.providers.base import Prospect
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
-# Lead columns a search fills when they are empty, with their SQL types.
-FILL: dict[str, str] = {
-    "first_name": "text",
-    "last_name": "text",
-    "title": "text",
-    "seniority": "text",
-    "department": "text",
-    "phone": "text",
-    "linkedin_url": "text",
-    "company_name": "text",
-    "company_domain": "text",
-    "company_industry": "text",
-    "company_size": "int",
-    "city": "text",
-    "country": "text",
-    "timezone": "text",
-    "company_id": "uuid",
-    "icp_id": "uuid",
-}
-_RECORD = ", ".join(
-    f"{name} {kind}" for name, kind in {"id": "uuid", "email": "text", **FILL}.items()
-)
-_FILL_SET = ", ".join(f"{c} = COALESCE(leads.{c}, EXCLUDED.{c})" for c in FILL)
-_CHANGES = " OR ".join(f"(leads.{c} IS NULL AND EXCLUDED.{c} IS NOT NULL)" for c in FILL)
-_INSERT_COLUMNS = ", ".join(["id", "email", *FILL])
-_INSERT_VALUES = ", ".join(f"v.{c}" for c in ["id", "email", *FILL])
-
-UPSERT_BY_EMAIL = text(
-    f"""
-    INSERT INTO leads (workspace_id, source, status, custom_fields, {_INSERT_COLUMNS})
-    SELECT :workspace_id, :source, 'new', '{{}}'::jsonb, {_INSERT_VALUES}
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({_RECORD})
-    ON CONFLICT (workspace_id, lower(email)) WHERE email IS NOT NULL
-    DO UPDATE SET {_FILL_SET}, updated_at = now()
-    WHERE {_CHANGES}
-    RETURNING id, lower(email) AS key, (xmax = 0) AS inserted
-    """
-)
-INSERT_WITHOUT_EMAIL = text(
-    f"""
-    INSERT INTO leads (workspace_id, source, status, custom_fields, {_INSERT_COLUMNS})
-    SELECT :workspace_id, :source, 'new', '{{}}'::jsonb, {_INSERT_VALUES}
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({_RECORD})
-    RETURNING id, linkedin_url AS key
-    """
-)
-FILL_BY_ID = text(
-    f"""
-    UPDATE leads SET {_FILL_SET.replace("EXCLUDED.", "v.")}, updated_at = now()
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({_RECORD})
-    WHERE leads.id = v.id AND leads.workspace_id = :workspace_id
-      AND ({_CHANGES.replace("EXCLUDED.", "v.")})
-    RETURNING leads.id
-    """
-)
-UPSERT_COMPANIES = text(
-    """
-    INSERT INTO companies (id, workspace_id, domain, name, industry, employee_count, country,
-                           technologies, source, raw)
-    SELECT v.id, :workspace_id, v.domain, v.name, v.industry, v.employee_count, v.country,
-           COALESCE(v.technologies, '[]'::jsonb), :source, '{}'::jsonb
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, domain text, name text,
-         industry text, employee_count int, country text, technologies jsonb)
-    ON CONFLICT (workspace_id, lower(domain)) DO UPDATE SET
-        name = COALESCE(companies.name, EXCLUDED.name),
-        industry = COALESCE(companies.industry, EXCLUDED.industry),
-        employee_count = COALESCE(companies.employee_count, EXCLUDED.employee_count),
-        country = COALESCE(companies.country, EXCLUDED.country),
-        technologies = CASE WHEN companies.technologies = '[]'::jsonb
-                            THEN EXCLUDED.technologies ELSE companies.technologies END,
-        updated_at = now()
-    RETURNING id, lower(domain) AS key
-    """
-)
-INSERT_RESULTS = text(
-    """
-    INSERT INTO search_results (id, workspace_id, run_id, source_id, page, raw, lead_id,
-                                outcome, reason)
-    SELECT gen_random_uuid(), :workspace_id, :run_id, v.source_id, :page, v.raw, v.lead_id,
-           v.outcome, v.reason
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(source_id text, raw jsonb,
-         lead_id uuid, outcome text, reason text)
-    ON CONFLICT (run_id, source_id) DO NOTHING
-    """
-)
 
 
 def _limits() -> dict[str, int]:
@@ -144,23 +68,35 @@ def _phone(value: str | None) -> str | None:
 class Candidate:
     prospect: Prospect
     values: dict[str, Any] = field(default_factory=dict)
-    key: str | None = None  # lower(email), or the LinkedIn URL when there is no email
-    by_email: bool = True
+    email: str | None = None
+    linkedin: str | None = None
+    person_id: str | None = None  # the provider's id for the person (Prospect.source_id)
     company_key: str | None = None
     lead_id: uuid.UUID | None = None
     outcome: SearchOutcome | None = None
     reason: str | None = None
 
 
+NOTHING_IDENTIFIES = (
+    "no email, no LinkedIn profile URL and no provider person id: nothing identifies this "
+    "person to deduplicate or enrich"
+)
+
+
 def candidate(prospect: Prospect, icp_id: uuid.UUID) -> Candidate:
     found = Candidate(prospect)
     email = (prospect.email or "").strip()
-    linkedin = (prospect.linkedin_url or "").strip()
+    # The canonical profile URL, as CSV import keeps it, so both dedupe email-less people alike.
+    given = (prospect.linkedin_url or "").strip()
+    linkedin = value_checks.linkedin_url(given) if given else None
+    person_id = _clip("provider_person_id", prospect.source_id)
     if email and not _EMAIL.match(email):
         found.outcome, found.reason = SearchOutcome.rejected, f"invalid email {email[:80]!r}"
         return found
-    if not email and not linkedin:
-        found.outcome, found.reason = SearchOutcome.rejected, "no email and no LinkedIn profile"
+    if not email and not linkedin and not person_id:
+        found.outcome, found.reason = SearchOutcome.rejected, NOTHING_IDENTIFIES
+        if given:
+            found.reason = f"{NOTHING_IDENTIFIES} ({given[:80]!r} is not a LinkedIn profile URL)"
         return found
     domain = vocab.domain(prospect.company_domain) if prospect.company_domain else None
     found.company_key = domain or None
@@ -168,12 +104,13 @@ def candidate(prospect: Prospect, icp_id: uuid.UUID) -> Candidate:
     found.values = {
         "id": str(uuid.uuid4()),
         "email": _clip("email", email or None),
+        "provider_person_id": person_id,
         **{
             name: _clip(name, getattr(prospect, name))
             for name in ("first_name", "last_name", "title", "seniority", "department")
         },
         "phone": _phone(prospect.phone),
-        "linkedin_url": _clip("linkedin_url", linkedin or None),
+        "linkedin_url": _clip("linkedin_url", linkedin),
         "company_name": _clip("company_name", prospect.company_name),
         "company_domain": _clip("company_domain", domain),
         "company_industry": _clip("company_industry", prospect.company_industry),
@@ -184,8 +121,9 @@ def candidate(prospect: Prospect, icp_id: uuid.UUID) -> Candidate:
         "company_id": None,
         "icp_id": str(icp_id),
     }
-    found.by_email = bool(email)
-    found.key = email.lower() if email else found.values["linkedin_url"]
+    found.email = found.values["email"]
+    found.linkedin = found.values["linkedin_url"]
+    found.person_id = person_id
     return found
 
 
@@ -226,12 +164,35 @@ async def _companies(
     return {key: company_id for company_id, key in result}
 
 
+def _params(run: SearchRun, rows: list[Candidate]) -> dict[str, Any]:
+    return {
+        "workspace_id": run.workspace_id,
+        "source": run.source,
+        "rows": json.dumps([c.values for c in rows]),
+    }
+
+
+async def _known_people(
+    session: AsyncSession, run: SearchRun, accepted: list[Candidate]
+) -> dict[str, uuid.UUID]:
+    """The leads this source already found, by the provider's person id."""
+    ids = [c.person_id for c in accepted if c.person_id]
+    if not ids:
+        return {}
+    found = await session.execute(
+        text(
+            "SELECT provider_person_id, id FROM leads WHERE workspace_id = :workspace_id "
+            "AND source = :source AND provider_person_id = ANY(:ids)"
+        ),
+        {"workspace_id": run.workspace_id, "source": run.source, "ids": ids},
+    )
+    return {person_id: lead_id for person_id, lead_id in found}
+
+
 async def _by_email(session: AsyncSession, run: SearchRun, firsts: list[Candidate]) -> None:
-    params = {"workspace_id": run.workspace_id, "source": run.source}
-    rows = [c.values for c in firsts]
-    result = await session.execute(UPSERT_BY_EMAIL, {**params, "rows": json.dumps(rows)})
+    result = await session.execute(UPSERT_BY_EMAIL, _params(run, firsts))
     changed = {key: (lead_id, inserted) for lead_id, key, inserted in result}
-    missing = [c.key for c in firsts if c.key not in changed]
+    missing = [c.email.lower() for c in firsts if c.email and c.email.lower() not in changed]
     unchanged: dict[str, uuid.UUID] = {}
     if missing:
         found = await session.execute(
@@ -243,87 +204,128 @@ async def _by_email(session: AsyncSession, run: SearchRun, firsts: list[Candidat
         )
         unchanged = {key: lead_id for lead_id, key in found}
     for item in firsts:
-        assert item.key is not None
-        if item.key in changed:
-            item.lead_id, inserted = changed[item.key]
+        assert item.email is not None
+        key = item.email.lower()
+        if key in changed:
+            item.lead_id, inserted = changed[key]
             item.outcome = SearchOutcome.created if inserted else SearchOutcome.updated
         else:
-            item.lead_id = unchanged[item.key]
+            item.lead_id = unchanged[key]
+            item.outcome, item.reason = SearchOutcome.duplicate, "already in the workspace"
+
+
+async def _fill(session: AsyncSession, run: SearchRun, old: list[Candidate]) -> None:
+    """Fill the gaps of leads already found (`lead_id` set); updated if anything changed."""
+    for item in old:
+        item.values["id"] = str(item.lead_id)
+    result = await session.execute(FILL_BY_ID, _params(run, old))
+    filled = set(result.scalars())
+    for item in old:
+        if item.lead_id in filled:
+            item.outcome = SearchOutcome.updated
+        else:
             item.outcome, item.reason = SearchOutcome.duplicate, "already in the workspace"
 
 
 async def _by_linkedin(session: AsyncSession, run: SearchRun, firsts: list[Candidate]) -> None:
-    """Without a unique index to lean on, one advisory lock per workspace serialises the
-    lookup-then-insert of email-less prospects."""
-    params = {"workspace_id": run.workspace_id, "source": run.source}
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended('leads.linkedin:' || :ws, 0))"),
-        {"ws": str(run.workspace_id)},
-    )
     found = await session.execute(
         text(
             "SELECT DISTINCT ON (linkedin_url) linkedin_url, id FROM leads "
             "WHERE workspace_id = :workspace_id AND linkedin_url = ANY(:keys) "
             "ORDER BY linkedin_url, created_at"
         ),
-        {"workspace_id": run.workspace_id, "keys": [c.key for c in firsts]},
+        {"workspace_id": run.workspace_id, "keys": [c.linkedin for c in firsts]},
     )
     existing = {url: lead_id for url, lead_id in found}
-    old = [c for c in firsts if c.key in existing]
-    new = [c for c in firsts if c.key not in existing]
-    for item in old:
-        item.values["id"] = str(existing[item.key])
-        item.lead_id = existing[item.key]
-    filled: set[uuid.UUID] = set()
+    for item in firsts:
+        item.lead_id = existing.get(item.linkedin)
+    old = [c for c in firsts if c.lead_id is not None]
     if old:
-        result = await session.execute(
-            FILL_BY_ID, {**params, "rows": json.dumps([c.values for c in old])}
-        )
-        filled = set(result.scalars())
-    for item in old:
-        if item.lead_id in filled:
-            item.outcome = SearchOutcome.updated
-        else:
-            item.outcome, item.reason = SearchOutcome.duplicate, "already in the workspace"
-    if new:
-        result = await session.execute(
-            INSERT_WITHOUT_EMAIL, {**params, "rows": json.dumps([c.values for c in new])}
-        )
-        ids = {key: lead_id for lead_id, key in result}
-        for item in new:
-            item.lead_id, item.outcome = ids[item.key], SearchOutcome.created
+        await _fill(session, run, old)
+    await _insert(session, run, [c for c in firsts if c.lead_id is None])
+
+
+async def _insert(session: AsyncSession, run: SearchRun, new: list[Candidate]) -> None:
+    if not new:
+        return
+    await session.execute(INSERT_WITHOUT_EMAIL, _params(run, new))
+    for item in new:
+        item.lead_id, item.outcome = uuid.UUID(item.values["id"]), SearchOutcome.created
+
+
+def _slot(item: Candidate, known: dict[str, uuid.UUID]) -> tuple[str, str]:
+    """What identifies the person, strongest first: a lead this source already found under
+    their person id, then the email, the LinkedIn profile, and at last the person id alone."""
+    if item.person_id in known:
+        return "lead", str(known[item.person_id])
+    if item.email:
+        return "email", item.email.lower()
+    if item.linkedin:
+        return "linkedin", item.linkedin
+    assert item.person_id is not None
+    return "person", item.person_id
 
 
 async def store_page(
     session: AsyncSession, run: SearchRun, page: int, prospects: list[Prospect]
 ) -> tuple[Counter[SearchOutcome], list[uuid.UUID]]:
-    """Store one page; returns the outcome counts and the ids of the leads it touched."""
+    """Store one page; returns the outcome counts (one per prospect) and the ids of the leads
+    it touched."""
     items: list[Candidate] = []
-    seen_ids: set[str] = set()
-    for prospect in prospects:
-        if prospect.source_id in seen_ids:
-            continue
-        seen_ids.add(prospect.source_id)
-        items.append(candidate(prospect, run.icp_id))
-    accepted = [c for c in items if c.outcome is None]
-    companies = await _companies(session, run, accepted)
-    firsts: dict[tuple[bool, str], Candidate] = {}
+    accepted: list[Candidate] = []
     repeats: list[tuple[Candidate, Candidate]] = []
+    by_source_id: dict[str, Candidate] = {}
+    for prospect in prospects:
+        item = candidate(prospect, run.icp_id)
+        items.append(item)
+        if item.outcome is not None:
+            continue
+        first = by_source_id.get(prospect.source_id) if prospect.source_id else None
+        if first is not None:
+            repeats.append((item, first))
+            continue
+        by_source_id[prospect.source_id] = item
+        accepted.append(item)
+    if accepted:
+        # Look-ups then writes (known person ids, LinkedIn URLs, which no unique index covers)
+        # are serialised per workspace by the very lock a CSV import's writer takes
+        # (import_writer.py), taken before any row lock so that the two never deadlock.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"lead-import:{run.workspace_id}"},
+        )
+    companies = await _companies(session, run, accepted)
+    known = await _known_people(session, run, accepted)
+    firsts: dict[tuple[str, str], Candidate] = {}
     for item in accepted:
-        assert item.key is not None
         if item.company_key is not None:
             item.values["company_id"] = str(companies[item.company_key])
-        slot = (item.by_email, item.key.lower() if item.by_email else item.key)
+        slot = _slot(item, known)
         if slot in firsts:
             repeats.append((item, firsts[slot]))
         else:
             firsts[slot] = item
-    with_email = [c for (by_email, _), c in firsts.items() if by_email]
-    without_email = [c for (by_email, _), c in firsts.items() if not by_email]
-    if with_email:
-        await _by_email(session, run, with_email)
-    if without_email:
-        await _by_linkedin(session, run, without_email)
+    groups: dict[str, list[Candidate]] = {"lead": [], "email": [], "linkedin": [], "person": []}
+    for (kind, _), item in firsts.items():
+        groups[kind].append(item)
+    if groups["email"]:
+        await _by_email(session, run, groups["email"])
+    if groups["linkedin"]:
+        await _by_linkedin(session, run, groups["linkedin"])
+    await _insert(session, run, groups["person"])
+    if groups["lead"]:
+        claimed: set[str] = set()
+        for item in groups["lead"]:
+            assert item.person_id is not None
+            item.lead_id = known[item.person_id]
+            # Two people of one page giving one address: only the first may take it.
+            email = (item.email or "").lower()
+            if email in claimed:
+                item.values["email"] = None
+            elif email:
+                claimed.add(email)
+        # Last: an email the page's other people took is then already someone else's.
+        await _fill(session, run, groups["lead"])
     for item, first in repeats:
         item.lead_id = first.lead_id
         item.outcome, item.reason = SearchOutcome.duplicate, "repeated in this page"

@@ -76,14 +76,20 @@ async def _verify_failed(
         await bulk.note_error(session, uuid.UUID(operation_id), str(error))
 
 
-async def _verify_one(session: AsyncSession, runtime: Any, lead_id: uuid.UUID) -> bool:
+NO_EMAIL = "Some leads have no email to verify: enrich them first to find one."
+
+
+async def _verify_one(session: AsyncSession, runtime: Any, lead_id: uuid.UUID) -> str | None:
+    """Verify one lead; None when it was checked, else why not (for the bulk operation)."""
     checked = await verify_lead(
         session, runtime.providers, lead_id, timeout=runtime.settings.verify_mx_timeout
     )
     lead = checked.lead
     if checked.verification is not None and lead is not None and lead.icp_id is not None:
         await scoring.rescore_leads(session, lead.workspace_id, [lead_id])
-    return checked.verification is not None
+    if checked.verification is not None:
+        return None
+    return NO_EMAIL if checked.skipped == "no_email" else "The lead no longer exists."
 
 
 @jobs.task(
@@ -94,10 +100,12 @@ async def _verify_one(session: AsyncSession, runtime: Any, lead_id: uuid.UUID) -
 async def verify(
     session: AsyncSession, runtime: Any, *, lead_id: str, operation_id: str | None = None
 ) -> None:
-    checked = await _verify_one(session, runtime, uuid.UUID(lead_id))
+    problem = await _verify_one(session, runtime, uuid.UUID(lead_id))
     if operation_id:
-        outcome = {"done": 1} if checked else {"failed": 1}
-        await bulk.progress(session, uuid.UUID(operation_id), **outcome)
+        counted = {"done": 1} if problem is None else {"failed": 1}
+        await bulk.progress(session, uuid.UUID(operation_id), **counted)
+        if problem is not None:
+            await bulk.note_error(session, uuid.UUID(operation_id), problem)
 
 
 async def _plan_failed(session: AsyncSession, error: Exception, *, operation_id: str) -> None:
@@ -132,7 +140,10 @@ async def bulk_chunk(
         try:
             async with runtime.db.session() as own:
                 if verifying:
-                    finished = await _verify_one(own, runtime, lead_id)
+                    problem = await _verify_one(own, runtime, lead_id)
+                    finished = problem is None
+                    if problem is not None:
+                        await bulk.note_error(own, op_id, problem)
                 else:
                     outcome = await _enrich_one(own, runtime, lead_id, force=True)
                     error = enrichment.failure_of(outcome)

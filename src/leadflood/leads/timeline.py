@@ -18,7 +18,7 @@ from leadflood.leads.fields import ENRICHABLE
 from leadflood.leads.schemas import LeadRead
 from leadflood.models import EnrichmentRun, JobExecution, JobState, Lead, Verification
 
-SHOWN_FIELDS = ("email", *ENRICHABLE)
+SHOWN_FIELDS = ENRICHABLE
 
 
 async def _runs(session: AsyncSession, lead: Lead) -> list[EnrichmentRun]:

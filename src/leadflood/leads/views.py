@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from leadflood.db.scope import scoped
 from leadflood.deps import MemberDep, SessionDep, WorkspaceDep
 from leadflood.errors import AppError, InvalidInput
 from leadflood.leads import bulk, queries
 from leadflood.leads import service as leads
 from leadflood.leads.enrichment_schemas import BulkRequest, LeadFilter, LeadSort
 from leadflood.leads.schemas import LeadCreate
-from leadflood.models import BulkAction, BulkState, LeadStatus, VerificationStatus
+from leadflood.models import BulkAction, BulkState, Icp, LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.ui.render import render
 
@@ -73,6 +74,14 @@ async def _page(
             session, workspace.id, where, sort=sort, limit=DEFAULT_PAGE_SIZE
         )
     counts = await queries.status_counts(session, workspace.id)
+    icps = (
+        await session.execute(
+            scoped(Icp, workspace.id)
+            .with_only_columns(Icp.id, Icp.name)
+            .order_by(Icp.name)
+            .limit(200)
+        )
+    ).all()
     keep = {**applied, **({"sort": sort} if sort != "newest" else {})}
     operations = [op for op in await bulk.recent(session, workspace.id) if op.state in ACTIVE_BULK]
     shown = params.get("bulk")
@@ -103,6 +112,7 @@ async def _page(
             "errors": errors or {},
             "created": params.get("created"),
             "operations": operations,
+            "icps": [(str(icp_id), name) for icp_id, name in icps],
             "bulk_error": bulk_error,
             "cap": queries.COUNT_CAP,
         },

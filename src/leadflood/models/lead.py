@@ -67,6 +67,16 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             "linkedin_url",
             postgresql_where=text("linkedin_url IS NOT NULL"),
         ),
+        # A search result with neither email nor LinkedIn URL (Apollo's people search) is
+        # identified by its provider's person id: one lead per (workspace, source, id).
+        Index(
+            "uq_leads_workspace_source_person",
+            "workspace_id",
+            "source",
+            "provider_person_id",
+            unique=True,
+            postgresql_where=text("provider_person_id IS NOT NULL"),
+        ),
     )
 
     # No index of its own: every composite index above starts with it.
@@ -89,6 +99,8 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     country: Mapped[str | None] = mapped_column(String(80))
     timezone: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(40), default="manual")
+    # The person's id at the provider named by `source` (set by that provider's search runs).
+    provider_person_id: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[LeadStatus] = mapped_column(
         Enum(LeadStatus, name="lead_status", native_enum=False, length=20),
         default=LeadStatus.new,

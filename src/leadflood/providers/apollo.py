@@ -234,8 +234,12 @@ ENRICHED_FIELDS = (
 
 
 def match_body(person: EnrichmentInput) -> dict[str, Any]:
+    """The people/match request: Apollo's own person `id` when a search gave one (an exact
+    match), with whatever else is known so that Apollo can still match on email, LinkedIn URL
+    or name + domain should it no longer know that id."""
     body: dict[str, Any] = {}
     for key, value in (
+        ("id", person.person_ids.get(PROVIDER)),
         ("email", person.email),
         ("first_name", person.first_name),
         ("last_name", person.last_name),
@@ -246,9 +250,9 @@ def match_body(person: EnrichmentInput) -> dict[str, Any]:
         if value and value.strip():
             body[key] = value.strip()
     named = "first_name" in body or "last_name" in body
-    if not ({"email", "linkedin_url"} & body.keys() or named):
+    if not ({"id", "email", "linkedin_url"} & body.keys() or named):
         raise PermanentProviderError(
-            "Apollo needs an email, a LinkedIn URL or a name to match a person",
+            "Apollo needs its person id, an email, a LinkedIn URL or a name to match a person",
             provider=PROVIDER,
             code="insufficient_input",
         )

@@ -112,6 +112,9 @@ class EnrichmentInput:
     company_name: str | None = None
     company_domain: str | None = None
     linkedin_url: str | None = None
+    # The person's id at a provider, by provider name (a search result's `source_id`): the
+    # provider that issued it can match on it exactly.
+    person_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ from leadflood.sending import capacity, stops, suppression, unsubscribe
 from leadflood.sending.windows import (
     SendingWindow,
     is_open,
+    mailbox_window_state,
     next_open,
     resolve_zone,
     window_or_default,
@@ -184,6 +185,11 @@ async def claim_batch(
     if settings.test_mode and not settings.test_recipients:
         mailbox.last_error = "TEST_MODE is on but TEST_RECIPIENTS is empty: nothing is sent."
         return Claim(mailbox, idle_reason="no test recipients")
+    own = mailbox_window_state(mailbox.window, mailbox.timezone, now)
+    if not own.is_open:
+        # Messages stay queued, untouched; the dispatcher skips the mailbox until it opens.
+        mailbox.next_send_at = own.opens_at
+        return Claim(mailbox, idle_reason="outside the mailbox's sending window")
     sent = (await capacity.sent_today(session, [mailbox.id], now))[mailbox.id]
     remaining = capacity.remaining_today(mailbox, sent, now.astimezone(_zone(mailbox)).date())
     if remaining <= 0:
@@ -216,11 +222,18 @@ async def claim_batch(
         await session.flush()
         claim.idle_reason = "outside the leads' windows" if claim.held else "nothing sendable"
         return claim
-    slots = _plan(mailbox, rows, now, horizon)
+    slots = _plan(mailbox, rows, now, now + horizon, own.closes_at)
     if rows and not slots:
         first = mailbox.last_sent_at or now
-        mailbox.next_send_at = first + capacity.next_gap(mailbox, str(rows[0].id))
-        claim.idle_reason = "minimum gap not elapsed"
+        gap_over = first + capacity.next_gap(mailbox, str(rows[0].id))
+        if own.closes_at is not None and gap_over >= own.closes_at:
+            mailbox.next_send_at = mailbox_window_state(
+                mailbox.window, mailbox.timezone, own.closes_at
+            ).opens_at
+            claim.idle_reason = "outside the mailbox's sending window"
+        else:
+            mailbox.next_send_at = gap_over
+            claim.idle_reason = "minimum gap not elapsed"
         return claim
     for message, _ in slots:
         await _ensure_unsubscribe(session, settings, mailbox, message)
@@ -339,10 +352,14 @@ async def _hold_outside_window(
 
 
 def _plan(
-    mailbox: Mailbox, rows: list[_Due], now: datetime, horizon: timedelta
+    mailbox: Mailbox,
+    rows: list[_Due],
+    now: datetime,
+    horizon: datetime,
+    closes_at: datetime | None,
 ) -> list[tuple[_Due, datetime]]:
     """Planned send times: each at least the gap after the one before (and after the mailbox's
-    last send), all within `horizon` of now."""
+    last send), none after `horizon` nor at or after the mailbox's window closes."""
     slots: list[tuple[_Due, datetime]] = []
     previous = mailbox.last_sent_at
     for message in rows:
@@ -351,7 +368,7 @@ def _plan(
             if previous is None
             else max(now, previous + capacity.next_gap(mailbox, str(message.id)))
         )
-        if at > now + horizon:
+        if at > horizon or (closes_at is not None and at >= closes_at):
             break
         slots.append((message, at))
         previous = at

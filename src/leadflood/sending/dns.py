@@ -15,10 +15,12 @@ import dns.resolver
 async def _txt(
     resolver: dns.asyncresolver.Resolver, name: str, timeout: float
 ) -> tuple[str, list[str]]:
-    """("found", records) | ("missing", []) | ("unknown", [reason])."""
+    """("found", records) | ("missing", [why]) | ("unknown", [reason])."""
     try:
         answer = await resolver.resolve(name, "TXT", lifetime=timeout)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+    except dns.resolver.NXDOMAIN:
+        return "missing", [f"{name} does not exist in DNS"]
+    except dns.resolver.NoAnswer:
         return "missing", []
     except dns.resolver.NoResolverConfiguration:
         return "unknown", ["no DNS resolver configured"]
@@ -33,6 +35,8 @@ async def _txt(
 def _verdict(state: str, records: list[str], prefix: str) -> dict[str, Any]:
     if state == "unknown":
         return {"status": "unknown", "detail": records[0] if records else None}
+    if state == "missing":
+        return {"status": "missing", "detail": records[0] if records else None}
     matching = [r for r in records if r.lower().replace(" ", "").startswith(prefix)]
     if not matching:
         return {"status": "missing", "detail": None}
@@ -63,7 +67,7 @@ async def check_domain(
     if dkim_selector:
         state, records = found[2]
         dkim = _verdict(state, records, "v=dkim1")
-        if dkim["status"] == "missing" and any("p=" in r for r in records):
+        if dkim["status"] == "missing" and state == "found" and any("p=" in r for r in records):
             dkim = {"status": "ok", "record": next(r for r in records if "p=" in r)}
     else:
         dkim = {"status": "not_configured", "detail": "no DKIM selector on this mailbox"}

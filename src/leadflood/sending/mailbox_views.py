@@ -68,7 +68,7 @@ def _form_of(mailbox: Mailbox | None) -> dict[str, Any]:
         },
         **{k: settings.get(k, "") for k in ("host", "port", "tls_mode", "username")},
         "provider": mailbox.provider,
-        "days": window.get("days", []),
+        "days": window.get("days", [0, 1, 2, 3, 4]),
         "start": window.get("start", ""),
         "end": window.get("end", ""),
     }
@@ -92,7 +92,7 @@ def _payload(form: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     days = form.get("days") or []
     payload["window"] = (
         {"days": days, "start": form.get("start"), "end": form.get("end")}
-        if form.get("start") and form.get("end")
+        if form.get("start") or form.get("end")
         else {}
     )
     if creating:
@@ -111,6 +111,8 @@ def _errors(exc: ValidationError) -> dict[str, str]:
         key = loc[0] if loc else "_form"
         if key == "window":
             key = "start"
+            if message.startswith("days "):
+                message = "Tick at least one day for the mailbox window (or clear both times)."
         if not loc and "host" in message:
             key = "host"
         elif not loc and "api_key" in message:

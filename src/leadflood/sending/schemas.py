@@ -38,6 +38,8 @@ def _window(value: dict[str, Any]) -> dict[str, Any]:
         or not all(isinstance(d, int) and 0 <= d <= 6 for d in days)
     ):
         raise ValueError("days must be a non-empty list of 0 (Monday) to 6 (Sunday)")
+    if not value.get("start") or not value.get("end"):
+        raise ValueError("give both a start and an end time, or neither for no mailbox window")
     try:
         start, end = time.fromisoformat(value["start"]), time.fromisoformat(value["end"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -21,6 +21,10 @@ from leadflood.ui.render import render
 router = APIRouter(include_in_schema=False)
 KINDS = [k.value for k in SuppressionKind]
 REASONS = ("manual", "do_not_contact", "unsubscribed", "bounced", "complained")
+GUESS_FAILED = (
+    "{value!r} is not an email, a domain, a phone number (with its +country code) or a LinkedIn "
+    "profile URL: fix it, or choose its kind."
+)
 
 
 @router.get("/suppressions", response_class=HTMLResponse)
@@ -82,6 +86,9 @@ async def add_suppression(request: Request, session: SessionDep, member: MemberD
                 session, member.workspace_id, kind or suppression._guess_kind(value), value,
                 reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
             )  # fmt: skip
+    except suppression.InvalidSuppression as exc:
+        message = exc.message if kind or not value else GUESS_FAILED.format(value=value[:80])
+        return await suppression_list(request, session, member, error=message, status=422)
     except AppError as exc:
         return await suppression_list(request, session, member, error=exc.message, status=422)
     return RedirectResponse(
@@ -105,10 +112,13 @@ async def import_suppressions(request: Request, session: SessionDep, member: Mem
     except AppError as exc:
         return await suppression_list(request, session, member, error=exc.message, status=422)
     done = f"Imported: {report.added} added, {report.existing} already there"
-    if report.rejected:
-        lines = ", ".join(r["line"] for r in report.rejected[:10])
-        done += f", {len(report.rejected)} rejected (lines {lines})"
     done += "."
+    if report.rejected:
+        shown = "; ".join(f"line {r['line']}: {r['error']}" for r in report.rejected[:3])
+        more = len(report.rejected) - 3
+        done += f" {len(report.rejected)} rejected — {shown}" + (
+            f"; {more} more." if more > 0 else ""
+        )
     return RedirectResponse("/suppressions?" + urlencode({"done": done}), 303)
 
 

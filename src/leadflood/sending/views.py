@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from leadflood.deps import MemberDep, RuntimeDep, SessionDep
-from leadflood.models import MessageStatus
+from leadflood.models import Mailbox, MessageStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE
 from leadflood.sending import catcher_store, demo, outbox
 from leadflood.ui.render import render
@@ -44,6 +44,8 @@ async def outbox_page(
             "next_cursor": next_cursor,
             "test_mode": runtime.settings.test_mode,
             "test_recipients": runtime.settings.test_recipients,
+            "public_url": runtime.settings.public_url,
+            "public_https": runtime.settings.public_url.lower().startswith("https://"),
         },
     )
 
@@ -58,6 +60,7 @@ async def message_page(
 ) -> HTMLResponse:
     message, attempts = await outbox.get_message(session, member.workspace_id, message_id)
     caught = catcher_store.has(demo.inbox_dir(runtime.settings), message.message_id)
+    mailbox = await session.get(Mailbox, message.mailbox_id) if message.mailbox_id else None
     return render(
         request,
         "sending/message.html",
@@ -66,6 +69,7 @@ async def message_page(
             "message": message,
             "attempts": attempts,
             "caught": caught,
+            "from_name": mailbox.from_name if mailbox is not None else None,
             "test_mode": runtime.settings.test_mode,
             "test_recipients": runtime.settings.test_recipients,
         },

@@ -1,5 +1,6 @@
-"""Sending windows in a lead's local time, and delays between steps: pure functions, used by the
-scheduler when it queues a message and by the delivery claim when it sends one.
+"""Sending windows in a lead's local time (and a mailbox's own window in its zone), and delays
+between steps: pure functions, used by the scheduler when it queues a message and by the
+delivery claim when it sends one.
 
 A window is a set of weekdays and a half-open span of wall-clock time `[start, end)` on each of
 those days. Every instant is judged by the wall clock it shows in the lead's zone, so across a DST
@@ -183,6 +184,67 @@ def next_open(window: SendingWindow, zone: ZoneInfo, after: datetime) -> datetim
 
 def plan_send_at(window: SendingWindow, zone: ZoneInfo, not_before: datetime) -> datetime:
     return next_open(window, zone, not_before)
+
+
+def closes_at(window: SendingWindow, zone: ZoneInfo, at: datetime) -> datetime:
+    """The first instant after `at` at which the window is closed, for an `at` inside it (aware
+    UTC). Across a DST change the wall clock may jump out of the window (it closes at the
+    change) or back into it (it stays open until the repeated wall time reaches the end)."""
+    _require_aware(at, "at")
+    if not is_open(window, zone, at):
+        raise ValueError("the window is not open at this instant")
+    cursor = at.astimezone(UTC)
+    for _ in range(_MAX_SEGMENTS):
+        local = cursor.astimezone(zone)
+        # Between two transitions the offset is fixed: the wall clock reaches the end at
+        # cursor + (end - wall time), unless the zone changes offset first.
+        wall = local.replace(tzinfo=None)
+        end = cursor + (datetime.combine(wall.date(), window.end) - wall)
+        transition = _next_transition(zone, cursor, end)
+        if transition is None:
+            return end
+        if not is_open(window, zone, transition):
+            return transition
+        cursor = transition
+    raise InvalidWindow("the window does not close in this time zone")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """Whether sending is allowed at an instant, and when that changes (aware UTC)."""
+
+    is_open: bool
+    opens_at: datetime  # the instant itself when open, else the next opening
+    closes_at: datetime | None  # when open: the first closed instant; None without a window
+
+
+def window_state(window: SendingWindow | None, zone: ZoneInfo, at: datetime) -> WindowState:
+    """`window` None means no restriction (always open)."""
+    _require_aware(at, "at")
+    now = at.astimezone(UTC)
+    if window is None:
+        return WindowState(is_open=True, opens_at=now, closes_at=None)
+    if is_open(window, zone, now):
+        return WindowState(is_open=True, opens_at=now, closes_at=closes_at(window, zone, now))
+    return WindowState(is_open=False, opens_at=next_open(window, zone, now), closes_at=None)
+
+
+def mailbox_window(data: Mapping[str, Any] | None) -> SendingWindow | None:
+    """A mailbox's own window (`Mailbox.window`); unlike a sequence's, none means no window."""
+    if not data:
+        return None
+    try:
+        return SendingWindow.from_dict(data)
+    except InvalidWindow:
+        return None
+
+
+def mailbox_window_state(
+    window: Mapping[str, Any] | None, timezone: str | None, at: datetime
+) -> WindowState:
+    """Whether a mailbox may send at `at` by its own window (`Mailbox.window` in
+    `Mailbox.timezone`, an unknown zone read as UTC), and when it next may."""
+    return window_state(mailbox_window(window), resolve_zone(timezone, "UTC"), at)
 
 
 def _at_local(day: date, wall: time, zone: ZoneInfo) -> datetime:

@@ -281,6 +281,14 @@ async def stop(
     return await sequences.stop_where(session, _ids_condition(workspace_id, ids), reason, now)
 
 
+# The states each action changes; enrollments in other states are left as they are.
+ACTION_SOURCES: dict[str, tuple[str, ...]] = {
+    "pause": ("active",),
+    "resume": ("paused",),
+    "stop": ("active", "paused"),
+}
+
+
 async def act(
     session: AsyncSession,
     workspace_id: uuid.UUID,

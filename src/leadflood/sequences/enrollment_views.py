@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.db.scope import scoped
 from leadflood.deps import MemberDep, SessionDep, ViewerDep
-from leadflood.errors import AppError
-from leadflood.models import EnrollmentState, Icp, SearchRun
+from leadflood.errors import AppError, InvalidInput
+from leadflood.models import EnrollmentState, Icp, Lead, SearchRun
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.sequences import enrollment, queries
 from leadflood.sequences import service as sequences
@@ -68,6 +69,7 @@ async def enrollment_list(
             "next_cursor": next_cursor,
             "changed": params.get("changed"),
             "action_done": params.get("done"),
+            "action_sources": enrollment.ACTION_SOURCES,
         },
     )
 
@@ -96,6 +98,8 @@ async def bulk_action(
             session, member.workspace_id, action, ids, now=datetime.now(UTC)
         )
     state = str(raw.get("state") or "") or None
+    if not ids:
+        action = "none"
     return RedirectResponse(_back(sequence_id, action, changed, state), status_code=303)
 
 
@@ -149,15 +153,56 @@ async def enroll_form(
     return await _enroll_page(request, session, member.workspace_id, sequence_id, form=form)
 
 
-def _request_of(form: dict[str, str]) -> EnrollBody:
+class UnreadableSelection(InvalidInput):
+    code = "invalid_selection"
+
+
+async def _selection(
+    session: AsyncSession, workspace_id: uuid.UUID, raw: str
+) -> tuple[list[uuid.UUID], int]:
+    """Lead ids and emails (one per line or comma-separated) as lead ids, and how many emails
+    match no lead of the workspace."""
+    parts = [p.strip() for p in raw.replace(",", "\n").replace(";", "\n").splitlines()]
+    ids: list[uuid.UUID] = []
+    emails: set[str] = set()
+    for part in filter(None, parts):
+        if "@" in part:
+            emails.add(part.lower())
+            continue
+        try:
+            ids.append(uuid.UUID(part))
+        except ValueError:
+            raise UnreadableSelection(
+                f"{part[:80]!r} is neither a lead id nor an email address: paste one per line."
+            ) from None
+    if not ids and not emails:
+        raise UnreadableSelection("Paste at least one lead id or email address.")
+    found: dict[str, uuid.UUID] = {}
+    if emails:
+        rows = await session.execute(
+            scoped(Lead, workspace_id)
+            .with_only_columns(func.lower(Lead.email), Lead.id)
+            .where(func.lower(Lead.email).in_(sorted(emails)))
+        )
+        found = {email: lead_id for email, lead_id in rows}
+    return ids + [i for i in found.values() if i not in ids], len(emails - found.keys())
+
+
+async def _request_of(
+    session: AsyncSession, workspace_id: uuid.UUID, form: dict[str, str]
+) -> tuple[EnrollBody, int]:
     source = form.get("source")
     if source == "selection":
-        ids = [part.strip() for part in form.get("lead_ids", "").replace(",", "\n").splitlines()]
-        return EnrollBody.model_validate({"lead_ids": [i for i in ids if i]})
+        ids, unknown = await _selection(session, workspace_id, form.get("lead_ids", ""))
+        if not ids:
+            raise UnreadableSelection("No lead of this workspace has these email addresses.")
+        return EnrollBody.model_validate({"lead_ids": ids}), unknown
     if source == "search_run":
-        return EnrollBody.model_validate({"search_run_id": form.get("search_run_id") or None})
+        if not form.get("search_run_id"):
+            raise UnreadableSelection("Choose a search run.")
+        return EnrollBody.model_validate({"search_run_id": form.get("search_run_id")}), 0
     chosen = {k: form.get(k, "").strip() for k in ("q", "status", "min_score")}
-    return EnrollBody.model_validate({"filter": {k: v for k, v in chosen.items() if v}})
+    return EnrollBody.model_validate({"filter": {k: v for k, v in chosen.items() if v}}), 0
 
 
 @router.post("/sequences/{sequence_id}/enroll", response_class=HTMLResponse)
@@ -170,10 +215,12 @@ async def enroll(
         for k in ("source", "q", "status", "min_score", "lead_ids", "search_run_id")
     }
     try:
-        body = _request_of(form)
+        body, unknown = await _request_of(session, member.workspace_id, form)
         result = await enrollment.enroll(
             session, member.workspace_id, sequence_id, body.as_request(), now=datetime.now(UTC)
         )
+        if unknown:
+            result.skipped["not_found"] = result.skipped.get("not_found", 0) + unknown
     except ValidationError as exc:
         messages = {str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()}
         error = "Check the " + form.get("source", "filter").replace("_", " ") + ": "

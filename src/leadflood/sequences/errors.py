@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from leadflood.errors import Conflict, InvalidInput, NotFound
 from leadflood.sequences.templating import TemplateError
 
@@ -58,3 +60,18 @@ class InvalidTemplate(InvalidInput):
             details={**error.details, "field": field, "variant": variant},
         )
         self.code = error.code
+
+
+_DONE = {"activate": "activated", "pause": "paused", "resume": "resumed", "archive": "archived",
+         "stop": "stopped"}  # fmt: skip
+
+
+def cannot(noun: str, state: str, action: str, allowed: Iterable[str] = ()) -> str:
+    """ "An active sequence cannot be activated (only a draft or paused one can)." """
+    article = "An" if state[:1] in ("a", "e", "i", "o", "u") else "A"
+    message = f"{article} {state} {noun} cannot be {_DONE.get(action, action + 'd')}"
+    states = sorted(allowed)
+    if not states:
+        return message + "."
+    which = " or ".join(states) if len(states) < 3 else ", ".join(states[:-1]) + " or " + states[-1]
+    return f"{message} (only {'an' if which[:1] in 'aeiou' else 'a'} {which} one can)."

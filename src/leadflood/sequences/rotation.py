@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.models import Mailbox, MailboxState
 from leadflood.sending import capacity
 from leadflood.sending.windows import (
-    InvalidWindow,
     SendingWindow,
     is_open,
+    mailbox_window,
     next_open,
     resolve_zone,
 )
@@ -46,15 +46,6 @@ class MailboxPlan:
     def take(self, at: datetime, key: str) -> None:
         self.remaining -= 1
         self.free_at = at + capacity.next_gap(self.mailbox, key)
-
-
-def _mailbox_window(mailbox: Mailbox) -> SendingWindow | None:
-    if not mailbox.window:
-        return None
-    try:
-        return SendingWindow.from_dict(mailbox.window)
-    except InvalidWindow:
-        return None
 
 
 async def lock(session: AsyncSession, mailbox_ids: list[uuid.UUID]) -> None:
@@ -112,7 +103,7 @@ async def plans(
         result[mailbox.id] = MailboxPlan(
             mailbox=mailbox,
             zone=zone,
-            window=_mailbox_window(mailbox),
+            window=mailbox_window(mailbox.window),
             remaining=capacity.remaining_today(mailbox, used.get(mailbox.id, 0) + count, today),
             free_at=free_at,
             day_end=tomorrow.astimezone(UTC),

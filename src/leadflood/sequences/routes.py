@@ -23,7 +23,7 @@ from leadflood.sequences.api_schemas import (
     TestSendRequest,
     TestSendResult,
 )
-from leadflood.sequences.errors import InvalidTemplate, InvalidTransition
+from leadflood.sequences.errors import InvalidTemplate, InvalidTransition, cannot
 from leadflood.sequences.schemas import (
     BulkResult,
     EnrollmentAction,
@@ -131,7 +131,7 @@ async def _transition(
     sequence = await sequences.get(session, workspace_id, sequence_id)
     if sequence.state not in sources:
         raise InvalidTransition(
-            f"A {sequence.state.value} sequence cannot be {action}d.",
+            cannot("sequence", sequence.state.value, action, (x.value for x in sources)),
             details={"from": sequence.state.value, "to": target.value, "action": action},
         )
     await sequences.transition(session, workspace_id, sequence_id, target, now=_now())
@@ -212,7 +212,9 @@ async def _act_one(
     await session.refresh(row)
     if not changed:
         raise EnrollmentUnchanged(
-            f"A {row.state.value} enrollment cannot be {action}d.",
+            cannot(
+                "enrollment", row.state.value, action, enrollment.ACTION_SOURCES.get(action, ())
+            ),
             details={"state": row.state.value, "action": action},
         )
     return EnrollmentRead.model_validate(row)

@@ -29,8 +29,9 @@ def _template_error(exc: AppError, labels: list[str], prefix: str) -> dict[str, 
     field = str(details.get("field") or "body")
     label = str(details.get("variant") or "")
     index = labels.index(label) if label in labels else 0
-    message = exc.message
-    if "line" in details:
+    # The message is shown next to its field: "body of variant B: " would only repeat it.
+    message = exc.message.removeprefix(f"{field} of variant {label}: ")
+    if "line" in details and not message.startswith("Line "):
         message += f" (line {details['line']})"
     if field in ("weight", "label"):
         return {f"{prefix}{index}_weight": message}

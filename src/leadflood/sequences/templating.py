@@ -8,6 +8,7 @@ first name renders "" (or the `default(...)` fallback) instead of failing.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -168,10 +169,14 @@ def _references(ast: nodes.Template) -> Iterator[tuple[str, str | None, int]]:
 
 
 def _unknown(name: str, line: int, known: Iterable[str]) -> TemplateError:
+    choices = sorted(known)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.7)
+    hint = f": did you mean {close[0]!r}?" if close else " (see the list of variables)"
     return TemplateError(
         "unknown_variable",
-        f"Line {line}: unknown variable {name!r}",
-        {"variable": name, "line": line, "known": sorted(known)},
+        f"Line {line}: unknown variable {name!r}{hint}",
+        {"variable": name, "line": line, "known": choices}
+        | ({"suggestion": close[0]} if close else {}),
     )
 
 

@@ -24,6 +24,7 @@ from leadflood.sending import tasks as sending_tasks
 from leadflood.sequences import preview, queries, sample_send
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import TestSendRequest
+from leadflood.sequences.errors import cannot
 from leadflood.sequences.routes import ACTIONS
 from leadflood.sequences.schemas import SequenceCreate, SequenceUpdate
 from leadflood.sequences.templating import (
@@ -320,7 +321,7 @@ async def change_state(
     target, sources = ACTIONS[action]
     sequence = await sequences.get(session, member.workspace_id, sequence_id)
     if sequence.state not in sources:
-        problem = f"A {sequence.state.value} sequence cannot be {action}d."
+        problem = cannot("sequence", sequence.state.value, action, (x.value for x in sources))
     else:
         try:
             await sequences.transition(

@@ -79,7 +79,17 @@
         if (op.error) { err.hidden = false; err.textContent = op.error; }
         card.dataset.state = op.state;
         return refreshRows().then(function () {
-          if (op.state === "queued" || op.state === "running") setTimeout(function () { watch(card); }, 1500);
+          if (op.state === "queued" || op.state === "running") {
+            setTimeout(function () { watch(card); }, 1500);
+          } else if (!card.querySelector('[data-role="refresh"]')) {
+            // The counts above the table were computed before the run: offer a fresh look.
+            var link = document.createElement("a");
+            link.className = "small";
+            link.dataset.role = "refresh";
+            link.href = window.location.pathname + window.location.search.replace(/([?&])bulk=[^&]*&?/, "$1").replace(/[?&]$/, "");
+            link.textContent = "Refresh the list";
+            card.querySelector(".bulk-progress-head").appendChild(link);
+          }
         });
       })
       .catch(function () { setTimeout(function () { watch(card); }, 3000); });
