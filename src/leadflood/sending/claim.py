@@ -10,6 +10,7 @@ hundred messages costs a handful of round trips."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Table, Uuid, any_, bindparam, column, func, select, update
+from sqlalchemy import DateTime, Table, Text, Uuid, any_, bindparam, column, func, select, update
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,7 +71,10 @@ class _Due:
     subject: str
     body_text: str
     body_html: str | None
-    headers: dict[str, Any] | None
+    # JSON text, decoded when the email is built (delivery builds a batch claimed ahead one
+    # message per loop turn): a claim decodes none of it.
+    headers: str | None
+    has_unsubscribe: bool
     message_id: str
     in_reply_to: str | None
     attempts: int
@@ -77,7 +82,7 @@ class _Due:
     enrollment_state: EnrollmentState | None
     stop_reason: str | None
     sequence_id: uuid.UUID | None
-    window: dict[str, Any] | None
+    window: str | None  # JSON text
     sequence_zone: str | None
     postal_address: str | None
     lead_zone: str | None
@@ -93,14 +98,15 @@ _DUE_COLUMNS = (
     Message.subject,
     Message.body_text,
     Message.body_html,
-    Message.headers,
+    cast_(Message.headers, Text),
+    Message.headers.has_key("List-Unsubscribe"),
     Message.message_id,
     Message.in_reply_to,
     Message.attempts,
     Enrollment.state,
     Enrollment.stop_reason,
     Sequence.id,
-    Sequence.window,
+    cast_(Sequence.window, Text),
     Sequence.timezone,
     Sequence.postal_address,
     Lead.timezone,
@@ -322,19 +328,25 @@ async def _hold_outside_window(
     """Keep the messages whose lead's window is open now; queue the others again for the
     window's next opening (same window and zone policy as the scheduler), in one statement."""
     windows: dict[uuid.UUID, SendingWindow] = {}
+    # (sequence, lead zone, sequence zone) -> None when open now, else the next opening.
+    verdicts: dict[tuple[uuid.UUID, str | None, str], datetime | None] = {}
     keep: list[_Due] = []
     held: dict[uuid.UUID, datetime] = {}
     for message in rows:
         if message.sequence_id is None or message.sequence_zone is None:
             keep.append(message)  # no sequence (a test send): no window
             continue
-        if (window := windows.get(message.sequence_id)) is None:
-            window = windows[message.sequence_id] = window_or_default(message.window)
-        zone = resolve_zone(message.lead_zone, message.sequence_zone)
-        if is_open(window, zone, now):
+        key = (message.sequence_id, message.lead_zone, message.sequence_zone)
+        if key not in verdicts:
+            if (window := windows.get(message.sequence_id)) is None:
+                data = json.loads(message.window) if message.window else None
+                window = windows[message.sequence_id] = window_or_default(data)
+            zone = resolve_zone(message.lead_zone, message.sequence_zone)
+            verdicts[key] = None if is_open(window, zone, now) else next_open(window, zone, now)
+        if (opens := verdicts[key]) is None:
             keep.append(message)
         else:
-            held[message.id] = next_open(window, zone, now)
+            held[message.id] = opens
     if held:
         until = (
             func.unnest(
@@ -383,29 +395,30 @@ async def _ensure_unsubscribe(
 ) -> None:
     """A message queued without its unsubscribe headers (a test send, an older producer) gets
     them here, with the footer, so no email ever leaves without them."""
-    if "List-Unsubscribe" in (message.headers or {}):
+    if message.has_unsubscribe:
         return
     token = await unsubscribe.issue_token(
         session, message.workspace_id, message.lead_id, message.to_address
     )
     address = message.postal_address or str((mailbox.config or {}).get("postal_address") or "")
     text, html = unsubscribe.footer(settings, token, address)
-    message.headers = {
-        **(message.headers or {}),
+    headers = {
+        **(json.loads(message.headers) if message.headers else {}),
         **unsubscribe.headers(settings, token, mailto=mailbox.reply_to or mailbox.from_email),
     }
+    message.headers, message.has_unsubscribe = json.dumps(headers), True
     message.body_text = (message.body_text or "") + text
     if message.body_html is not None:
         message.body_html += html
     await session.execute(
         update(Message)
         .where(Message.id == message.id)
-        .values(headers=message.headers, body_text=message.body_text, body_html=message.body_html)
+        .values(headers=headers, body_text=message.body_text, body_html=message.body_html)
     )
 
 
 def _email(settings: Settings, mailbox: Mailbox, message: _Due) -> OutboundEmail:
-    headers = dict(message.headers or {})
+    headers: dict[str, Any] = json.loads(message.headers) if message.headers else {}
     if message.in_reply_to:
         headers.setdefault("In-Reply-To", message.in_reply_to)
         headers.setdefault("References", message.in_reply_to)
