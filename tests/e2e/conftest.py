@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+@asynccontextmanager
+async def running(
+    database_url: str, tmp_path: Path, *args: str, **env: str
+) -> AsyncIterator[tuple[str, Path]]:
+    """`leadflood up ARGS` on a free port, once it answers /health: (base URL, data dir).
+    `env` adds variables; PUBLIC_URL defaults to the server's own address."""
     port = free_port()
-    env = leadflood_env(database_url, tmp_path / "data")
-    process = start(["up", "--port", str(port)], env, tmp_path / "server.log")
     base = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "data"
+    variables = leadflood_env(database_url, data_dir, **{"PUBLIC_URL": base, **env})
+    process = start(["up", *args, "--port", str(port)], variables, tmp_path / "server.log")
 
     async def ready() -> bool:
         try:
@@ -42,10 +48,16 @@ async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
             return False
 
     try:
-        await wait_for(ready, timeout=60, what="leadflood up to answer")
-        yield base
+        await wait_for(ready, timeout=60, what=f"leadflood up {' '.join(args)} to answer")
+        yield base, data_dir
     finally:
         stop(process)
+
+
+@pytest.fixture
+async def live_server(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    async with running(database_url, tmp_path) as (base, _):
+        yield base
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ from sqlalchemy import select
 from leadflood.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from leadflood.models import Enrollment, Message, MessageStatus, Workspace
 from leadflood.runtime import Runtime
-from tests.conftest import free_port
-from tests.e2e.conftest import console_errors
-from tests.support.processes import leadflood_env, start, stop, wait_for
+from tests.e2e.conftest import console_errors, running
+from tests.support.processes import wait_for
 from tests.support.sequences import make_lead
 from tests.support.smtp_server import SmtpTestServer
 
@@ -35,23 +34,8 @@ PUBLIC = "https://outreach.acme.example"
 
 @pytest.fixture
 async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    port = free_port()
-    env = leadflood_env(database_url, tmp_path / "data", PUBLIC_URL=PUBLIC)
-    process = start(["up", "--demo", "--port", str(port)], env, tmp_path / "server.log")
-    base = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(f"{base}/health")).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        await wait_for(ready, timeout=60, what="leadflood up --demo to answer")
+    async with running(database_url, tmp_path, "--demo", PUBLIC_URL=PUBLIC) as (base, _):
         yield base
-    finally:
-        stop(process)
 
 
 def _window_now() -> tuple[str, str]:

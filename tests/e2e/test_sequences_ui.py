@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
@@ -17,9 +16,8 @@ from sqlalchemy import select
 from leadflood.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from leadflood.models import Workspace
 from leadflood.runtime import Runtime
-from tests.conftest import free_port
-from tests.e2e.conftest import console_errors
-from tests.support.processes import leadflood_env, start, stop, wait_for
+from tests.e2e.conftest import console_errors, running
+from tests.support.processes import wait_for
 from tests.support.sequences import make_lead
 
 pytestmark = pytest.mark.e2e
@@ -27,24 +25,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def demo_server(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
-    port = free_port()
-    data_dir = tmp_path / "data"
-    env = leadflood_env(database_url, data_dir, PUBLIC_URL=f"http://127.0.0.1:{port}")
-    process = start(["up", "--demo", "--port", str(port)], env, tmp_path / "server.log")
-    base = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(f"{base}/health")).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        await wait_for(ready, timeout=60, what="leadflood up --demo to answer")
-        yield base, data_dir
-    finally:
-        stop(process)
+    async with running(database_url, tmp_path, "--demo") as server:
+        yield server
 
 
 async def _sandbox_leads(runtime: Runtime, count: int) -> list[Any]:

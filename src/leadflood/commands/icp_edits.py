@@ -18,30 +18,19 @@ from leadflood.commands.common import (
     in_session,
     settings_from,
 )
+from leadflood.icps.criteria import LISTS
 
 Values = Annotated[
     str | None,
     typer.Option(help="Comma-separated values; an empty string clears it.", show_default=False),
 ]
-LISTS = (
-    "titles",
-    "seniorities",
-    "departments",
-    "industries",
-    "employee_ranges",
-    "countries",
-    "keywords",
-    "technologies",
-    "exclude_domains",
-    "customer_domains",
-)
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def split_values(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _weights(pairs: list[str]) -> dict[str, int]:
+def parse_weights(pairs: list[str]) -> dict[str, int]:
     weights: dict[str, int] = {}
     for pair in pairs:
         name, _, value = pair.partition("=")
@@ -51,6 +40,14 @@ def _weights(pairs: list[str]) -> dict[str, int]:
             err.print(f"[red]validation_error[/red]: --weight {pair!r} is not NAME=POINTS")
             raise typer.Exit(2) from None
     return weights
+
+
+def invalid(exc: ValidationError) -> typer.Exit:
+    """Prints each field's error the way the API words it; the caller raises the exit."""
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"])
+        err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
+    return typer.Exit(2)
 
 
 def update(
@@ -91,8 +88,8 @@ def update(
     given = dict(zip(LISTS, (titles, seniorities, departments, industries, employee_ranges,
                              countries, keywords, technologies, exclude_domains,
                              customer_domains), strict=True))  # fmt: skip
-    lists = {key: _split(value) for key, value in given.items() if value is not None}
-    weights = _weights(weight or [])
+    lists = {key: split_values(value) for key, value in given.items() if value is not None}
+    weights = parse_weights(weight or [])
 
     async def work(session: Any, runtime: Any) -> tuple[IcpRead, int | None]:
         found = await find_workspace(session, workspace)
@@ -115,11 +112,7 @@ def update(
         try:
             data = IcpUpdate.model_validate(payload)
         except ValidationError as exc:
-            for error in exc.errors():
-                field = ".".join(str(p) for p in error["loc"])
-                message = str(error["msg"]).removeprefix("Value error, ")
-                err.print(f"[red]{field}[/red]: {message}")
-            raise typer.Exit(2) from None
+            raise invalid(exc) from None
         icp, job_id = await icps.update_icp(session, found.id, icp_id, data)
         return IcpRead.model_validate(icp), job_id
 

@@ -27,33 +27,11 @@ from leadflood.commands.common import (
     run,
     settings_from,
 )
+from leadflood.commands.icp_edits import invalid, parse_weights, split_values
 
 app = typer.Typer(help="Ideal customer profiles and provider searches.", no_args_is_help=True)
 
 Values = Annotated[str | None, typer.Option(help="Comma-separated values.", show_default=False)]
-
-
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
-def _weights(pairs: list[str]) -> dict[str, int]:
-    weights: dict[str, int] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        try:
-            weights[name.strip()] = int(value)
-        except ValueError:
-            err.print(f"[red]validation_error[/red]: --weight {pair!r} is not NAME=POINTS")
-            raise typer.Exit(2) from None
-    return weights
-
-
-def _invalid(exc: ValidationError) -> typer.Exit:
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"])
-        err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
-    return typer.Exit(2)
 
 
 def _summary(criteria: dict[str, Any]) -> str:
@@ -102,25 +80,25 @@ def create(
         "name": name,
         "description": description,
         "source": source,
-        "weights": _weights(weight or []),
+        "weights": parse_weights(weight or []),
         "criteria": {
-            "titles": _split(titles),
-            "seniorities": _split(seniorities),
-            "departments": _split(departments),
-            "industries": _split(industries),
-            "employee_ranges": _split(employee_ranges),
-            "countries": _split(countries),
-            "keywords": _split(keywords),
-            "technologies": _split(technologies),
-            "exclude_domains": _split(exclude_domains),
-            "customer_domains": _split(customer_domains),
+            "titles": split_values(titles),
+            "seniorities": split_values(seniorities),
+            "departments": split_values(departments),
+            "industries": split_values(industries),
+            "employee_ranges": split_values(employee_ranges),
+            "countries": split_values(countries),
+            "keywords": split_values(keywords),
+            "technologies": split_values(technologies),
+            "exclude_domains": split_values(exclude_domains),
+            "customer_domains": split_values(customer_domains),
             "exclude_existing_customers": exclude_customers,
         },
     }
     try:
         data = IcpCreate.model_validate(payload)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
 
     async def work(session: Any, runtime: Any) -> IcpRead:
         found = await find_workspace(session, workspace)
@@ -229,7 +207,7 @@ def search(
     try:
         request = SearchRequest(source=source, max_results=max_results)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid(exc) from None
     runtime = build_runtime(settings_from(data_dir))
 
     async def main() -> dict[str, Any]:
