@@ -214,3 +214,164 @@ async def test_viewers_see_but_cannot_change_and_other_workspaces_are_hidden(
     assert denied.status_code == 403
     assert (await anon_client.get(f"/sequences/{theirs.id}")).status_code == 404
     assert (await anon_client.get(f"/sequences/{theirs.id}/enrollments")).status_code == 404
+
+
+async def _waiting_fixture(runtime: Runtime, workspace_id: Any, now: Any) -> dict[str, Any]:
+    """A sequence whose window is closed now (its only day is three days ahead in Chicago), and
+    one enrollment per reason a customer must be told about."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from leadflood.models import Enrollment, MailboxState, Message, MessageStatus
+    from tests.support.sequences import make_sequence
+
+    chicago = ZoneInfo("America/Chicago")
+    day = (now.astimezone(chicago).weekday() + 3) % 7
+    other_day = (now.astimezone(ZoneInfo("Asia/Tokyo")).weekday() + 3) % 7
+    async with runtime.db.session() as session:
+        ok = await make_mailbox(session, workspace_id)
+        paused = await make_mailbox(session, workspace_id, state=MailboxState.paused)
+        broken = await make_mailbox(
+            session, workspace_id, state=MailboxState.error, last_error="535 authentication failed"
+        )
+        capped = await make_mailbox(session, workspace_id, daily_cap=1, timezone="Asia/Tokyo")
+        closed = await make_mailbox(
+            session, workspace_id, timezone="Asia/Tokyo",
+            window={"days": [other_day], "start": "09:00", "end": "10:00"},
+        )  # fmt: skip
+        for box, name in [(ok, "Main"), (paused, "Paused"), (broken, "Broken"),
+                          (capped, "Capped"), (closed, "Night")]:  # fmt: skip
+            box.name = f"{name} box"
+        seq = await make_sequence(
+            session, workspace_id, mailboxes=[ok], timezone="Europe/Paris",
+            window={"days": [day], "start": "09:00", "end": "17:00"},
+        )  # fmt: skip
+        first = seq.steps[0]
+        later = now + timedelta(days=2)
+        rows: dict[str, Any] = {}
+        for name, zone, box in [
+            ("planned", "America/Chicago", None), ("nozone", None, None),
+            ("paused", "America/Chicago", paused), ("broken", "America/Chicago", broken),
+            ("capped", "America/Chicago", capped), ("night", "America/Chicago", closed),
+            ("window", "America/Chicago", ok),
+        ]:  # fmt: skip
+            lead = await make_lead(session, workspace_id, first_name=name, timezone=zone)
+            queued = box is not None
+            e = Enrollment(
+                workspace_id=workspace_id, sequence_id=seq.id, lead_id=lead.id,
+                next_step=2 if queued else 1, next_run_at=None if queued else later,
+            )  # fmt: skip
+            session.add(e)
+            await session.flush()
+            if box is not None:
+                session.add(
+                    Message(
+                        workspace_id=workspace_id, enrollment_id=e.id, step_id=first.id,
+                        lead_id=lead.id, mailbox_id=box.id, to_address=lead.email or "",
+                        message_id=f"<{e.id}@x>", send_after=now - timedelta(minutes=5),
+                    )
+                )  # fmt: skip
+            rows[name] = e.id
+        session.add(
+            Message(
+                workspace_id=workspace_id, lead_id=None, mailbox_id=capped.id,
+                to_address="someone@else.example", message_id="<capped@x>",
+                status=MessageStatus.sent, send_after=now, sent_at=now,
+            )
+        )  # fmt: skip
+    return {"sequence": seq, "rows": rows, "later": later}
+
+
+async def test_the_enrollment_list_says_why_each_enrollment_waits_in_the_leads_time(
+    anon_client: httpx.AsyncClient, owner: Account, runtime: Runtime
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    await browser_login(anon_client, owner)
+    now = datetime.now(UTC)
+    made = await _waiting_fixture(runtime, owner.workspace_id, now)
+    sid, rows = made["sequence"].id, made["rows"]
+    page = await anon_client.get(f"/sequences/{sid}/enrollments")
+    assert page.status_code == 200
+    cells = dict(
+        re.findall(r'value="([0-9a-f-]{36})" form="bulk-form".*?class="waiting-cell">(.*?)</td>',
+                   page.text, re.S)
+    )  # fmt: skip
+    local = made["later"].astimezone(ZoneInfo("America/Chicago")).strftime("%a %H:%M")
+    assert f"Next step 1 {local} (lead&#39;s time, America/Chicago)" in cells[str(rows["planned"])]
+    assert "(sequence&#39;s time, Europe/Paris)" in cells[str(rows["nozone"])]
+    assert "the mailbox Paused box is paused" in cells[str(rows["paused"])]
+    assert "Broken box is in error: 535 authentication failed" in cells[str(rows["broken"])]
+    capped = cells[str(rows["capped"])]
+    assert "Capped box reached its daily cap (1/1)" in capped
+    assert "next send after midnight Asia/Tokyo" in capped
+    assert "outside the sending window of Night box" in cells[str(rows["night"])]
+    window = cells[str(rows["window"])]
+    assert "Held: the lead&#39;s window is closed; it opens" in window
+    assert "09:00 (lead&#39;s time, America/Chicago)" in window
+    assert all("UTC" not in cell for cell in cells.values())
+    assert 'data-reason="daily_cap_reached"' in capped
+
+    api = (await anon_client.get(f"/v1/sequences/{sid}/enrollments?limit=50")).json()
+    by_id = {item["id"]: item for item in api["items"]}
+    held = by_id[str(rows["window"])]["waiting"]
+    assert (held["reason"], held["time_zone"], held["zone_of"]) == (
+        "lead_window_closed", "America/Chicago", "lead",
+    )  # fmt: skip
+    assert datetime.fromisoformat(held["until"]).astimezone(ZoneInfo("America/Chicago")).hour == 9
+    assert by_id[str(rows["nozone"])]["waiting"]["zone_of"] == "sequence"
+    assert by_id[str(rows["paused"])]["waiting"]["reason"] == "mailbox_paused"
+
+
+async def test_the_enrollment_rows_cost_the_same_queries_for_any_page_size(
+    owner: Account, runtime: Runtime
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from leadflood.sequences import enrollment, queries
+
+    now = datetime.now(UTC)
+    made = await _waiting_fixture(runtime, owner.workspace_id, now)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    sync_engine = runtime.db.engine.sync_engine
+    per_page: dict[int, int] = {}
+    for limit in (1, 7):
+        statements.clear()
+        async with runtime.db.session() as session:
+            rows, _ = await enrollment.list_page(
+                session, owner.workspace_id, made["sequence"].id, limit=limit
+            )
+            event.listen(sync_engine, "before_cursor_execute", count)
+            try:
+                found = await queries.enrollment_rows(session, owner.workspace_id, rows, now=now)
+            finally:
+                event.remove(sync_engine, "before_cursor_execute", count)
+        assert len(found) == limit and all(row.waiting is not None for row in found)
+        per_page[limit] = len(statements)
+    # The page's rows in one query, the day's sends of their mailboxes in one more.
+    assert per_page[1] <= 2 and per_page[7] == 2, per_page
+
+
+async def test_the_enroll_form_shows_only_the_chosen_source_with_its_script(
+    anon_client: httpx.AsyncClient, owner: Account, runtime: Runtime
+) -> None:
+    from tests.support.sequences import make_sequence
+
+    await browser_login(anon_client, owner)
+    async with runtime.db.session() as session:
+        seq = await make_sequence(session, owner.workspace_id, activate=False)
+    page = (await anon_client.get(f"/sequences/{seq.id}/enroll?source=search_run")).text
+    assert '<script src="/static/enroll.js' in page and "data-source-choice" in page
+    # Without JS every block is visible: none is hidden by the server.
+    blocks = re.findall(r'<fieldset class="plain source-block" data-source="(\w+)"( hidden)?', page)
+    assert blocks == [("filter", ""), ("selection", ""), ("search_run", "")]
+    assert re.search(r'value="search_run" checked', page)
+    script = await anon_client.get("/static/enroll.js")
+    assert script.status_code == 200 and "data-source" in script.text

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from leadflood.commands import sequence_support as support
@@ -29,7 +30,8 @@ def list_enrollments(
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """A sequence's enrollments, newest first: state, stop reason, next step and when."""
+    """A sequence's enrollments, newest first: state, stop reason, and what each active one
+    waits for (its next step in the lead's time, or why its queued email is held back)."""
     from leadflood.models import EnrollmentState
     from leadflood.sequences import enrollment, queries
 
@@ -55,18 +57,25 @@ def list_enrollments(
         return
     table = Table(box=None)
     table.add_column("ID", no_wrap=True, min_width=36)  # whole: the other commands take it
-    for title in ("Lead", "State", "Next step", "Next look (UTC)"):
+    for title in ("Lead", "State", "Waiting for"):
         table.add_column(title)
     for i in items:
-        moving = i["state"] in ("active", "paused")
         table.add_row(
             i["id"],
             i["lead_email"] or i["lead_id"],
             i["state"] + (f" ({i['stop_reason']})" if i["stop_reason"] else ""),
-            str(i["next_step"]) if moving else "—",
-            (i["next_run_at"] or "—")[:16].replace("T", " "),
+            _waiting(i),
         )
     console.print(table)
+
+
+def _waiting(item: dict[str, Any]) -> str:
+    """The enrollment page's "Waiting for" cell: times in the lead's zone, named."""
+    found = item.get("waiting")
+    if not found:
+        return f"paused at step {item['next_step']}" if item["state"] == "paused" else "—"
+    reason = found.get("reason_text")
+    return escape(found["summary"] + (f"\n{reason}" if reason else ""))
 
 
 def _act(action: str, ids: list[uuid.UUID], workspace: str | None, data_dir: Any) -> int:

@@ -4,6 +4,8 @@ the test send, the detailed stats and the enrollment rows with their lead."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -79,9 +81,29 @@ class SequenceReport(SequenceStats):
     steps: list[StepStats]
 
 
+class EnrollmentWaiting(BaseModel):
+    """What an active enrollment waits for: `summary` and `local_time` are in `time_zone` (the
+    lead's zone, else the sequence's); `reason` is set when its queued message is held back."""
+
+    step: int | None
+    at: datetime | None
+    local_time: str | None
+    time_zone: str
+    zone_of: Literal["lead", "sequence"]
+    summary: str
+    # lead_window_closed | daily_cap_reached | mailbox_paused | mailbox_error | no_mailbox |
+    # mailbox_window_closed | mailbox_gap | sequence_not_active
+    reason: str | None = None
+    reason_text: str | None = None
+    until: datetime | None = None
+
+
 class EnrollmentRow(EnrollmentRead):
     lead_email: str | None = None
     lead_name: str | None = None
+    # The zone the row's times are shown in (the lead's, else the sequence's).
+    time_zone: str | None = None
+    waiting: EnrollmentWaiting | None = None
 
 
 class SequenceCounts(BaseModel):

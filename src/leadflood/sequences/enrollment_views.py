@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,7 +22,8 @@ from leadflood.models import EnrollmentState, Icp, Lead, SearchRun
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.sequences import enrollment, queries
 from leadflood.sequences import service as sequences
-from leadflood.sequences.api_schemas import EnrollBody
+from leadflood.sequences.api_schemas import EnrollBody, EnrollmentRow
+from leadflood.sequences.waiting import local_label
 from leadflood.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,13 +57,16 @@ async def enrollment_list(
             state=EnrollmentState(state) if state else None,
         )  # fmt: skip
     report = await queries.report(session, member.workspace_id, sequence_id)
+    now = datetime.now(UTC)
+    found = await queries.enrollment_rows(session, member.workspace_id, rows, now=now)
     return render(
         request,
         "sequences/enrollments.html",
         {
             "active": "sequences",
             "sequence": sequence,
-            "rows": await queries.enrollment_rows(session, member.workspace_id, rows),
+            "rows": found,
+            "local": {row.id: _local_times(row, now) for row in found},
             "report": report,
             "tabs": TABS,
             "state_filter": state,
@@ -72,6 +77,13 @@ async def enrollment_list(
             "action_sources": enrollment.ACTION_SOURCES,
         },
     )
+
+
+def _local_times(row: EnrollmentRow, now: datetime) -> dict[str, str]:
+    """The row's sent and enrolled times on the wall clock of its lead (or sequence) zone."""
+    zone = ZoneInfo(row.time_zone or "UTC")
+    times = {"created": row.created_at, "last_sent": row.last_sent_at}
+    return {key: f"{local_label(at, zone, now)} {zone.key}" for key, at in times.items() if at}
 
 
 def _back(sequence_id: uuid.UUID, action: str, changed: int, state: str | None) -> str:

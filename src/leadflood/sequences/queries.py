@@ -1,25 +1,33 @@
 """Read-side queries for the sequences API and pages: counts per sequence for the list, the
-detailed stats (stops by reason, messages per step) and enrollment rows with their lead.
+detailed stats (stops by reason, messages per step) and enrollment rows with their lead and
+what each waits for.
 Test sends (messages without an enrollment) are never counted."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.db.scope import scoped
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
     Lead,
+    Mailbox,
     Message,
     MessageStatus,
+    Sequence,
     SequenceStep,
 )
+from leadflood.sending import capacity
+from leadflood.sending.windows import window_or_default
 from leadflood.sequences import service as sequences
+from leadflood.sequences import waiting
 from leadflood.sequences.api_schemas import (
     EnrollmentRow,
     SequenceCounts,
@@ -108,21 +116,94 @@ async def report(
     )
 
 
+_ROW_COLUMNS = (
+    Enrollment.id,
+    Lead.email,
+    Lead.first_name,
+    Lead.last_name,
+    Lead.timezone,
+    Sequence.timezone,
+    Sequence.state,
+    Sequence.window,
+    Message.status,
+    Message.send_after,
+    SequenceStep.position,
+    Mailbox,
+)
+
+
 async def enrollment_rows(
-    session: AsyncSession, workspace_id: uuid.UUID, enrollments: list[Enrollment]
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    enrollments: list[Enrollment],
+    *,
+    now: datetime | None = None,
 ) -> list[EnrollmentRow]:
-    lead_ids = [e.lead_id for e in enrollments]
-    leads = {
-        lead.id: lead
-        for lead in await session.scalars(scoped(Lead, workspace_id).where(Lead.id.in_(lead_ids)))
-    }
-    rows: list[EnrollmentRow] = []
-    for enrollment in enrollments:
-        lead = leads.get(enrollment.lead_id)
-        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) if lead else ""
-        rows.append(
-            EnrollmentRow.model_validate(enrollment).model_copy(
-                update={"lead_email": lead.email if lead else None, "lead_name": name or None}
-            )
+    """The page's enrollments with their lead, the zone their times are shown in and what each
+    active one waits for: one query joins each enrollment to its lead, sequence, oldest unsent
+    message and that message's mailbox; one more counts those mailboxes' sends today."""
+    now = now or datetime.now(UTC)
+    if not enrollments:
+        return []
+    found = await session.execute(
+        select(*_ROW_COLUMNS)
+        .join(Lead, Lead.id == Enrollment.lead_id)
+        .join(Sequence, Sequence.id == Enrollment.sequence_id)
+        .outerjoin(
+            Message,
+            and_(
+                Message.enrollment_id == Enrollment.id,
+                Message.direction == "outbound",
+                Message.status.in_((MessageStatus.queued, MessageStatus.sending)),
+            ),
         )
-    return rows
+        .outerjoin(SequenceStep, SequenceStep.id == Message.step_id)
+        .outerjoin(Mailbox, Mailbox.id == Message.mailbox_id)
+        .where(
+            Enrollment.workspace_id == workspace_id,
+            Enrollment.id.in_([e.id for e in enrollments]),
+        )
+        .ext(distinct_on(Enrollment.id))
+        .order_by(Enrollment.id, Message.send_after.asc().nulls_last(), Message.seq)
+    )
+    by_id = {row[0]: row for row in found}
+    mailbox_ids = {row[11].id for row in by_id.values() if row[11] is not None}
+    sent = await capacity.sent_today(session, mailbox_ids, now)
+    return [_row(e, by_id.get(e.id), sent, now) for e in enrollments]
+
+
+def _row(
+    enrollment: Enrollment, found: Any, sent: dict[uuid.UUID, int], now: datetime
+) -> EnrollmentRow:
+    row = EnrollmentRow.model_validate(enrollment)
+    if found is None:
+        return row
+    _, email, first, last, lead_zone, sequence_zone, sequence_state, window = found[:8]
+    status, send_after, position, mailbox = found[8:]
+    clock = waiting.Clock.of(lead_zone, sequence_zone, now)
+    queued = None
+    if status is not None:
+        queued = waiting.Queued(
+            step=position,
+            status=status,
+            send_after=send_after,
+            mailbox=mailbox,
+            sent_today=sent.get(mailbox.id, 0) if mailbox is not None else 0,
+        )
+    name = " ".join(p for p in (first, last) if p)
+    return row.model_copy(
+        update={
+            "lead_email": email,
+            "lead_name": name or None,
+            "time_zone": clock.zone.key,
+            "waiting": waiting.explain(
+                state=enrollment.state,
+                next_step=enrollment.next_step,
+                next_run_at=enrollment.next_run_at,
+                sequence_state=sequence_state,
+                window=window_or_default(window),
+                clock=clock,
+                queued=queued,
+            ),
+        }
+    )
