@@ -19,8 +19,7 @@ from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Table, Text, Uuid, any_, bindparam, column, func, select, update
-from sqlalchemy import cast as cast_
+from sqlalchemy import DateTime, Table, Uuid, any_, bindparam, column, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +34,8 @@ from leadflood.models import (
     Sequence,
 )
 from leadflood.providers.base import OutboundEmail
-from leadflood.sending import capacity, stops, suppression, unsubscribe
+from leadflood.sending import capacity, stops, suppression
+from leadflood.sending.due import DUE_COLUMNS, DueMessage, build_email, ensure_unsubscribe
 from leadflood.sending.windows import (
     SendingWindow,
     is_open,
@@ -58,59 +58,6 @@ def ids_in(column: Any, ids: list[uuid.UUID]) -> Any:
     return column == any_(bindparam(None, ids, type_=ARRAY(Uuid())))
 
 
-@dataclass
-class _Due:
-    """A due message's columns, as read by the claim (its own copy: the footer may be added)."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    enrollment_id: uuid.UUID | None
-    lead_id: uuid.UUID | None
-    to_address: str
-    from_address: str | None
-    subject: str
-    body_text: str
-    body_html: str | None
-    # JSON text, decoded when the email is built (delivery builds a batch claimed ahead one
-    # message per loop turn): a claim decodes none of it.
-    headers: str | None
-    has_unsubscribe: bool
-    message_id: str
-    in_reply_to: str | None
-    attempts: int
-    # From the enrollment and its sequence: None without one.
-    enrollment_state: EnrollmentState | None
-    stop_reason: str | None
-    sequence_id: uuid.UUID | None
-    window: str | None  # JSON text
-    sequence_zone: str | None
-    postal_address: str | None
-    lead_zone: str | None
-
-
-_DUE_COLUMNS = (
-    Message.id,
-    Message.workspace_id,
-    Message.enrollment_id,
-    Message.lead_id,
-    Message.to_address,
-    Message.from_address,
-    Message.subject,
-    Message.body_text,
-    Message.body_html,
-    cast_(Message.headers, Text),
-    Message.headers.has_key("List-Unsubscribe"),
-    Message.message_id,
-    Message.in_reply_to,
-    Message.attempts,
-    Enrollment.state,
-    Enrollment.stop_reason,
-    Sequence.id,
-    cast_(Sequence.window, Text),
-    Sequence.timezone,
-    Sequence.postal_address,
-    Lead.timezone,
-)
 _MESSAGES = cast(Table, Message.__table__)
 
 
@@ -165,10 +112,6 @@ def next_local_midnight(mailbox: Mailbox, now: datetime) -> datetime:
     return datetime.combine(tomorrow, time(0), tzinfo=zone)
 
 
-def test_subject(to_address: str, subject: str) -> str:
-    return f"[TEST → {to_address}] {subject}"
-
-
 async def claim_batch(
     session: AsyncSession,
     settings: Settings,
@@ -204,7 +147,7 @@ async def claim_batch(
     if burst_limit is not None and back_to_back(mailbox):
         limit = max(limit, burst_limit)
     result = await session.execute(
-        select(*_DUE_COLUMNS)
+        select(*DUE_COLUMNS)
         .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
         .outerjoin(Sequence, Sequence.id == Enrollment.sequence_id)
         .outerjoin(Lead, Lead.id == Message.lead_id)
@@ -218,7 +161,7 @@ async def claim_batch(
         .limit(min(limit, remaining))
         .with_for_update(skip_locked=True, of=_MESSAGES)
     )
-    rows = [_Due(*row) for row in result]
+    rows = [DueMessage(*row) for row in result]
     if not rows:
         return Claim(mailbox, idle_reason="nothing due")
     claim = Claim(mailbox, at=now)
@@ -242,7 +185,7 @@ async def claim_batch(
             claim.idle_reason = "minimum gap not elapsed"
         return claim
     for message, _ in slots:
-        await _ensure_unsubscribe(session, settings, mailbox, message)
+        await ensure_unsubscribe(session, settings, mailbox, message)
     values: dict[str, Any] = {
         "status": MessageStatus.sending,
         "attempts": Message.attempts + 1,
@@ -265,7 +208,7 @@ async def claim_batch(
                 to_address=message.to_address,
                 attempt=message.attempts,
                 planned_at=planned,
-                build=partial(_email, settings, mailbox, message),
+                build=partial(build_email, settings, mailbox, message),
             )
         )
     mailbox.next_send_at = slots[-1][1] + timedelta(seconds=max(0, mailbox.min_gap_seconds))
@@ -274,14 +217,14 @@ async def claim_batch(
 
 
 async def _drop_unsendable(
-    session: AsyncSession, mailbox: Mailbox, rows: list[_Due], now: datetime, claim: Claim
-) -> list[_Due]:
+    session: AsyncSession, mailbox: Mailbox, rows: list[DueMessage], now: datetime, claim: Claim
+) -> list[DueMessage]:
     by_email = await suppression.suppressed_emails(
         session, mailbox.workspace_id, [m.to_address for m in rows]
     )
     lead_ids = {m.lead_id for m in rows if m.lead_id is not None}
     by_lead = await suppression.suppressed_lead_ids(session, mailbox.workspace_id, lead_ids)
-    keep: list[_Due] = []
+    keep: list[DueMessage] = []
     paused: list[uuid.UUID] = []
     cancelled: list[dict[str, Any]] = []
     for message in rows:
@@ -318,19 +261,19 @@ async def _drop_unsendable(
     return keep
 
 
-def _cancel(message: _Due, why: str) -> dict[str, Any]:
+def _cancel(message: DueMessage, why: str) -> dict[str, Any]:
     return {"b_id": message.id, "b_error": f"cancelled: {why}"}
 
 
 async def _hold_outside_window(
-    session: AsyncSession, rows: list[_Due], now: datetime, claim: Claim
-) -> list[_Due]:
+    session: AsyncSession, rows: list[DueMessage], now: datetime, claim: Claim
+) -> list[DueMessage]:
     """Keep the messages whose lead's window is open now; queue the others again for the
     window's next opening (same window and zone policy as the scheduler), in one statement."""
     windows: dict[uuid.UUID, SendingWindow] = {}
     # (sequence, lead zone, sequence zone) -> None when open now, else the next opening.
     verdicts: dict[tuple[uuid.UUID, str | None, str], datetime | None] = {}
-    keep: list[_Due] = []
+    keep: list[DueMessage] = []
     held: dict[uuid.UUID, datetime] = {}
     for message in rows:
         if message.sequence_id is None or message.sequence_zone is None:
@@ -365,14 +308,14 @@ async def _hold_outside_window(
 
 def _plan(
     mailbox: Mailbox,
-    rows: list[_Due],
+    rows: list[DueMessage],
     now: datetime,
     horizon: datetime,
     closes_at: datetime | None,
-) -> list[tuple[_Due, datetime]]:
+) -> list[tuple[DueMessage, datetime]]:
     """Planned send times: each at least the gap after the one before (and after the mailbox's
     last send), none after `horizon` nor at or after the mailbox's window closes."""
-    slots: list[tuple[_Due, datetime]] = []
+    slots: list[tuple[DueMessage, datetime]] = []
     previous = mailbox.last_sent_at
     for message in rows:
         at = (
@@ -385,58 +328,3 @@ def _plan(
         slots.append((message, at))
         previous = at
     return slots
-
-
-async def _ensure_unsubscribe(
-    session: AsyncSession,
-    settings: Settings,
-    mailbox: Mailbox,
-    message: _Due,
-) -> None:
-    """A message queued without its unsubscribe headers (a test send, an older producer) gets
-    them here, with the footer, so no email ever leaves without them."""
-    if message.has_unsubscribe:
-        return
-    token = await unsubscribe.issue_token(
-        session, message.workspace_id, message.lead_id, message.to_address
-    )
-    address = message.postal_address or str((mailbox.config or {}).get("postal_address") or "")
-    text, html = unsubscribe.footer(settings, token, address)
-    headers = {
-        **(json.loads(message.headers) if message.headers else {}),
-        **unsubscribe.headers(settings, token, mailto=mailbox.reply_to or mailbox.from_email),
-    }
-    message.headers, message.has_unsubscribe = json.dumps(headers), True
-    message.body_text = (message.body_text or "") + text
-    if message.body_html is not None:
-        message.body_html += html
-    await session.execute(
-        update(Message)
-        .where(Message.id == message.id)
-        .values(headers=headers, body_text=message.body_text, body_html=message.body_html)
-    )
-
-
-def _email(settings: Settings, mailbox: Mailbox, message: _Due) -> OutboundEmail:
-    headers: dict[str, Any] = json.loads(message.headers) if message.headers else {}
-    if message.in_reply_to:
-        headers.setdefault("In-Reply-To", message.in_reply_to)
-        headers.setdefault("References", message.in_reply_to)
-    to = [message.to_address]
-    subject = message.subject
-    if settings.test_mode:
-        to = list(settings.test_recipients)
-        subject = test_subject(message.to_address, subject)
-    return OutboundEmail(
-        message_id=message.message_id,
-        from_email=message.from_address or mailbox.from_email,
-        from_name=mailbox.from_name,
-        to=to,
-        subject=subject,
-        text=message.body_text,
-        html=message.body_html,
-        reply_to=mailbox.reply_to,
-        headers=headers,
-        idempotency_key=message.message_id.strip("<>"),
-        metadata={"message": str(message.id)},
-    )

@@ -10,7 +10,7 @@ The rule, by what we can know:
 - otherwise (a real SMTP server, Postmark, SendGrid): marked sent with classification
   `reconciled_unknown` and an "unconfirmed" note. We prefer at most one copy over a duplicate,
   and the attempt row says plainly that delivery was not confirmed. With back-to-back sends the
-  next run of `delivery.GROUP` is marked started while the current one is on the wire, so a
+  next run of `runs.GROUP` is marked started while the current one is on the wire, so a
   crash can leave up to 2 x GROUP unconfirmed; with a minimum gap between sends (the normal
   case) it is one.
 """
