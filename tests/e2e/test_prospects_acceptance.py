@@ -38,9 +38,10 @@ async def _wait_for_bulk(page: Page) -> None:
     await expect(card.locator('[data-role="state"] .badge')).to_have_text(
         "completed", timeout=30000
     )
-    # The counts above the table predate the run: the card offers a fresh look.
-    await card.locator('[data-role="refresh"]').click()
-    await page.wait_for_load_state()
+    # The counts above the table predate the run: the card offers a fresh look. Wait for that
+    # navigation itself: the page already loaded counts as loaded.
+    async with page.expect_navigation():
+        await card.locator('[data-role="refresh"]').click()
 
 
 async def test_find_complete_score_and_import_prospects(
@@ -88,7 +89,7 @@ async def test_find_complete_score_and_import_prospects(
     await _wait_for_bulk(page)
     await expect(
         page.locator('tr[data-id] [data-field="verification"] .badge').first
-    ).not_to_have_text("unverified")
+    ).not_to_have_text("unverified", timeout=15000)
     await page.screenshot(path=str(screenshots / "acceptance-leads.png"), full_page=True)
 
     await page.locator("tr[data-id] a.strong").first.click()
