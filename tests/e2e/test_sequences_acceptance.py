@@ -12,7 +12,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -38,12 +38,17 @@ async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
         yield base
 
 
-def _window_now() -> tuple[str, str]:
-    """A window open now in UTC for at least a few minutes; never open at UTC+14 (Kiribati)."""
-    now = datetime.now(UTC)
-    start = (now - timedelta(minutes=1)).time().replace(second=0, microsecond=0)
-    end = min(time(23, 59), (now + timedelta(hours=2)).time()) if now.hour < 22 else time(23, 59)
-    return start.strftime("%H:%M"), end.strftime("%H:%M")
+# The sequence's window, in each lead's own zone. The zones are chosen from the clock so the
+# test means the same at any hour: the leads it may reach are around noon, Kai around midnight
+# (a window near the current UTC time would close, or wrap past midnight, during the run).
+OPENS, CLOSES = "09:00", "16:00"
+
+
+def _zone(local_hour: int) -> str:
+    """A fixed-offset zone whose local time is now `local_hour`:xx."""
+    offset = (local_hour - datetime.now(UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset  # UTC-9 .. UTC+14: all exist as Etc/GMT
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 async def _leads(runtime: Runtime) -> dict[str, uuid.UUID]:
@@ -51,11 +56,11 @@ async def _leads(runtime: Runtime) -> dict[str, uuid.UUID]:
         workspace = await session.scalar(select(Workspace).where(Workspace.name == "Demo"))
         assert workspace is not None
         spec = {
-            "maya@northwind.example": ("Maya", "UTC"),
-            "jonas@northwind.example": ("Jonas", "Africa/Abidjan"),  # UTC all year
-            "priya@northwind.example": (None, "UTC"),  # no first name: the fallback shows
-            "kai@northwind.example": ("Kai", "Pacific/Kiritimati"),  # outside the window
-            "gone@northwind.example": ("Gone", "UTC"),  # suppressed before enrolling
+            "maya@northwind.example": ("Maya", _zone(12)),
+            "jonas@northwind.example": ("Jonas", _zone(12)),
+            "priya@northwind.example": (None, _zone(12)),  # no first name: the fallback shows
+            "kai@northwind.example": ("Kai", _zone(0)),  # outside the window
+            "gone@northwind.example": ("Gone", _zone(12)),  # suppressed before enrolling
         }
         leads = {
             email: (
@@ -135,11 +140,10 @@ async def test_the_done_when_of_sequences_and_sending(
         await page.get_by_role("button", name="Save step").click()
         await _ok(page, "Step saved.")
 
-        opens, closes = _window_now()
         for day in ("Sat", "Sun"):
             await page.locator("label.day", has_text=day).locator("input").check()
-        await page.get_by_label("From").fill(opens)
-        await page.locator("#f-end").fill(closes)
+        await page.get_by_label("From").fill(OPENS)
+        await page.locator("#f-end").fill(CLOSES)
         await page.get_by_label(re.compile(r"Sales\s+<?anna@acme")).check()
         await page.get_by_label("Postal address for the footer").fill(
             "Acme Inc, 1 Main St, Springfield"
