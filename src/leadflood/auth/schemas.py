@@ -4,19 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from leadflood.auth.passwords import MIN_LENGTH
 from leadflood.models import Role
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Read(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+from leadflood.schemas import Read, Strict
 
 Password = Field(min_length=MIN_LENGTH, max_length=200)
 WorkspaceName = Field(min_length=1, max_length=120)

@@ -9,14 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from leadflood.icps import criteria as vocab
 from leadflood.models import SearchRunState
+from leadflood.schemas import Strict
 
 SOURCES = ("sandbox", "apollo")
 MAX_VALUES = 50
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 Value = Annotated[str, Field(min_length=1, max_length=120)]

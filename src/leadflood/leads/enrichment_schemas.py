@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from leadflood.leads.schemas import LeadRead, Strict
+from leadflood.leads.schemas import LeadRead
 from leadflood.models import BulkAction, BulkState, LeadStatus, VerificationStatus
+from leadflood.schemas import Strict
 
 LeadSort = Literal["newest", "oldest", "score", "score_asc"]
 

@@ -8,10 +8,7 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
 from leadflood.models import LeadStatus, VerificationStatus
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from leadflood.schemas import Strict, iana_zone
 
 
 def _e164(value: str | None) -> str | None:
@@ -27,15 +24,7 @@ def _e164(value: str | None) -> str | None:
 
 
 def _zone(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("must be an IANA time zone such as Europe/Berlin") from exc
-    return value
+    return None if value is None or value == "" else iana_zone(value)
 
 
 Phone = Annotated[str | None, AfterValidator(_e164)]

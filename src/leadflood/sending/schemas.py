@@ -3,29 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, model_validator
 
 from leadflood.models import MailboxState, MessageStatus, SuppressionKind
+from leadflood.schemas import Read, Strict, TimeZone
 
 Provider = Literal["smtp", "resend", "postmark", "sendgrid"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Read(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("must be an IANA time zone such as Europe/Berlin") from exc
-    return value
 
 
 def _window(value: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +33,6 @@ def _window(value: dict[str, Any]) -> dict[str, Any]:
     return {"days": sorted(set(days)), "start": value["start"], "end": value["end"]}
 
 
-Zone = Annotated[str, AfterValidator(_zone)]
 Window = Annotated[dict[str, Any], AfterValidator(_window)]
 
 
@@ -63,7 +46,7 @@ class MailboxFields(Strict):
     min_gap_seconds: int | None = Field(None, ge=0, le=86_400)
     jitter_seconds: int | None = Field(None, ge=0, le=86_400)
     window: Window | None = None
-    timezone: Zone | None = None
+    timezone: TimeZone | None = None
     warmup_enabled: bool | None = None
     warmup_start: int | None = Field(None, ge=0, le=100_000)
     warmup_increment: int | None = Field(None, ge=0, le=100_000)

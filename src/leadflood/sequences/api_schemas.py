@@ -10,13 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from leadflood.errors import InvalidInput
+from leadflood.schemas import Strict
 from leadflood.sequences.errors import InvalidEnrollSource
 from leadflood.sequences.schemas import (
     EnrollmentRead,
     EnrollRequest,
     SequenceStats,
     StepCreate,
-    Strict,
     VariantIn,
 )
 

@@ -2,32 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from leadflood.models import EnrollmentState, SequenceState, VerificationStatus
+from leadflood.schemas import Read, Strict, TimeZone
 from leadflood.sending.windows import InvalidWindow, SendingWindow
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("must be an IANA time zone such as Europe/Berlin") from exc
-    return value
-
-
-TimeZone = Annotated[str, AfterValidator(_zone)]
 DelayUnit = Literal["hours", "days", "business_days"]
 
 
@@ -102,7 +84,7 @@ class StepMove(Strict):
     position: int = Field(ge=1)
 
 
-class VariantRead(ReadModel):
+class VariantRead(Read):
     id: uuid.UUID
     label: str
     subject: str
@@ -110,7 +92,7 @@ class VariantRead(ReadModel):
     weight: int
 
 
-class StepRead(ReadModel):
+class StepRead(Read):
     id: uuid.UUID
     position: int
     channel: str
@@ -119,7 +101,7 @@ class StepRead(ReadModel):
     variants: list[VariantRead]
 
 
-class SequenceRead(ReadModel):
+class SequenceRead(Read):
     id: uuid.UUID
     name: str
     description: str
@@ -164,7 +146,7 @@ class EnrollResult(BaseModel):
     skipped: dict[str, int]
 
 
-class EnrollmentRead(ReadModel):
+class EnrollmentRead(Read):
     id: uuid.UUID
     sequence_id: uuid.UUID
     lead_id: uuid.UUID
