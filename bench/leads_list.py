@@ -118,8 +118,8 @@ async def main(rows: int) -> None:
         if row is None:
             return None
         if sort == "score":
-            return queries._encode(["s", row.score, str(row.id)])
-        return queries._encode(["c", row.created_at.isoformat(), str(row.id)])
+            return queries._encode(["s", row.score, str(row.id)], False)
+        return queries._encode(["c", row.created_at.isoformat(), str(row.id)], False)
 
     with psycopg.connect(url) as conn:
         t = []

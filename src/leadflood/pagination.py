@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from leadflood.errors import InvalidInput
@@ -18,6 +20,7 @@ from leadflood.errors import InvalidInput
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+CursorOf = Callable[[Any, bool], str]
 
 
 class InvalidCursor(InvalidInput):
@@ -28,18 +31,40 @@ class InvalidCursor(InvalidInput):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+    # The page before this one (None on the first page): pass it as `cursor` to go back.
+    prev_cursor: str | None = None
+
+    @classmethod
+    def of(cls, page: Window[Any], read: Callable[[Any], T]) -> Self:
+        return cls(
+            items=[read(row) for row in page.items],
+            next_cursor=page.next_cursor,
+            prev_cursor=page.prev_cursor,
+        )
 
 
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+@dataclass(frozen=True, slots=True)
+class Window(Generic[T]):
+    """One page of rows in list order, with the cursors of the pages after and before it."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def encode_cursor(created_at: datetime, row_id: uuid.UUID, *, before: bool = False) -> str:
+    parts = [created_at.isoformat(), str(row_id)] + (["before"] if before else [])
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID, bool]:
+    """(created_at, id, before): `before` asks for the rows that come before that row."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), uuid.UUID(row_id)
+        created, row_id, *rest = json.loads(base64.urlsafe_b64decode(padded))
+        if rest not in ([], ["before"]):
+            raise ValueError(rest)
+        return datetime.fromisoformat(created), uuid.UUID(row_id), bool(rest)
     except (ValueError, TypeError) as exc:
         raise InvalidCursor() from exc
 
@@ -52,18 +77,45 @@ def newest_first(
     cursor: str | None,
     limit: int,
 ) -> Select[Any]:
-    """Order newest first and start after `cursor`; fetch one extra row to know if more exist."""
-    if cursor:
-        after_created, after_id = decode_cursor(cursor)
-        query = query.where(
-            or_(created_at < after_created, and_(created_at == after_created, row_id < after_id))
-        )
-    return query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+    """Order newest first and start after `cursor` (or, for a `before` cursor, walk back from
+    it oldest first); fetch one extra row to know if more exist. `page_of` puts the rows back
+    in list order."""
+    if not cursor:
+        return query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+    at, at_id, before = decode_cursor(cursor)
+    key, bound = tuple_(created_at, row_id), tuple_(literal(at), literal(at_id))
+    if before:
+        return query.where(key > bound).order_by(created_at, row_id).limit(limit + 1)
+    return query.where(key < bound).order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
 
 
-def page_of(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
-    if len(rows) <= limit:
-        return rows, None
+def window(
+    rows: list[Any], limit: int, *, cursor: str | None, before: bool, encode: CursorOf
+) -> Window[Any]:
+    """The page out of `limit + 1` rows fetched from the cursor onwards (backwards for a
+    `before` cursor); `encode(row, before)` makes a cursor at a row."""
+    more = len(rows) > limit
     rows = rows[:limit]
-    last = rows[-1]
-    return rows, encode_cursor(last.created_at, last.id)
+    if before:
+        rows.reverse()
+        return Window(
+            rows,
+            next_cursor=encode(rows[-1], False) if rows else None,
+            prev_cursor=encode(rows[0], True) if more else None,
+        )
+    return Window(
+        rows,
+        next_cursor=encode(rows[-1], False) if more else None,
+        prev_cursor=encode(rows[0], True) if cursor and rows else None,
+    )
+
+
+def page_of(rows: list[Any], limit: int, cursor: str | None) -> Window[Any]:
+    """The page of rows fetched by `newest_first` with the same `cursor` and `limit`."""
+    return window(
+        rows,
+        limit,
+        cursor=cursor,
+        before=bool(cursor) and decode_cursor(cursor or "")[2],
+        encode=lambda row, back: encode_cursor(row.created_at, row.id, before=back),
+    )

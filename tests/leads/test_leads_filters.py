@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from leadflood.leads import queries
 from leadflood.leads.enrichment_schemas import LeadFilter
 from leadflood.models import Lead, LeadStatus, VerificationStatus
+from leadflood.pagination import Window
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -35,16 +36,21 @@ async def _seed(runtime, workspace_id, specs: list[dict]) -> list[uuid.UUID]:
     return ids
 
 
-async def _all(session, workspace_id, where, sort, limit) -> list[Lead]:
-    seen: list[Lead] = []
+async def _pages(session, workspace_id, where, sort, limit) -> list[Window[Lead]]:
+    pages: list[Window[Lead]] = []
     cursor = None
     while True:
-        rows, cursor = await queries.list_page(
+        page = await queries.list_page(
             session, workspace_id, where, sort=sort, limit=limit, cursor=cursor
         )
-        seen += rows
-        if cursor is None:
-            return seen
+        pages.append(page)
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def _ids(page: Window[Lead]) -> list[uuid.UUID]:
+    return [lead.id for lead in page.items]
 
 
 async def test_filters_narrow_the_list(client, runtime, owner) -> None:
@@ -92,7 +98,7 @@ async def test_another_workspaces_leads_never_show(client, runtime, other_worksp
     limit=st.integers(1, 4),
     sort=st.sampled_from(["newest", "oldest", "score", "score_asc"]),
 )
-async def test_keyset_pages_return_every_row_once_in_order(
+async def test_keyset_pages_return_every_row_once_in_order_forwards_and_back(
     runtime, owner, scores, minutes, limit, sort
 ) -> None:
     workspace_id = owner.workspace_id
@@ -101,7 +107,23 @@ async def test_keyset_pages_return_every_row_once_in_order(
     specs = [{"score": s, "minute": minutes[i]} for i, s in enumerate(scores)]
     ids = await _seed(runtime, workspace_id, specs)
     async with runtime.db.session() as session:
-        seen = await _all(session, workspace_id, LeadFilter(), sort, limit)
+        pages = await _pages(session, workspace_id, LeadFilter(), sort, limit)
+        # Walking back from each page gives the page before it, and forward again this one.
+        assert pages[0].prev_cursor is None
+        for k in range(len(pages) - 1, 0, -1):
+            assert pages[k].prev_cursor is not None
+            back = await queries.list_page(
+                session, workspace_id, LeadFilter(), sort=sort, limit=limit,
+                cursor=pages[k].prev_cursor,
+            )  # fmt: skip
+            assert _ids(back) == _ids(pages[k - 1])
+            assert (back.prev_cursor is None) == (k == 1)
+            again = await queries.list_page(
+                session, workspace_id, LeadFilter(), sort=sort, limit=limit,
+                cursor=back.next_cursor,
+            )  # fmt: skip
+            assert _ids(again) == _ids(pages[k])
+    seen = [lead for page in pages for lead in page.items]
     assert sorted(lead.id for lead in seen) == sorted(ids)
     if sort in ("newest", "oldest"):
         keys = [(lead.created_at, lead.id) for lead in seen]

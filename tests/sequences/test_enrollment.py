@@ -201,7 +201,7 @@ async def test_pause_resume_stop_in_bulk(db: Database) -> None:
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=FIXED_NOW
         )
-        page, _ = await enrollment.list_page(session, ws, seq.id, limit=10)
+        page = (await enrollment.list_page(session, ws, seq.id, limit=10)).items
         ids = [e.id for e in page]
         assert await enrollment.act(session, ws, "pause", ids[:2], now=FIXED_NOW) == 2
         assert await enrollment.act(session, ws, "pause", ids[:2], now=FIXED_NOW) == 0

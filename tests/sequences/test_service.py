@@ -186,7 +186,7 @@ async def test_archiving_stops_enrollments(db: Database) -> None:
             session, ws, seq.id, EnrollRequest(lead_ids=[lead.id]), now=FIXED_NOW
         )
         await sequences.transition(session, ws, seq.id, S.archived, now=FIXED_NOW)
-        page, _ = await enrollment.list_page(session, ws, seq.id, limit=10)
+        page = (await enrollment.list_page(session, ws, seq.id, limit=10)).items
         assert [(e.state, e.stop_reason) for e in page] == [
             (EnrollmentState.stopped, "sequence_archived")
         ]

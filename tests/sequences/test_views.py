@@ -345,9 +345,10 @@ async def test_the_enrollment_rows_cost_the_same_queries_for_any_page_size(
     for limit in (1, 7):
         statements.clear()
         async with runtime.db.session() as session:
-            rows, _ = await enrollment.list_page(
+            page = await enrollment.list_page(
                 session, owner.workspace_id, made["sequence"].id, limit=limit
             )
+            rows = page.items
             event.listen(sync_engine, "before_cursor_execute", count)
             try:
                 found = await queries.enrollment_rows(session, owner.workspace_id, rows, now=now)

@@ -80,9 +80,7 @@ async def list_audit_events(
     action: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Page[AuditEventRead]:
     """Privileged actions in this workspace, newest first: who, what, when, from where."""
-    rows, next_cursor = await audit.list_page(
+    page = await audit.list_page(
         session, member.workspace_id, limit=limit, cursor=cursor, action=action
     )
-    return Page[AuditEventRead](
-        items=[AuditEventRead.model_validate(row) for row in rows], next_cursor=next_cursor
-    )
+    return Page[AuditEventRead].of(page, AuditEventRead.model_validate)

@@ -215,10 +215,10 @@ async def delete_credential(provider: str, member: AdminDep, session: SessionDep
 async def audit_page(
     request: Request, member: AdminDep, session: SessionDep, cursor: str | None = None
 ) -> Response:
-    rows, next_cursor = await audit.list_page(
+    page = await audit.list_page(
         session, member.workspace_id, limit=DEFAULT_PAGE_SIZE, cursor=cursor
     )
-    context = {"events": rows, "next_cursor": next_cursor, "cursor": cursor}
+    context = {"events": page.items, "page": page, "cursor": cursor}
     return _page(request, "settings/audit.html", "audit", context)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.auth.principal import CurrentMember, Origin
 from leadflood.db.scope import scoped
 from leadflood.models import AuditEvent
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 
 
 async def record(
@@ -55,9 +55,9 @@ async def list_page(
     limit: int,
     cursor: str | None = None,
     action: str | None = None,
-) -> tuple[list[AuditEvent], str | None]:
+) -> Window[AuditEvent]:
     query = scoped(AuditEvent, workspace_id)
     if action:
         query = query.where(AuditEvent.action == action)
     query = newest_first(query, AuditEvent.created_at, AuditEvent.id, cursor=cursor, limit=limit)
-    return page_of(list((await session.scalars(query)).all()), limit)
+    return page_of(list((await session.scalars(query)).all()), limit, cursor)

@@ -120,7 +120,7 @@ def list_icps(
 
     async def work(session: Any, runtime: Any) -> list[dict[str, Any]]:
         found = await find_workspace(session, workspace)
-        rows, _ = await icps.list_page(session, found.id, limit=200)
+        rows = (await icps.list_page(session, found.id, limit=200)).items
         ids = [row.id for row in rows]
         counts = await icps.lead_counts(session, found.id, ids)
         runs = await icps.latest_runs(session, found.id, ids)
@@ -298,7 +298,7 @@ def runs(
 
     async def work(session: Any, runtime: Any) -> list[dict[str, Any]]:
         found = await find_workspace(session, workspace)
-        rows, _ = await searches.list_runs(session, found.id, icp_id, limit=50)
+        rows = (await searches.list_runs(session, found.id, icp_id, limit=50)).items
         return [searches.read(row).model_dump(mode="json") for row in rows]
 
     items = in_session(settings_from(data_dir), work)

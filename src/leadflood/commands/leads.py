@@ -86,6 +86,7 @@ def leads_list(
     from leadflood.leads import queries
     from leadflood.leads.enrichment_schemas import LeadFilter
     from leadflood.leads.schemas import LeadRead
+    from leadflood.pagination import Page
 
     chosen = next((key for key in SORTS if key == sort), None)
     if chosen is None:
@@ -108,17 +109,17 @@ def leads_list(
         err.print(f"[red]{error['loc'][0]}[/red]: {error['msg']}")
         raise typer.Exit(2) from None
 
-    async def work(session: Any, runtime: Any) -> tuple[list[Any], str | None]:
+    async def work(session: Any, runtime: Any) -> Page[LeadRead]:
         found = await find_workspace(session, workspace)
-        rows, after = await queries.list_page(
+        window = await queries.list_page(
             session, found.id, where, sort=chosen, limit=limit, cursor=cursor
         )
-        return [LeadRead.model_validate(row) for row in rows], after
+        return Page[LeadRead].of(window, LeadRead.model_validate)
 
-    rows, next_cursor = in_session(settings_from(data_dir), work)
+    page = in_session(settings_from(data_dir), work)
+    rows = page.items
     if as_json:
-        items = [row.model_dump(mode="json") for row in rows]
-        console.print_json(json.dumps({"items": items, "next_cursor": next_cursor}))
+        console.print_json(page.model_dump_json())
         return
     table = Table()
     for column in ("id", "email", "name", "company", "score", "email check", "status"):
@@ -135,8 +136,10 @@ def leads_list(
             lead.status.value,
         )
     console.print(table if rows else "No lead matches: widen the filters, or add leads.")
-    if next_cursor:
-        console.print(f"next page: --cursor {next_cursor}")
+    if page.prev_cursor:
+        console.print(f"previous page: --cursor {page.prev_cursor}")
+    if page.next_cursor:
+        console.print(f"next page: --cursor {page.next_cursor}")
 
 
 @app.command("show")

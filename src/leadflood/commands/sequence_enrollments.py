@@ -41,10 +41,10 @@ def list_enrollments(
 
     async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
-        rows, _ = await enrollment.list_page(
+        rows = (await enrollment.list_page(
             session, workspace_id, sequence_id, limit=limit,
             state=EnrollmentState(state) if state else None,
-        )  # fmt: skip
+        )).items  # fmt: skip
         found = await queries.enrollment_rows(session, workspace_id, rows)
         return [row.model_dump(mode="json") for row in found]
 

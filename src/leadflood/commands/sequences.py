@@ -84,7 +84,7 @@ def list_sequences(
         raise typer.Exit(2) from None
 
     async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
-        rows, _ = await sequences.list_page(session, workspace_id, limit=200, state=wanted)
+        rows = (await sequences.list_page(session, workspace_id, limit=200, state=wanted)).items
         counts = await queries.counts(session, workspace_id, [r.id for r in rows])
         return [
             {"id": str(r.id), "name": r.name, "state": r.state.value} | counts[r.id].model_dump()

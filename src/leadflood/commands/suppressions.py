@@ -103,13 +103,15 @@ def list_suppressions(
     from leadflood.sending import outbox
 
     async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
-        rows, _ = await outbox.list_suppressions(
-            session,
-            workspace_id,
-            limit=limit,
-            kind=SuppressionKind(kind) if kind else None,
-            search=search,
-        )
+        rows = (
+            await outbox.list_suppressions(
+                session,
+                workspace_id,
+                limit=limit,
+                kind=SuppressionKind(kind) if kind else None,
+                search=search,
+            )
+        ).items
         return [_read(r) for r in rows]
 
     items = _in_workspace(data_dir, workspace, work)

@@ -36,10 +36,8 @@ async def list_icps(
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[IcpRead]:
-    rows, next_cursor = await icps.list_page(
-        session, member.workspace_id, limit=limit, cursor=cursor
-    )
-    return Page[IcpRead](items=[IcpRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    page = await icps.list_page(session, member.workspace_id, limit=limit, cursor=cursor)
+    return Page[IcpRead].of(page, IcpRead.model_validate)
 
 
 @router.get("/{icp_id}", response_model=IcpRead)
@@ -94,10 +92,10 @@ async def list_search_runs(
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[SearchRunRead]:
-    rows, next_cursor = await searches.list_runs(
+    page = await searches.list_runs(
         session, member.workspace_id, icp_id, limit=limit, cursor=cursor
     )
-    return Page[SearchRunRead](items=[searches.read(r) for r in rows], next_cursor=next_cursor)
+    return Page[SearchRunRead].of(page, searches.read)
 
 
 @router.get("/{icp_id}/search-runs/{run_id}", response_model=SearchRunRead)

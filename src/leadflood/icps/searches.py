@@ -22,7 +22,7 @@ from leadflood.icps import criteria as vocab
 from leadflood.icps.schemas import SearchRequest, SearchRunRead
 from leadflood.icps.service import IcpNotFound
 from leadflood.models import Icp, SearchOutcome, SearchResult, SearchRun, SearchRunState
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 from leadflood.providers.base import LeadQuery, LeadSource
 from leadflood.providers.registry import ProviderRegistry
 
@@ -150,7 +150,7 @@ async def list_runs(
     *,
     limit: int,
     cursor: str | None = None,
-) -> tuple[list[SearchRun], str | None]:
+) -> Window[SearchRun]:
     await get_scoped(session, Icp, workspace_id, icp_id, error=IcpNotFound)
     query = newest_first(
         scoped(SearchRun, workspace_id).where(SearchRun.icp_id == icp_id),
@@ -159,7 +159,7 @@ async def list_runs(
         cursor=cursor,
         limit=limit,
     )
-    return page_of(list((await session.scalars(query)).all()), limit)
+    return page_of(list((await session.scalars(query)).all()), limit, cursor)
 
 
 async def rejection_reasons(

@@ -12,7 +12,7 @@ from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, NotFound
 from leadflood.icps.schemas import IcpCreate, IcpUpdate
 from leadflood.models import Icp, Lead, SearchRun
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 
 # Runs in `leads` (scoring reads leads); deferred here by name.
 RESCORE_TASK = "leads.rescore_icp"
@@ -61,11 +61,11 @@ async def get(session: AsyncSession, workspace_id: uuid.UUID, icp_id: uuid.UUID)
 
 async def list_page(
     session: AsyncSession, workspace_id: uuid.UUID, *, limit: int, cursor: str | None = None
-) -> tuple[list[Icp], str | None]:
+) -> Window[Icp]:
     query = newest_first(
         scoped(Icp, workspace_id), Icp.created_at, Icp.id, cursor=cursor, limit=limit
     )
-    return page_of(list((await session.scalars(query)).all()), limit)
+    return page_of(list((await session.scalars(query)).all()), limit, cursor)
 
 
 async def update_icp(

@@ -129,7 +129,8 @@ def _form_page(
 @router.get("/icps", response_class=HTMLResponse)
 async def icp_list(request: Request, session: SessionDep, member: ViewerDep) -> Response:
     cursor = request.query_params.get("cursor") or None
-    rows, next_cursor = await icps.list_page(session, member.workspace_id, limit=50, cursor=cursor)
+    page = await icps.list_page(session, member.workspace_id, limit=50, cursor=cursor)
+    rows = page.items
     ids = [row.id for row in rows]
     return render(
         request,
@@ -139,7 +140,7 @@ async def icp_list(request: Request, session: SessionDep, member: ViewerDep) -> 
             "icps": rows,
             "counts": await icps.lead_counts(session, member.workspace_id, ids),
             "runs": await icps.latest_runs(session, member.workspace_id, ids),
-            "next_cursor": next_cursor,
+            "page": page,
             "cursor": cursor,
             "deleted": request.query_params.get("deleted"),
         },
@@ -173,7 +174,7 @@ async def _detail(
     status: int = 200,
 ) -> HTMLResponse:
     icp = await icps.get(session, workspace_id, icp_id)
-    runs, _ = await searches.list_runs(session, workspace_id, icp.id, limit=20)
+    runs = (await searches.list_runs(session, workspace_id, icp.id, limit=20)).items
     counts = await icps.lead_counts(session, workspace_id, [icp.id])
     return render(
         request,

@@ -205,7 +205,15 @@ async def _stream(
             .values(state=ImportState.completed, finished_at=datetime.now(UTC))
         )
     imp.state = ImportState.completed
-    log.info("import.completed", import_id=str(imp.id), rows=cursor)
+    log.info(
+        "import.completed",
+        import_id=str(imp.id),
+        rows=imp.rows_read,
+        created=imp.created,
+        updated=imp.updated,
+        skipped=imp.skipped,
+        rejected=imp.rejected,
+    )
 
 
 def _first_seen(result: ChunkResult, seen: set[int]) -> list[int]:

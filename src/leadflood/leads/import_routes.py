@@ -56,10 +56,8 @@ async def list_imports(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ImportRead]:
-    rows, next_cursor = await importing.list_page(
-        session, member.workspace_id, limit=limit, cursor=cursor
-    )
-    return Page[ImportRead](items=[importing.to_read(r) for r in rows], next_cursor=next_cursor)
+    page = await importing.list_page(session, member.workspace_id, limit=limit, cursor=cursor)
+    return Page[ImportRead].of(page, importing.to_read)
 
 
 @router.get("/{import_id}", response_model=ImportRead)

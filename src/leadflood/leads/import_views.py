@@ -31,13 +31,11 @@ FIELD_LABELS = {name: name.replace("_", " ").capitalize() for name in LEAD_FIELD
 @router.get("/imports", response_class=HTMLResponse)
 async def imports_page(request: Request, session: SessionDep, member: ViewerDep) -> Response:
     cursor = request.query_params.get("cursor") or None
-    rows, next_cursor = await importing.list_page(
-        session, member.workspace_id, limit=25, cursor=cursor
-    )
+    page = await importing.list_page(session, member.workspace_id, limit=25, cursor=cursor)
     return render(
         request,
         "imports/index.html",
-        {"active": "leads", "imports": rows, "next_cursor": next_cursor, "cursor": cursor},
+        {"active": "leads", "imports": page.items, "page": page, "cursor": cursor},
     )
 
 

@@ -31,7 +31,7 @@ from leadflood.leads.import_schemas import (
 )
 from leadflood.leads.mapping import LEAD_FIELDS, apply_overrides, auto_map, has_identity
 from leadflood.models import ImportState, LeadImport, LeadImportRejection, OnDuplicate
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 from leadflood.settings import Settings
 
 IMPORT_TASK = "leads.import"
@@ -208,7 +208,7 @@ async def get(
 
 async def list_page(
     session: AsyncSession, workspace_id: uuid.UUID, *, limit: int, cursor: str | None = None
-) -> tuple[list[LeadImport], str | None]:
+) -> Window[LeadImport]:
     query = newest_first(
         scoped(LeadImport, workspace_id),
         LeadImport.created_at,
@@ -216,7 +216,7 @@ async def list_page(
         cursor=cursor,
         limit=limit,
     )
-    return page_of(list((await session.scalars(query)).all()), limit)
+    return page_of(list((await session.scalars(query)).all()), limit, cursor)
 
 
 def preview(settings: Settings, imp: LeadImport, *, sample: int = 20) -> ImportPreview:

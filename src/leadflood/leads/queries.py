@@ -14,12 +14,13 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from leadflood import jobs
 from leadflood.db.scope import scoped
 from leadflood.leads.enrichment_schemas import LeadFilter, LeadSort
 from leadflood.models import Lead, LeadCounts, LeadStatus
-from leadflood.pagination import InvalidCursor
+from leadflood.pagination import CursorOf, InvalidCursor, Window, window
 
 COUNT_CAP = 10_000
 COUNTS_TASK = "leads.refresh_counts"
@@ -56,19 +57,33 @@ def filtered(query: Select[Any], where: LeadFilter) -> Select[Any]:
     return query
 
 
-def _encode(parts: list[Any]) -> str:
+def _encode(parts: list[Any], before: bool) -> str:
+    parts = parts + (["before"] if before else [])
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, kind: str) -> list[Any]:
+def _decode(cursor: str, kind: str) -> tuple[list[Any], bool]:
+    """The cursor's key values (the row id last, as a UUID) and whether it points backwards."""
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(parts, list) or parts[0] != kind:
             raise ValueError(kind)
-        parts[-1] = uuid.UUID(parts[-1])
-        return parts
-    except (ValueError, TypeError, IndexError) as exc:
+        before = parts[-1] == "before"
+        values = parts[1:-1] if before else parts[1:]
+        if len(values) != 2:
+            raise ValueError(parts)
+        values[-1] = uuid.UUID(values[-1])
+        if kind == "c":
+            values[0] = datetime.fromisoformat(values[0])
+        elif values[0] is not None and type(values[0]) is not int:
+            raise ValueError(values[0])
+        return values, before
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
         raise InvalidCursor() from exc
+
+
+# A part of the list order: the rows a filter selects, sorted on `columns` (the id last).
+Segment = tuple[Select[Any], tuple[InstrumentedAttribute[Any], ...]]
 
 
 async def list_page(
@@ -79,58 +94,65 @@ async def list_page(
     sort: LeadSort = "newest",
     limit: int,
     cursor: str | None = None,
-) -> tuple[list[Lead], str | None]:
+) -> Window[Lead]:
     base = filtered(scoped(Lead, workspace_id), where)
     if sort in ("newest", "oldest"):
-        return await _by_created(session, base, desc=sort == "newest", limit=limit, cursor=cursor)
-    return await _by_score(session, base, desc=sort == "score", limit=limit, cursor=cursor)
+        values, before = _decode(cursor, "c") if cursor else ([], False)
+        segments: list[Segment] = [(base, (Lead.created_at, Lead.id))]
+        return await _keyset(
+            session, segments, desc=sort == "newest", limit=limit, cursor=cursor,
+            start=0, bound=values, before=before, encode=_created_cursor,
+        )  # fmt: skip
+    # Scored leads first (by score), then the unscored ones (by id): two range scans of the
+    # (workspace_id, score, id) index, so NULLs never break the keyset.
+    values, before = _decode(cursor, "s") if cursor else ([], False)
+    unscored = bool(values) and values[0] is None
+    segments = [
+        (base.where(Lead.score.is_not(None)), (Lead.score, Lead.id)),
+        (base.where(Lead.score.is_(None)), (Lead.id,)),
+    ]
+    return await _keyset(
+        session, segments, desc=sort == "score", limit=limit, cursor=cursor,
+        start=1 if unscored else 0, bound=values[1:] if unscored else values, before=before,
+        encode=_score_cursor,
+    )  # fmt: skip
 
 
-async def _by_created(
-    session: AsyncSession, query: Select[Any], *, desc: bool, limit: int, cursor: str | None
-) -> tuple[list[Lead], str | None]:
-    key = tuple_(Lead.created_at, Lead.id)
-    if cursor:
-        _, created, row_id = _decode(cursor, "c")
-        after = tuple_(literal(datetime.fromisoformat(created)), literal(row_id))
-        query = query.where(key < after if desc else key > after)
-    order = (Lead.created_at.desc(), Lead.id.desc()) if desc else (Lead.created_at, Lead.id)
-    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], _encode(["c", last.created_at.isoformat(), str(last.id)])
+def _created_cursor(lead: Lead, before: bool) -> str:
+    return _encode(["c", lead.created_at.isoformat(), str(lead.id)], before)
 
 
-async def _by_score(
-    session: AsyncSession, query: Select[Any], *, desc: bool, limit: int, cursor: str | None
-) -> tuple[list[Lead], str | None]:
-    """Scored leads first (by score), then the unscored ones (by id): two range scans of the
-    (workspace_id, score, id) index, so NULLs never break the keyset."""
-    score: int | None = None
-    after: uuid.UUID | None = None
-    if cursor:
-        _, score, after = _decode(cursor, "s")
+def _score_cursor(lead: Lead, before: bool) -> str:
+    return _encode(["s", lead.score, str(lead.id)], before)
+
+
+async def _keyset(
+    session: AsyncSession,
+    segments: list[Segment],
+    *,
+    desc: bool,
+    limit: int,
+    cursor: str | None,
+    start: int,
+    bound: list[Any],
+    before: bool,
+    encode: CursorOf,
+) -> Window[Lead]:
+    """The page after the row keyed `bound` in segment `start` (the first page without a
+    cursor), or the page before it: the segments walked backwards in the opposite order."""
+    walk = segments[start::-1] if before else segments[start:]
+    descending = desc != before
     rows: list[Lead] = []
-    if not cursor or score is not None:
-        scored = query.where(Lead.score.is_not(None))
-        if cursor:
-            key, bound = tuple_(Lead.score, Lead.id), tuple_(literal(score), literal(after))
-            scored = scored.where(key < bound if desc else key > bound)
-        order = (Lead.score.desc(), Lead.id.desc()) if desc else (Lead.score, Lead.id)
-        rows = list((await session.scalars(scored.order_by(*order).limit(limit + 1))).all())
-        after = None
-    if len(rows) <= limit:
-        unscored = query.where(Lead.score.is_(None))
-        if after is not None:
-            unscored = unscored.where(Lead.id < after if desc else Lead.id > after)
-        order_id = Lead.id.desc() if desc else Lead.id
-        more = limit + 1 - len(rows)
-        rows += list((await session.scalars(unscored.order_by(order_id).limit(more))).all())
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], _encode(["s", last.score, str(last.id)])
+    for index, (query, columns) in enumerate(walk):
+        if index == 0 and bound:
+            key, at = tuple_(*columns), tuple_(*(literal(value) for value in bound))
+            query = query.where(key < at if descending else key > at)
+        order = [column.desc() if descending else column for column in columns]
+        wanted = limit + 1 - len(rows)
+        rows += (await session.scalars(query.order_by(*order).limit(wanted))).all()
+        if len(rows) > limit:
+            break
+    return window(rows, limit, cursor=cursor, before=before, encode=encode)
 
 
 async def ids_matching(

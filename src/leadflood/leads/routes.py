@@ -56,12 +56,10 @@ async def list_leads(
         company_domain=company_domain,
         q=q,
     )
-    rows, next_cursor = await queries.list_page(
+    page = await queries.list_page(
         session, workspace.id, where, sort=sort, limit=limit, cursor=cursor
     )
-    return Page[LeadRead](
-        items=[LeadRead.model_validate(row) for row in rows], next_cursor=next_cursor
-    )
+    return Page[LeadRead].of(page, LeadRead.model_validate)
 
 
 async def _bulk(

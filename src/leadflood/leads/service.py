@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood import jobs
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, NotFound
-from leadflood.leads import enrichment, queries
-from leadflood.leads.enrichment_schemas import LeadFilter
+from leadflood.leads import enrichment
 from leadflood.leads.fields import ENRICHABLE
 from leadflood.leads.schemas import LeadCreate
 from leadflood.models import Lead, LeadStatus
@@ -56,20 +55,6 @@ async def create(
 
 async def get(session: AsyncSession, workspace_id: uuid.UUID, lead_id: uuid.UUID) -> Lead:
     return await get_scoped(session, Lead, workspace_id, lead_id, error=LeadNotFound)
-
-
-async def list_page(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    *,
-    limit: int,
-    cursor: str | None = None,
-    status: LeadStatus | None = None,
-    search: str | None = None,
-) -> tuple[list[Lead], str | None]:
-    """Newest first; the full set of filters and sorts is `leads.queries.list_page`."""
-    where = LeadFilter(status=status, q=search)
-    return await queries.list_page(session, workspace_id, where, limit=limit, cursor=cursor)
 
 
 async def statuses(

@@ -65,12 +65,12 @@ async def _page(
             sort = key
     cursor = params.get("cursor") or None
     try:
-        rows, next_cursor = await queries.list_page(
+        page = await queries.list_page(
             session, workspace.id, where, sort=sort, limit=DEFAULT_PAGE_SIZE, cursor=cursor
         )
     except InvalidCursor:
         cursor = None
-        rows, next_cursor = await queries.list_page(
+        page = await queries.list_page(
             session, workspace.id, where, sort=sort, limit=DEFAULT_PAGE_SIZE
         )
     counts = await queries.status_counts(session, workspace.id)
@@ -92,8 +92,8 @@ async def _page(
         "leads/index.html",
         {
             "active": "leads",
-            "leads": rows,
-            "next_cursor": next_cursor,
+            "leads": page.items,
+            "page": page,
             "cursor": cursor,
             "counts": counts["counts"],
             "capped": counts["capped"],

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Forbidden, NotFound
 from leadflood.models import DeliveryAttempt, Message, MessageStatus, Suppression, SuppressionKind
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 
 
 class MessageNotFound(NotFound):
@@ -41,7 +41,7 @@ async def list_messages(
     status: MessageStatus | None = None,
     mailbox_id: uuid.UUID | None = None,
     lead_id: uuid.UUID | None = None,
-) -> tuple[list[Message], str | None]:
+) -> Window[Message]:
     query = scoped(Message, workspace_id)
     if status is not None:
         query = query.where(Message.status == status)
@@ -51,7 +51,7 @@ async def list_messages(
         query = query.where(Message.lead_id == lead_id)
     query = newest_first(query, Message.created_at, Message.id, cursor=cursor, limit=limit)
     rows = list(await session.scalars(query))
-    return page_of(rows, limit)
+    return page_of(rows, limit, cursor)
 
 
 async def get_message(
@@ -89,7 +89,7 @@ async def list_suppressions(
     cursor: str | None = None,
     kind: SuppressionKind | None = None,
     search: str | None = None,
-) -> tuple[list[Suppression], str | None]:
+) -> Window[Suppression]:
     """This workspace's entries and the instance-wide ones."""
     query = select(Suppression).where(_visible(workspace_id))  # type: ignore[arg-type]
     if kind is not None:
@@ -98,7 +98,7 @@ async def list_suppressions(
         query = query.where(Suppression.value.contains(search.strip().lower()))
     query = newest_first(query, Suppression.created_at, Suppression.id, cursor=cursor, limit=limit)
     rows = list(await session.scalars(query))
-    return page_of(rows, limit)
+    return page_of(rows, limit, cursor)
 
 
 async def delete_suppression(

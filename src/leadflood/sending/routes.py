@@ -96,7 +96,7 @@ async def list_messages(
     mailbox_id: uuid.UUID | None = None,
     lead_id: uuid.UUID | None = None,
 ) -> Page[MessageRead]:
-    rows, next_cursor = await outbox.list_messages(
+    page = await outbox.list_messages(
         session,
         member.workspace_id,
         limit=limit,
@@ -105,9 +105,7 @@ async def list_messages(
         mailbox_id=mailbox_id,
         lead_id=lead_id,
     )
-    return Page[MessageRead](
-        items=[MessageRead.model_validate(r) for r in rows], next_cursor=next_cursor
-    )
+    return Page[MessageRead].of(page, MessageRead.model_validate)
 
 
 @router.get("/messages/{message_id}", response_model=MessageDetail, tags=["messages"])
@@ -142,12 +140,10 @@ async def list_suppressions(
     kind: SuppressionKind | None = None,
     q: Annotated[str | None, Query(max_length=320)] = None,
 ) -> Page[SuppressionRead]:
-    rows, next_cursor = await outbox.list_suppressions(
+    page = await outbox.list_suppressions(
         session, member.workspace_id, limit=limit, cursor=cursor, kind=kind, search=q
     )
-    return Page[SuppressionRead](
-        items=[_suppression_read(r) for r in rows], next_cursor=next_cursor
-    )
+    return Page[SuppressionRead].of(page, _suppression_read)
 
 
 @router.post(

@@ -40,13 +40,13 @@ async def suppression_list(
     q = (params.get("q") or "").strip()[:320] or None
     cursor = params.get("cursor") or None
     try:
-        rows, next_cursor = await outbox.list_suppressions(
+        page = await outbox.list_suppressions(
             session, member.workspace_id, limit=DEFAULT_PAGE_SIZE, cursor=cursor,
             kind=SuppressionKind(kind) if kind else None, search=q,
         )  # fmt: skip
     except InvalidCursor:
         cursor = None
-        rows, next_cursor = await outbox.list_suppressions(
+        page = await outbox.list_suppressions(
             session, member.workspace_id, limit=DEFAULT_PAGE_SIZE,
             kind=SuppressionKind(kind) if kind else None, search=q,
         )  # fmt: skip
@@ -57,14 +57,14 @@ async def suppression_list(
         {
             "active": "settings",
             "tab": "suppressions",
-            "rows": rows,
+            "rows": page.items,
             "kinds": KINDS,
             "reasons": REASONS,
             "kind_filter": kind,
             "q": q,
             "query": urlencode(keep),
             "cursor": cursor,
-            "next_cursor": next_cursor,
+            "page": page,
             "error": error,
             "done": params.get("done"),
         },

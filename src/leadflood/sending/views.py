@@ -22,7 +22,7 @@ async def outbox_page(
     params = request.query_params
     status = params.get("status") if params.get("status") in STATUS_TABS else None
     cursor = params.get("cursor") or None
-    rows, next_cursor = await outbox.list_messages(
+    page = await outbox.list_messages(
         session,
         member.workspace_id,
         limit=DEFAULT_PAGE_SIZE,
@@ -35,13 +35,13 @@ async def outbox_page(
         "sending/outbox.html",
         {
             "active": "outbox",
-            "messages": rows,
+            "messages": page.items,
             "counts": counts,
             "total": sum(counts.values()),
             "tabs": STATUS_TABS,
             "status_filter": status,
             "cursor": cursor,
-            "next_cursor": next_cursor,
+            "page": page,
             "test_mode": runtime.settings.test_mode,
             "test_recipients": runtime.settings.test_recipients,
             "public_url": runtime.settings.public_url,

@@ -36,7 +36,7 @@ from leadflood.models import (
     SequenceState,
     VerificationStatus,
 )
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 from leadflood.sending import suppression
 from leadflood.sequences import service as sequences
 from leadflood.sequences.errors import (
@@ -215,13 +215,13 @@ async def list_page(
     limit: int,
     cursor: str | None = None,
     state: EnrollmentState | None = None,
-) -> tuple[list[Enrollment], str | None]:
+) -> Window[Enrollment]:
     await sequences.get(session, workspace_id, sequence_id)
     query = scoped(Enrollment, workspace_id).where(Enrollment.sequence_id == sequence_id)
     if state is not None:
         query = query.where(Enrollment.state == state)
     query = newest_first(query, Enrollment.created_at, Enrollment.id, cursor=cursor, limit=limit)
-    return page_of(list((await session.scalars(query)).all()), limit)
+    return page_of(list((await session.scalars(query)).all()), limit, cursor)
 
 
 def _ids_condition(workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> ColumnElement[bool]:

@@ -46,19 +46,19 @@ async def enrollment_list(
     cursor = params.get("cursor") or None
     sequence = await sequences.get(session, member.workspace_id, sequence_id)
     try:
-        rows, next_cursor = await enrollment.list_page(
+        page = await enrollment.list_page(
             session, member.workspace_id, sequence_id, limit=DEFAULT_PAGE_SIZE, cursor=cursor,
             state=EnrollmentState(state) if state else None,
         )  # fmt: skip
     except InvalidCursor:
         cursor = None
-        rows, next_cursor = await enrollment.list_page(
+        page = await enrollment.list_page(
             session, member.workspace_id, sequence_id, limit=DEFAULT_PAGE_SIZE,
             state=EnrollmentState(state) if state else None,
         )  # fmt: skip
     report = await queries.report(session, member.workspace_id, sequence_id)
     now = datetime.now(UTC)
-    found = await queries.enrollment_rows(session, member.workspace_id, rows, now=now)
+    found = await queries.enrollment_rows(session, member.workspace_id, page.items, now=now)
     return render(
         request,
         "sequences/enrollments.html",
@@ -71,7 +71,7 @@ async def enrollment_list(
             "tabs": TABS,
             "state_filter": state,
             "cursor": cursor,
-            "next_cursor": next_cursor,
+            "page": page,
             "changed": params.get("changed"),
             "action_done": params.get("done"),
             "action_sources": enrollment.ACTION_SOURCES,

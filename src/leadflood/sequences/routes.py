@@ -85,12 +85,10 @@ async def list_sequences(
     cursor: Cursor = None,
     state: SequenceState | None = None,
 ) -> Page[SequenceRead]:
-    rows, next_cursor = await sequences.list_page(
+    page = await sequences.list_page(
         session, member.workspace_id, limit=limit, cursor=cursor, state=state
     )
-    return Page[SequenceRead](
-        items=[SequenceRead.model_validate(r) for r in rows], next_cursor=next_cursor
-    )
+    return Page[SequenceRead].of(page, SequenceRead.model_validate)
 
 
 @router.post("/sequences", status_code=201, response_model=SequenceDetail, tags=["sequences"])
@@ -196,11 +194,13 @@ async def list_enrollments(
     cursor: Cursor = None,
     state: EnrollmentState | None = None,
 ) -> Page[EnrollmentRow]:
-    rows, next_cursor = await enrollment.list_page(
+    page = await enrollment.list_page(
         session, member.workspace_id, sequence_id, limit=limit, cursor=cursor, state=state
     )
-    items = await queries.enrollment_rows(session, member.workspace_id, rows)
-    return Page[EnrollmentRow](items=items, next_cursor=next_cursor)
+    items = await queries.enrollment_rows(session, member.workspace_id, page.items)
+    return Page[EnrollmentRow](
+        items=items, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor
+    )
 
 
 async def _act_one(

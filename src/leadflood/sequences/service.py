@@ -29,7 +29,7 @@ from leadflood.models import (
     SequenceStep,
     sequence_mailboxes,
 )
-from leadflood.pagination import newest_first, page_of
+from leadflood.pagination import Window, newest_first, page_of
 from leadflood.sequences.errors import (
     InvalidTransition,
     SequenceArchived,
@@ -92,13 +92,13 @@ async def list_page(
     limit: int,
     cursor: str | None = None,
     state: SequenceState | None = None,
-) -> tuple[list[Sequence], str | None]:
+) -> Window[Sequence]:
     query = scoped(Sequence, workspace_id)
     if state is not None:
         query = query.where(Sequence.state == state)
     query = newest_first(query, Sequence.created_at, Sequence.id, cursor=cursor, limit=limit)
     rows = list((await session.scalars(query)).all())
-    return page_of(rows, limit)
+    return page_of(rows, limit, cursor)
 
 
 async def mailbox_ids(session: AsyncSession, sequence_id: uuid.UUID) -> list[uuid.UUID]:

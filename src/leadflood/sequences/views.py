@@ -80,25 +80,25 @@ async def sequence_list(request: Request, session: SessionDep, member: ViewerDep
     params = request.query_params
     state = params.get("state") if params.get("state") in STATES else None
     cursor = params.get("cursor") or None
-    rows, next_cursor = await sequences.list_page(
+    page = await sequences.list_page(
         session,
         member.workspace_id,
         limit=50,
         cursor=cursor,
         state=SequenceState(state) if state else None,
     )
-    counts = await queries.counts(session, member.workspace_id, [r.id for r in rows])
+    counts = await queries.counts(session, member.workspace_id, [r.id for r in page.items])
     return render(
         request,
         "sequences/index.html",
         {
             "active": "sequences",
-            "sequences": rows,
+            "sequences": page.items,
             "counts": counts,
             "state_filter": state,
             "states": STATES,
             "cursor": cursor,
-            "next_cursor": next_cursor,
+            "page": page,
             "deleted": params.get("deleted"),
         },
     )
