@@ -178,3 +178,26 @@ async def test_settings_pages_render_for_admins(
     await browser_login(anon_client, viewer)
     assert (await anon_client.get("/settings/members")).status_code == 200
     assert (await anon_client.get("/settings/api-keys", headers=HTML)).status_code == 403
+
+
+async def test_only_keys_a_provider_reads_are_stored(
+    client: httpx.AsyncClient, anon_client: httpx.AsyncClient, owner: Account
+) -> None:
+    typo = await client.put("/v1/credentials/apolo", json={"secret": "k-123"})
+    assert typo.status_code == 422 and typo.json()["error"]["code"] == "unknown_provider"
+    assert (await client.put("/v1/credentials/resend", json={"secret": "re_1"})).status_code == 422
+
+    await browser_login(anon_client, owner)
+    page = await anon_client.get("/settings/credentials")
+    token = csrf_of(page.text)
+    refused = await anon_client.post(
+        "/settings/credentials", data={"provider": "apolo", "secret": "k", "csrf_token": token}
+    )
+    assert refused.status_code == 422 and "Choose the provider." in refused.text
+    saved = await anon_client.post(
+        "/settings/credentials",
+        data={"provider": "apollo", "secret": "k-456", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert saved.status_code == 200 and "Saved the Apollo key." in saved.text
+    assert [c["provider"] for c in (await client.get("/v1/credentials")).json()] == ["apollo"]

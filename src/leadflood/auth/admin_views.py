@@ -23,7 +23,11 @@ from leadflood.ui.render import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 ROLES = [role.value for role in Role]
-PROVIDER_HINTS = ["apollo", "hunter", "smtp", "resend", "postmark", "sendgrid", "twilio"]
+# The providers whose key a workspace stores here, with what each is used for.
+PROVIDER_USES = {
+    "apollo": "Apollo: people search and person and company enrichment",
+    "hunter": "Hunter: email finder and email verification",
+}
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -182,9 +186,11 @@ async def credentials_page(request: Request, member: AdminDep, session: SessionD
 async def _credentials(
     request: Request, member: CurrentMember, session: AsyncSession, *, error: str | None = None
 ) -> Response:
+    saved = request.query_params.get("saved")
     context = {
         "credentials": await credentials.list_all(session, member.workspace_id),
-        "providers": PROVIDER_HINTS,
+        "providers": PROVIDER_USES,
+        "saved": saved if saved in PROVIDER_USES else None,
         "error": error,
     }
     status = 422 if error else 200
@@ -199,10 +205,10 @@ async def set_credential(request: Request, member: AdminDep, session: SessionDep
         data = CredentialSet.model_validate({"secret": form.get("secret", "")})
     except ValidationError:
         return await _credentials(request, member, session, error="Paste the secret.")
-    if not provider or len(provider) > 40 or not provider.replace("_", "").isalnum():
-        return await _credentials(request, member, session, error="Name the provider.")
+    if provider not in PROVIDER_USES:
+        return await _credentials(request, member, session, error="Choose the provider.")
     await credentials.set_secret(session, member, provider, data.secret)
-    return RedirectResponse("/settings/credentials", status_code=303)
+    return RedirectResponse(f"/settings/credentials?saved={provider}", status_code=303)
 
 
 @router.post("/credentials/{provider}/delete")

@@ -10,10 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import audit
 from leadflood.auth.crypto import Keyring, keyring
-from leadflood.auth.errors import CredentialNotFound
+from leadflood.auth.errors import CredentialNotFound, UnknownProvider
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import scoped
-from leadflood.errors import ProviderNotConfigured
 from leadflood.models import ProviderCredential
 from leadflood.providers.registry import KEYED, ProviderRegistry
 from leadflood.settings import Settings
@@ -36,6 +35,10 @@ async def _find(
 async def set_secret(
     session: AsyncSession, actor: CurrentMember, provider: str, secret: str
 ) -> ProviderCredential:
+    """Stores the key of one of the providers that read workspace keys (KEYED); any other name
+    would be kept and never used, so it is refused."""
+    if provider not in KEYED:
+        raise UnknownProvider(details={"provider": provider, "allowed": list(KEYED)})
     ciphertext, version = _keys(session).encrypt(secret)
     row = await _find(session, actor.workspace_id, provider, for_update=True)
     created = row is None
@@ -98,13 +101,6 @@ async def provider_key(
     if provider not in KEYED:
         return None
     return providers.key_for(provider, await get_secret(session, workspace_id, provider))
-
-
-async def require_secret(session: AsyncSession, workspace_id: uuid.UUID, provider: str) -> str:
-    secret = await get_secret(session, workspace_id, provider)
-    if secret is None:
-        raise ProviderNotConfigured(details={"provider": provider})
-    return secret
 
 
 async def rotate(session: AsyncSession) -> int:

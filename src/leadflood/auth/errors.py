@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadflood.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
+from leadflood.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -75,6 +75,14 @@ class SessionNotFound(NotFound):
 class CredentialNotFound(NotFound):
     code = "credential_not_found"
     message = "No credentials for this provider in this workspace."
+
+
+class UnknownProvider(InvalidInput):
+    code = "unknown_provider"
+    message = (
+        "Workspace keys are kept for Apollo and Hunter only (apollo, hunter); a mailbox's "
+        "sending credentials are set on the mailbox itself."
+    )
 
 
 class EmailTaken(Conflict):

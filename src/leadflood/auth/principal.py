@@ -23,7 +23,7 @@ class CurrentMember:
     user: User | None = None
     api_key: ApiKey | None = None
     session_id: uuid.UUID | None = None
-    via: str = "api_key"  # "api_key" | "token" | "cookie"
+    via: str = "api_key"  # "api_key" | "token" | "cookie" | "cli"
     origin: Origin = field(default_factory=Origin)
 
     @property
@@ -36,4 +36,4 @@ class CurrentMember:
             return self.user.email
         if self.api_key is not None:
             return f"API key {self.api_key.prefix}… ({self.api_key.name})"
-        return "system"
+        return "command line" if self.via == "cli" else "system"

@@ -24,6 +24,7 @@ from leadflood.deps import (
 )
 from leadflood.errors import AppError, RateLimited
 from leadflood.runtime import Runtime
+from leadflood.schemas import human_message
 from leadflood.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -56,9 +57,7 @@ async def _form(request: Request, *names: str) -> dict[str, str]:
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    return {
-        str(err["loc"][0]): str(err["msg"]).removeprefix("Value error, ") for err in exc.errors()
-    }
+    return {str(err["loc"][0]): human_message(err) for err in exc.errors()}
 
 
 @router.get("/login")

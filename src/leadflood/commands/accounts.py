@@ -8,7 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
-from leadflood.commands.common import DataDir, console, err, in_session, settings_from
+from leadflood.commands.common import (
+    DataDir,
+    Json,
+    WorkspaceOption,
+    console,
+    err,
+    find_workspace,
+    in_session,
+    settings_from,
+    shell_member,
+)
 
 users_app = typer.Typer(help="Users and workspaces.", no_args_is_help=True)
 credentials_app = typer.Typer(help="Provider credentials.", no_args_is_help=True)
@@ -84,6 +94,73 @@ def users_create(
             }
         )
     )
+
+
+@credentials_app.command("list")
+def credentials_list(
+    workspace: WorkspaceOption = None, data_dir: DataDir = None, as_json: Json = False
+) -> None:
+    """The providers with a stored key in the workspace (never the keys)."""
+    from leadflood.auth import credentials
+
+    async def work(session: Any, runtime: Any) -> list[dict[str, str]]:
+        found = await find_workspace(session, workspace)
+        rows = await credentials.list_all(session, found.id)
+        return [{"provider": r.provider, "updated_at": r.updated_at.isoformat()} for r in rows]
+
+    rows = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("No stored keys: the sandbox providers need none.")
+    for row in rows:
+        console.print(f"{row['provider']}  (updated {row['updated_at']})")
+
+
+@credentials_app.command("set")
+def credentials_set(
+    provider: Annotated[str, typer.Argument(help="apollo | hunter")],
+    workspace: WorkspaceOption = None,
+    secret_stdin: Annotated[
+        bool, typer.Option("--secret-stdin", help="Read the key from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Store (or replace) a provider's API key, encrypted; asked for unless --secret-stdin."""
+    from leadflood.auth import credentials
+
+    if secret_stdin:
+        secret = sys.stdin.readline().strip()
+    else:
+        secret = typer.prompt(f"{provider} API key", hide_input=True).strip()
+    if not secret:
+        err.print("[red]validation_error[/red]: the key is empty")
+        raise typer.Exit(2)
+
+    async def work(session: Any, runtime: Any) -> None:
+        found = await find_workspace(session, workspace)
+        await credentials.set_secret(session, shell_member(found), provider.lower(), secret)
+
+    in_session(settings_from(data_dir), work)
+    console.print(f"Saved the {provider.lower()} key.")
+
+
+@credentials_app.command("delete")
+def credentials_delete(
+    provider: Annotated[str, typer.Argument(help="apollo | hunter")],
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a provider's stored key; the environment's key (if any) is used again."""
+    from leadflood.auth import credentials
+
+    async def work(session: Any, runtime: Any) -> None:
+        found = await find_workspace(session, workspace)
+        await credentials.delete(session, shell_member(found), provider.lower())
+
+    in_session(settings_from(data_dir), work)
+    console.print(f"Deleted the {provider.lower()} key.")
 
 
 @credentials_app.command("rotate")

@@ -102,6 +102,14 @@ def in_session(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> 
         return run(main)
 
 
+def shell_member(workspace: Any) -> Any:
+    """Who a command acts as in the audit log: the shell's user, with the owner's rights."""
+    from leadflood.auth.principal import CurrentMember
+    from leadflood.models import Role
+
+    return CurrentMember(workspace=workspace, role=Role.owner, via="cli")
+
+
 async def find_workspace(session: Any, name: str | None) -> Any:
     """The workspace named by --workspace, or the only one there is."""
     from sqlalchemy import select

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from leadflood.commands.common import console, err, find_workspace, in_session, settings_from
+from leadflood.schemas import human_message
 
 T = TypeVar("T")
 
@@ -20,7 +21,7 @@ T = TypeVar("T")
 def invalid(exc: ValidationError) -> typer.Exit:
     for error in exc.errors():
         field = ".".join(str(p) for p in error["loc"]) or "input"
-        err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
+        err.print(f"[red]{field}[/red]: {human_message(error)}")
     return typer.Exit(2)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import signal
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from leadflood.commands.common import DataDir, build_runtime, console, run, settings_from
+from leadflood.settings import Settings
 
 
 def up(
@@ -24,7 +26,7 @@ def up(
 ) -> None:
     """Run everything: database (embedded unless DATABASE_URL is set), migrations, the API and
     web UI, and a worker. Ctrl-C stops all of it."""
-    settings = settings_from(data_dir)
+    settings = served_at(settings_from(data_dir), host, port)
     runtime = build_runtime(settings, migrate=True)
     catcher = None
     if demo:
@@ -43,6 +45,22 @@ def up(
     finally:
         if catcher is not None:
             catcher.stop()
+
+
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """Without PUBLIC_URL, links in emails and invitations point at the address this server
+    listens on (the loopback one when it listens on every interface)."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    shown = "127.0.0.1" if ipaddress_unspecified(host) else host
+    return settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
+
+
+def ipaddress_unspecified(host: str) -> bool:
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False  # a host name
 
 
 def _seed_demo(runtime: Any, url: str) -> Any:
@@ -122,7 +140,8 @@ def serve(
 
     import uvicorn
 
-    settings = settings_from(data_dir)
+    settings = served_at(settings_from(data_dir), host, port)
+    os.environ["PUBLIC_URL"] = settings.public_url  # the HTTP processes build their own
     if settings.embedded:
         build_runtime(settings, migrate=True)
         from leadflood.db import embedded

@@ -15,6 +15,7 @@ from leadflood.icps import service as icps
 from leadflood.icps.schemas import SOURCES, IcpCreate, IcpUpdate, SearchRequest
 from leadflood.models import Icp
 from leadflood.providers.base import ProviderNotConfiguredError
+from leadflood.schemas import human_message
 from leadflood.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -99,10 +100,7 @@ def _errors(exc: ValidationError) -> dict[str, str]:
             key = loc[1] if len(loc) > 1 else "_criteria"
         else:
             key = loc[0] if loc else "_form"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] in ("missing", "string_too_short"):
-            message = "This field is required."
-        errors.setdefault(key, message)
+        errors.setdefault(key, human_message(error))
     return errors
 
 

@@ -16,6 +16,7 @@ from leadflood.leads.enrichment_schemas import EnrichmentSettingsUpdate
 from leadflood.leads.fields import ENRICHABLE
 from leadflood.leads.lead_views import LABELS
 from leadflood.providers.registry import ENRICHERS, VERIFIERS
+from leadflood.schemas import human_message
 from leadflood.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -106,7 +107,7 @@ async def save(request: Request, session: SessionDep, member: AdminDep) -> Respo
             await enrichment_settings.update(session, member.workspace_id, data)
         except ValidationError as exc:
             for err in exc.errors():
-                errors[str(err["loc"][0])] = str(err["msg"]).removeprefix("Value error, ")
+                errors[str(err["loc"][0])] = human_message(err)
         except AppError as exc:
             field = exc.details.get("field") if isinstance(exc.details, dict) else None
             errors[str(field or "waterfall")] = exc.message

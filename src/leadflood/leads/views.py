@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from leadflood.leads.enrichment_schemas import BulkRequest, LeadFilter, LeadSort
 from leadflood.leads.schemas import LeadCreate
 from leadflood.models import BulkAction, BulkState, Icp, LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
+from leadflood.schemas import human_message
 from leadflood.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -139,19 +140,13 @@ async def create_lead(request: Request, session: SessionDep, member: MemberDep) 
         data = LeadCreate.model_validate({k: v for k, v in form.items() if v})
         lead, _ = await leads.create(session, workspace.id, data)
     except ValidationError as exc:
-        errors = {str(err["loc"][0]): _human(err) for err in exc.errors()}
+        errors = {str(err["loc"][0]): human_message(err) for err in exc.errors()}
         return await _page(request, session, workspace, form=form, errors=errors, status=422)
     except leads.LeadExists as exc:
         return await _page(
             request, session, workspace, form=form, errors={"email": exc.message}, status=409
         )
     return RedirectResponse(f"/leads?created={lead.id}", status_code=303)
-
-
-def _human(error: Any) -> str:
-    if error["type"] == "missing":
-        return "This field is required."
-    return str(error["msg"]).removeprefix("Value error, ")
 
 
 @router.get("/leads/statuses")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.errors import AppError
 from leadflood.models import Mailbox
+from leadflood.schemas import human_message
 from leadflood.sending import mailbox_checks, mailboxes
 from leadflood.sending.schemas import MailboxCreate, MailboxUpdate
 from leadflood.ui.render import render
@@ -107,11 +108,11 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = human_message(error)
         key = loc[0] if loc else "_form"
         if key == "window":
             key = "start"
-            if message.startswith("days "):
+            if message.lower().startswith("days "):
                 message = "Tick at least one day for the mailbox window (or clear both times)."
         if not loc and "host" in message:
             key = "host"

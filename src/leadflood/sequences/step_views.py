@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from leadflood.deps import MemberDep, RuntimeDep, SessionDep
 from leadflood.errors import AppError
+from leadflood.schemas import human_message
 from leadflood.sequences import service as sequences
 from leadflood.sequences import steps
 from leadflood.sequences.errors import InvalidTemplate, StepNotFound
@@ -184,7 +185,7 @@ async def save_step(
         for error in exc.errors():
             loc = [str(p) for p in error["loc"]]
             key = f"v{loc[1]}_{loc[2]}" if loc[0] == "variants" and len(loc) > 2 else loc[0]
-            errors.setdefault(key, str(error["msg"]).removeprefix("Value error, "))
+            errors.setdefault(key, human_message(error))
         return _edit_page(request, sequence, step, form, errors, cheat_sheet(custom), 422)
     except AppError as exc:
         labels = [v["label"] for v in variants]

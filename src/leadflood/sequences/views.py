@@ -19,6 +19,7 @@ from leadflood.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.errors import AppError
 from leadflood.leads.service import LeadNotFound
 from leadflood.models import Lead, SequenceState
+from leadflood.schemas import human_message
 from leadflood.sending import mailboxes
 from leadflood.sending import tasks as sending_tasks
 from leadflood.sequences import preview, queries, sample_send
@@ -71,7 +72,7 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         key = prefix + (loc[0] if loc else "_form")
         if loc[:1] == ["window"]:
             key = "window"
-        errors.setdefault(key, str(error["msg"]).removeprefix("Value error, "))
+        errors.setdefault(key, human_message(error))
     return errors
 
 
