@@ -94,6 +94,13 @@ async def test_apollo_without_a_key_says_what_to_do(anon_client, owner: Account)
     )
     assert response.status_code == 503
     assert "apollo has no API key" in response.text
+    assert '<option value="apollo" selected>' in response.text  # what was asked is kept
+    too_few = await anon_client.post(
+        f"{icp_path}/search", data={"source": "apollo", "max_results": "0", "csrf_token": token}
+    )
+    assert too_few.status_code == 422
+    assert "Up to: Use a number of at least 1." in too_few.text
+    assert 'value="0"' in too_few.text and '<option value="apollo" selected>' in too_few.text
 
 
 async def test_forms_need_the_csrf_token(anon_client, owner: Account) -> None:

@@ -169,6 +169,7 @@ async def _detail(
     icp_id: uuid.UUID,
     *,
     search_error: str | None = None,
+    asked: dict[str, str | None] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     icp = await icps.get(session, workspace_id, icp_id)
@@ -195,6 +196,7 @@ async def _detail(
             "penalties": vocab.PENALTIES,
             "sources": SOURCES,
             "search_error": search_error,
+            "asked": asked or {},
             "created": request.query_params.get("created"),
             "saved": request.query_params.get("saved"),
         },
@@ -248,22 +250,25 @@ async def start_search(
     runtime: RuntimeDep,
 ) -> Response:
     raw = await request.form()
+    asked = {
+        "source": str(raw.get("source") or "") or None,
+        "max_results": str(raw.get("max_results") or "500"),
+    }
     try:
-        data = SearchRequest.model_validate(
-            {
-                "source": str(raw.get("source") or "") or None,
-                "max_results": str(raw.get("max_results") or "500"),
-            }
-        )
+        data = SearchRequest.model_validate(asked)
         await searches.start(session, runtime.providers, member.workspace_id, icp_id, data)
     except ValidationError as exc:
-        message = "; ".join(str(e["msg"]) for e in exc.errors())
-        return await _detail(
-            request, session, member.workspace_id, icp_id, search_error=message, status=422
+        labels = {"max_results": "Up to", "source": "Source"}
+        message = "; ".join(
+            f"{labels.get(str(e['loc'][0]), 'Search')}: {human_message(e)}" for e in exc.errors()
         )
+        return await _detail(
+            request, session, member.workspace_id, icp_id,
+            search_error=message, asked=asked, status=422,
+        )  # fmt: skip
     except ProviderNotConfiguredError as exc:
-        message = str(exc)
         return await _detail(
-            request, session, member.workspace_id, icp_id, search_error=message, status=503
-        )
+            request, session, member.workspace_id, icp_id,
+            search_error=str(exc), asked=asked, status=503,
+        )  # fmt: skip
     return RedirectResponse(f"/icps/{icp_id}#run", status_code=303)
