@@ -123,7 +123,8 @@ async def test_build_a_sequence_in_the_browser(
     assert enrolled.status_code == 200
     assert "1 lead enrolled" in enrolled.text and "no valid email" in enrolled.text
     by_filter = await anon_client.post(
-        f"/sequences/{sid}/enroll", data={"source": "filter", "q": "Navy", "csrf_token": token}
+        f"/sequences/{sid}/enroll",
+        data={"source": "filter", "q": "Navy", "confirmed": "1", "csrf_token": token},
     )
     assert "0 leads enrolled" in by_filter.text and "already in this sequence" in by_filter.text
     no_run = await anon_client.post(

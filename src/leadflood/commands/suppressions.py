@@ -20,6 +20,7 @@ from leadflood.commands.common import (
     find_workspace,
     in_session,
     settings_from,
+    shell_member,
 )
 
 T = TypeVar("T")
@@ -31,11 +32,13 @@ Global = Annotated[bool, typer.Option("--global", help="For every workspace of t
 def _in_workspace(
     data_dir: Any,
     workspace: str | None,
-    work: Callable[[Any, Any, uuid.UUID], Awaitable[T]],
+    work: Callable[[Any, Any, Any], Awaitable[T]],
 ) -> T:
+    """Runs `work(session, runtime, member)`, acting in the named workspace as the command
+    line (so in the audit log)."""
+
     async def run(session: Any, runtime: Any) -> T:
-        found = await find_workspace(session, workspace)
-        return await work(session, runtime, found.id)
+        return await work(session, runtime, shell_member(await find_workspace(session, workspace)))
 
     return in_session(settings_from(data_dir), run)
 
@@ -69,16 +72,17 @@ def add(
     """Suppress one value (idempotent: an existing entry is kept as it was)."""
     from leadflood.sending import suppression
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(session: Any, runtime: Any, member: Any) -> dict[str, Any]:
         guessed = kind or suppression._guess_kind(value).value
         row = await suppression.add(
             session,
-            None if global_ else workspace_id,
+            None if global_ else member.workspace_id,
             guessed,
             value,
             reason,
             "cli",
             note=note,
+            by=member,
         )
         return _read(row)
 
@@ -102,11 +106,11 @@ def list_suppressions(
     from leadflood.models import SuppressionKind
     from leadflood.sending import outbox
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def work(session: Any, runtime: Any, member: Any) -> list[dict[str, Any]]:
         rows = (
             await outbox.list_suppressions(
                 session,
-                workspace_id,
+                member.workspace_id,
                 limit=limit,
                 kind=SuppressionKind(kind) if kind else None,
                 search=search,
@@ -140,9 +144,13 @@ def import_file(
 
     content = path.read_bytes()
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(session: Any, runtime: Any, member: Any) -> dict[str, Any]:
         report = await suppression.import_csv(
-            session, None if global_ else workspace_id, content, source=f"cli:{path.name}"[:80]
+            session,
+            None if global_ else member.workspace_id,
+            content,
+            source=f"cli:{path.name}"[:80],
+            by=member,
         )
         return {"added": report.added, "existing": report.existing, "rejected": report.rejected}
 
@@ -168,8 +176,10 @@ def remove(
     """Remove an entry (the server's command line may also remove instance-wide ones)."""
     from leadflood.sending import outbox
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
-        await outbox.delete_suppression(session, workspace_id, suppression_id, may_global=True)
+    async def work(session: Any, runtime: Any, member: Any) -> dict[str, Any]:
+        await outbox.delete_suppression(
+            session, member.workspace_id, suppression_id, may_global=True, by=member
+        )
         return {"removed": str(suppression_id)}
 
     result = _in_workspace(data_dir, workspace, work)

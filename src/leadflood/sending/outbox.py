@@ -8,10 +8,12 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Forbidden, NotFound
 from leadflood.models import DeliveryAttempt, Message, MessageStatus, Suppression, SuppressionKind
 from leadflood.pagination import Window, newest_first, page_of
+from leadflood.sending import suppression
 
 
 class MessageNotFound(NotFound):
@@ -102,8 +104,14 @@ async def list_suppressions(
 
 
 async def delete_suppression(
-    session: AsyncSession, workspace_id: uuid.UUID, suppression_id: uuid.UUID, *, may_global: bool
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    suppression_id: uuid.UUID,
+    *,
+    may_global: bool,
+    by: CurrentMember,
 ) -> None:
+    """Only people remove entries, so every removal is in the audit log."""
     row = await session.scalar(
         select(Suppression).where(Suppression.id == suppression_id, _visible(workspace_id))  # type: ignore[arg-type]
     )
@@ -111,4 +119,6 @@ async def delete_suppression(
         raise SuppressionNotFound()
     if row.workspace_id is None and not may_global:
         raise GlobalSuppressionForbidden()
+    details = suppression.entry_details(row) | {"source": row.source}
     await session.execute(sql_delete(Suppression).where(Suppression.id == row.id))
+    await suppression.record_change(session, by, "suppression.removed", details, target_id=row.id)

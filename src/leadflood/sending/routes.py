@@ -164,6 +164,7 @@ async def add_suppression(
         data.reason,
         f"api:{member.label}",
         note=data.note,
+        by=member,
     )
     return _suppression_read(row)
 
@@ -173,7 +174,11 @@ async def delete_suppression(
     suppression_id: uuid.UUID, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     await outbox.delete_suppression(
-        session, member.workspace_id, suppression_id, may_global=_may_global(member, runtime)
+        session,
+        member.workspace_id,
+        suppression_id,
+        may_global=_may_global(member, runtime),
+        by=member,
     )
     return Response(status_code=204)
 
@@ -204,6 +209,7 @@ async def import_suppressions(
         None if scope == "global" else member.workspace_id,
         content,
         source=f"import:{member.label}"[:80],
+        by=member,
     )
     return SuppressionImportRead(
         added=report.added, existing=report.existing, rejected=report.rejected

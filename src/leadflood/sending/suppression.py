@@ -18,6 +18,8 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import audit
+from leadflood.auth.principal import CurrentMember
 from leadflood.errors import InvalidInput
 from leadflood.models import Suppression, SuppressionKind
 
@@ -28,6 +30,33 @@ MAX_IMPORT_ROWS = 100_000
 class InvalidSuppression(InvalidInput):
     code = "invalid_suppression"
     message = "This value cannot be suppressed."
+
+
+async def record_change(
+    session: AsyncSession,
+    by: CurrentMember,
+    action: str,
+    details: dict[str, Any],
+    *,
+    target_id: object = None,
+) -> None:
+    await audit.record(
+        session,
+        action,
+        actor=by,
+        target_type="suppression",
+        target_id=target_id,
+        details=details,
+    )
+
+
+def entry_details(row: Suppression) -> dict[str, Any]:
+    return {
+        "scope": "global" if row.workspace_id is None else "workspace",
+        "kind": row.kind.value,
+        "value": row.value,
+        "reason": row.reason,
+    }
 
 
 def normalize(kind: str | SuppressionKind, value: str) -> str:
@@ -202,9 +231,27 @@ async def add(
     source: str | None,
     *,
     note: str = "",
+    by: CurrentMember | None = None,
 ) -> Suppression:
     """Suppress `value` (normalised). Idempotent: an existing entry is kept as it is (its first
-    reason and date stay), and returned."""
+    reason and date stay), and returned. `by` (a person's action) writes an audit event."""
+    row, created = await _insert(session, workspace_id, kind, value, reason, source, note=note)
+    if by is not None:
+        details = entry_details(row) | {"source": row.source, "already_listed": not created}
+        await record_change(session, by, "suppression.added", details, target_id=row.id)
+    return row
+
+
+async def _insert(
+    session: AsyncSession,
+    workspace_id: uuid.UUID | None,
+    kind: str | SuppressionKind,
+    value: str,
+    reason: str,
+    source: str | None,
+    *,
+    note: str = "",
+) -> tuple[Suppression, bool]:
     kind = _kind(kind)
     if reason not in REASONS:
         raise InvalidSuppression(f"Unknown reason {reason!r}; use one of {', '.join(REASONS)}.")
@@ -227,7 +274,7 @@ async def add(
             index_elements=["workspace_id", "kind", "value"],
             index_where=text("workspace_id IS NOT NULL"),
         )
-    await session.execute(statement)
+    inserted = await session.scalar(statement.returning(Suppression.id))
     row = await session.scalar(
         select(Suppression).where(
             Suppression.workspace_id.is_(None)
@@ -238,7 +285,7 @@ async def add(
         )
     )
     assert row is not None
-    return row
+    return row, inserted is not None
 
 
 @dataclass
@@ -266,9 +313,11 @@ async def import_csv(
     *,
     reason: str = "imported",
     source: str = "csv",
+    by: CurrentMember | None = None,
 ) -> ImportReport:
     """Import a CSV: a `value` column (or the first column) and an optional `kind` column; the
-    kind is guessed from the value when absent. Bad rows are reported, never half-imported."""
+    kind is guessed from the value when absent. Bad rows are reported, never half-imported.
+    `by` writes one audit event for the whole import, with its counts."""
     text_content = content.decode("utf-8-sig", "replace") if isinstance(content, bytes) else content
     rows = list(csv.reader(io.StringIO(text_content)))
     if not rows:
@@ -298,28 +347,26 @@ async def import_csv(
         except InvalidSuppression as exc:
             report.rejected.append({"line": str(line), "value": value, "error": exc.message})
             continue
-        before = await reason_exact(session, workspace_id, kind, normalized)
-        await add(session, workspace_id, kind, normalized, reason, source)
-        if before is None:
+        _, created = await _insert(session, workspace_id, kind, normalized, reason, source)
+        if created:
             report.added += 1
         else:
             report.existing += 1
-    return report
-
-
-async def reason_exact(
-    session: AsyncSession, workspace_id: uuid.UUID | None, kind: SuppressionKind, value: str
-) -> str | None:
-    reason: str | None = await session.scalar(
-        select(Suppression.reason).where(
-            Suppression.workspace_id.is_(None)
-            if workspace_id is None
-            else Suppression.workspace_id == workspace_id,
-            Suppression.kind == kind,
-            Suppression.value == value,
+    if by is not None:
+        await record_change(
+            session,
+            by,
+            "suppression.imported",
+            {
+                "scope": "global" if workspace_id is None else "workspace",
+                "reason": reason,
+                "source": source[:80],
+                "added": report.added,
+                "existing": report.existing,
+                "rejected": len(report.rejected),
+            },
         )
-    )
-    return reason
+    return report
 
 
 __all__ = [
@@ -330,6 +377,7 @@ __all__ = [
     "import_csv",
     "normalize",
     "reason_for",
+    "record_change",
     "suppressed_emails",
     "suppressed_lead_ids",
 ]

@@ -85,6 +85,7 @@ async def add_suppression(request: Request, session: SessionDep, member: MemberD
             await suppression.add(
                 session, member.workspace_id, kind or suppression._guess_kind(value), value,
                 reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
+                by=member,
             )  # fmt: skip
     except suppression.InvalidSuppression as exc:
         message = exc.message if kind or not value else GUESS_FAILED.format(value=value[:80])
@@ -107,8 +108,9 @@ async def import_suppressions(request: Request, session: SessionDep, member: Mem
         )
     try:
         report = await suppression.import_csv(
-            session, member.workspace_id, content, source=f"import:{member.label}"[:80]
-        )
+            session, member.workspace_id, content, source=f"import:{member.label}"[:80],
+            by=member,
+        )  # fmt: skip
     except AppError as exc:
         return await suppression_list(request, session, member, error=exc.message, status=422)
     done = f"Imported: {report.added} added, {report.existing} already there"
@@ -128,8 +130,9 @@ async def delete_suppression(
 ) -> Response:
     try:
         await outbox.delete_suppression(
-            session, member.workspace_id, suppression_id, may_global=False
-        )
+            session, member.workspace_id, suppression_id, may_global=False,
+            by=member,
+        )  # fmt: skip
     except outbox.GlobalSuppressionForbidden as exc:
         return await suppression_list(request, session, member, error=exc.message, status=403)
     return RedirectResponse(

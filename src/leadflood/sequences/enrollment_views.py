@@ -1,5 +1,9 @@
 """Enrollment pages: who is in a sequence (states, stop reasons; pause/resume/stop one or many)
-and the "Enroll leads" form (a filter, a selection or a search run) with its skip counts."""
+and the "Enroll leads" form (a filter, a selection or a search run) with its skip counts.
+
+A filter can match the whole workspace, so enrolling by filter asks once with the number of
+matching leads: the page's script asks before posting (with the count from `enroll/count`), and
+the server asks again, on a page of its own, when a post lacks `confirmed=<that count>`."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +27,7 @@ from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.sequences import enrollment, queries
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import EnrollBody, EnrollmentRow
+from leadflood.sequences.schemas import LeadFilter
 from leadflood.sequences.waiting import local_label
 from leadflood.ui.render import render
 
@@ -136,8 +141,12 @@ async def _enroll_page(
     result: Any = None,
     error: str | None = None,
     status: int = 200,
+    matching: int | None = None,
+    confirm: int | None = None,
 ) -> HTMLResponse:
     sequence = await sequences.get(session, workspace_id, sequence_id)
+    if matching is None:
+        matching = await _matching_form(session, workspace_id, form)
     return render(
         request,
         "sequences/enroll.html",
@@ -149,8 +158,74 @@ async def _enroll_page(
             "result": result,
             "error": error,
             "reason_labels": REASON_LABELS,
+            "matching": matching,
+            "matching_text": None if matching is None else _matching_text(matching),
+            "confirm": confirm,
+            "confirm_question": None if confirm is None else _question(confirm),
+            "filter_summary": _filter_summary(form),
         },
         status=status,
+    )
+
+
+async def _matching(session: AsyncSession, workspace_id: uuid.UUID, f: LeadFilter) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(Lead).where(enrollment.filter_condition(workspace_id, f))
+    )
+    return int(count or 0)
+
+
+async def _matching_form(
+    session: AsyncSession, workspace_id: uuid.UUID, form: dict[str, str]
+) -> int | None:
+    """How many leads the form's filter matches; None when the filter is not valid."""
+    try:
+        body, _ = await _request_of(session, workspace_id, form | {"source": "filter"})
+    except (ValidationError, AppError):
+        return None
+    return None if body.filter is None else await _matching(session, workspace_id, body.filter)
+
+
+def _question(count: int) -> str:
+    if count == 1:
+        return "Enroll the 1 lead matching this filter?"
+    return f"Enroll all {count:,} leads matching this filter?"
+
+
+def _matching_text(count: int) -> str:
+    if count == 0:
+        return "No lead matches this filter."
+    if count == 1:
+        return "1 lead matches this filter."
+    return f"{count:,} leads match this filter."
+
+
+def _filter_summary(form: dict[str, str]) -> str:
+    parts = []
+    if (form.get("q") or "").strip():
+        parts.append(f"search “{form['q'].strip()}”")
+    if form.get("status"):
+        parts.append(f"status {form['status']}")
+    if (form.get("min_score") or "").strip():
+        parts.append(f"score at least {form['min_score'].strip()}")
+    if not parts:
+        return "No filter: every lead of this workspace."
+    return "Filter: " + ", ".join(parts) + "."
+
+
+@router.get("/sequences/{sequence_id}/enroll/count")
+async def enroll_count(
+    sequence_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> JSONResponse:
+    """For the page's script: how many leads the filter matches, and the question to ask."""
+    await sequences.get(session, member.workspace_id, sequence_id)
+    params = request.query_params
+    form = {k: params.get(k) or "" for k in ("q", "status", "min_score")}
+    count = await _matching_form(session, member.workspace_id, form)
+    if count is None:
+        return JSONResponse({"count": None, "question": None, "text": None}, status_code=422)
+    return JSONResponse(
+        {"count": count, "question": _question(count), "text": _matching_text(count)}
     )
 
 
@@ -224,10 +299,18 @@ async def enroll(
     raw = await request.form()
     form = {
         k: str(raw.get(k) or "")
-        for k in ("source", "q", "status", "min_score", "lead_ids", "search_run_id")
+        for k in ("source", "q", "status", "min_score", "lead_ids", "search_run_id", "confirmed")
     }
     try:
         body, unknown = await _request_of(session, member.workspace_id, form)
+        if body.filter is not None:
+            matching = await _matching(session, member.workspace_id, body.filter)
+            # The count confirmed must still be the count: leads imported since then ask again.
+            if matching and form["confirmed"].strip() != str(matching):
+                return await _enroll_page(
+                    request, session, member.workspace_id, sequence_id,
+                    form=form, matching=matching, confirm=matching,
+                )  # fmt: skip
         result = await enrollment.enroll(
             session, member.workspace_id, sequence_id, body.as_request(), now=datetime.now(UTC)
         )

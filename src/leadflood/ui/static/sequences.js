@@ -78,9 +78,16 @@
     });
   }
 
+  // A bulk action asks once, but only when something is ticked: with nothing ticked the
+  // server's answer ("tick enrollments first") is the useful one.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-confirm-click]");
-    if (button && !window.confirm(button.dataset.confirmClick)) event.preventDefault();
+    if (!button) return;
+    var form = button.form;
+    var ticked = form && form.id
+      ? document.querySelectorAll('input[type="checkbox"][form="' + form.id + '"]:checked').length
+      : 1;
+    if (ticked && !window.confirm(button.dataset.confirmClick)) event.preventDefault();
   });
 
   document.addEventListener("DOMContentLoaded", function () {
