@@ -67,7 +67,8 @@ async def test_upload_preview_override_start_and_summary(client, runtime):
     rejected = await client.get(f"/v1/imports/{import_id}/rejected.csv")
     assert rejected.status_code == 200
     assert rejected.headers["content-type"].startswith("text/csv")
-    table = list(csv.reader(io.StringIO(rejected.text)))
+    # Written with the upload's own delimiter, so it opens like the file that was sent.
+    table = list(csv.reader(io.StringIO(rejected.text), delimiter=";"))
     assert table[0] == [
         "row",
         "line",

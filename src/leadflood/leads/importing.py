@@ -307,11 +307,14 @@ async def start(
     return imp, job_id
 
 
-def _headers_of(settings: Settings, imp: LeadImport) -> list[str] | None:
+def _layout_of(settings: Settings, imp: LeadImport) -> tuple[list[str] | None, str]:
+    """The uploaded file's headers and delimiter (so a `;` file's rejects open in the same
+    spreadsheet settings); none and `,` when the file is gone."""
     try:
-        return open_csv(resolve_path(settings, imp)).headers
+        source = open_csv(resolve_path(settings, imp))
     except (OSError, CsvFileError):
-        return None
+        return None, ","
+    return source.headers, source.delimiter
 
 
 async def rejected_csv(
@@ -319,7 +322,7 @@ async def rejected_csv(
 ) -> AsyncIterator[str]:
     """The rejected rows as CSV text, a page at a time, each page in its own short transaction
     (a download may outlive the request's session)."""
-    headers = await asyncio.to_thread(_headers_of, settings, imp)
+    headers, delimiter = await asyncio.to_thread(_layout_of, settings, imp)
     after = 0
     first = True
     while True:
@@ -338,7 +341,7 @@ async def rejected_csv(
         if headers is None:
             headers = list(rows[0].raw) if rows else []
         if first:
-            yield _csv_line(["row", "line", "reasons", "details", *headers])
+            yield _csv_line(["row", "line", "reasons", "details", *headers], delimiter)
             first = False
         for row in rows:
             reasons = row.reasons
@@ -349,14 +352,15 @@ async def rejected_csv(
                     "; ".join(r["code"] for r in reasons),
                     "; ".join(r["message"] for r in reasons),
                     *(str(row.raw.get(h, "")) for h in headers),
-                ]
+                ],
+                delimiter,
             )
         if len(rows) < page:
             return
         after = rows[-1].row_number
 
 
-def _csv_line(values: list[str]) -> str:
+def _csv_line(values: list[str], delimiter: str) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerow(values)
     return out.getvalue()
