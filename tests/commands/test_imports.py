@@ -76,7 +76,7 @@ async def test_leads_import_prints_the_accounting_as_json(tmp_path, database_url
         counts["skipped"],
         counts["rejected"],
     ) == (5, 1, 2, 1, 1)
-    rows = list(csv.reader(rejected.open(newline="")))
+    rows = list(csv.reader(rejected.open(newline=""), delimiter=";"))  # as uploaded
     assert rows[1][:3] == ["3", "4", "invalid_email"]
     async with runtime.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Lead)) == 3

@@ -71,7 +71,8 @@ async def test_import_a_messy_csv_through_the_wizard(
     text = tmp_path / "rejected.csv"
     await download.save_as(text)
     rows = text.read_text().splitlines()
-    assert len(rows) == 21 and rows[1].startswith("231,233,invalid_email")
+    # Written with the upload's own delimiter (semicolons).
+    assert len(rows) == 21 and rows[1].startswith("231;233;invalid_email")
 
     await page.goto(f"{live_server}/leads?q=person0@")
     await expect(page.locator("tr", has_text="person0@company0.com")).to_contain_text("Head of")

@@ -4,6 +4,7 @@ catcher into the Outbox with their List-Unsubscribe headers."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,6 +53,7 @@ async def test_build_enroll_activate_and_see_mail_in_the_outbox(
     base, data_dir = demo_server
     await _sandbox_leads(runtime, 3)
     page = await browser.new_page(viewport={"width": 1366, "height": 900})
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # enroll asks once
     errors = console_errors(page)
     await page.goto(f"{base}/login")
     await page.get_by_label("Email").fill(DEMO_EMAIL)

@@ -58,14 +58,21 @@ async def test_suppression_page_adds_imports_and_removes(
     )
     assert added.status_code == 303
     blank = await anon_client.post("/suppressions", data={"value": "", "csrf_token": token})
-    assert blank.status_code == 422 and "banner bad" in blank.text
-    unclear = await anon_client.post("/suppressions", data={"value": "???", "csrf_token": token})
+    assert blank.status_code == 422 and 'id="e-value"' in blank.text
+    unclear = await anon_client.post(
+        "/suppressions", data={"value": "???", "reason": "do_not_contact", "csrf_token": token}
+    )
     assert unclear.status_code == 422
     assert "is not an email, a domain, a phone number" in unclear.text
+    # The refused entry comes back as typed, its error under the value.
+    assert (
+        'value="???"' in unclear.text and '<option value="do_not_contact" selected>' in unclear.text
+    )
     as_domain = await anon_client.post(
         "/suppressions", data={"value": "???", "kind": "domain", "csrf_token": token}
     )
     assert "is not a domain." in as_domain.text
+    assert '<option value="domain" selected>' in as_domain.text
     imported = await anon_client.post(
         "/suppressions/import",
         data={"csrf_token": token},

@@ -34,7 +34,11 @@ async def suppression_list(
     member: ViewerDep,
     error: str | None = None,
     status: int = 200,
+    asked: dict[str, str] | None = None,
+    add_error: str | None = None,
 ) -> HTMLResponse:
+    """The list; `asked` and `add_error` put a refused "Add one" form back as it was typed,
+    with its error under the value."""
     params = request.query_params
     kind = params.get("kind") if params.get("kind") in KINDS else None
     q = (params.get("q") or "").strip()[:320] or None
@@ -66,6 +70,8 @@ async def suppression_list(
             "cursor": cursor,
             "page": page,
             "error": error,
+            "asked": asked or {},
+            "add_error": add_error,
             "done": params.get("done"),
         },
         status=status,
@@ -87,11 +93,14 @@ async def add_suppression(request: Request, session: SessionDep, member: MemberD
                 reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
                 by=member,
             )  # fmt: skip
-    except suppression.InvalidSuppression as exc:
-        message = exc.message if kind or not value else GUESS_FAILED.format(value=value[:80])
-        return await suppression_list(request, session, member, error=message, status=422)
     except AppError as exc:
-        return await suppression_list(request, session, member, error=exc.message, status=422)
+        message = exc.message
+        if isinstance(exc, suppression.InvalidSuppression) and value and not kind:
+            message = GUESS_FAILED.format(value=value[:80])
+        asked = {"value": value, "kind": kind or "", "reason": reason}
+        return await suppression_list(
+            request, session, member, status=422, asked=asked, add_error=message
+        )
     return RedirectResponse(
         "/suppressions?" + urlencode({"done": f"Added {value} to the suppression list."}), 303
     )
