@@ -116,6 +116,6 @@ def page_of(rows: list[Any], limit: int, cursor: str | None) -> Window[Any]:
         rows,
         limit,
         cursor=cursor,
-        before=bool(cursor) and decode_cursor(cursor or "")[2],
+        before=decode_cursor(cursor)[2] if cursor else False,
         encode=lambda row, back: encode_cursor(row.created_at, row.id, before=back),
     )

@@ -4,39 +4,24 @@ shell, audited as the command line."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.support.accounts import Account
-from tests.support.processes import leadflood_env
-
-
-def leadflood(
-    tmp_path: Path, database_url: str, *args: str, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leadflood", *args],
-        env=leadflood_env(database_url, tmp_path / "data", LOG_LEVEL="warning"),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.processes import run_cli
 
 
 async def test_keys_are_set_listed_and_deleted_from_the_shell(
     tmp_path: Path, database_url: str, client: httpx.AsyncClient, owner: Account
 ) -> None:
-    typo = leadflood(
+    typo = run_cli(
         tmp_path, database_url, "credentials", "set", "apolo", "-w", "Acme", "--secret-stdin",
         stdin="k-1\n",
     )  # fmt: skip
     assert typo.returncode != 0 and "unknown_provider" in typo.stderr
 
-    saved = leadflood(
+    saved = run_cli(
         tmp_path, database_url, "credentials", "set", "Apollo", "-w", "Acme", "--secret-stdin",
         stdin="k-2\n",
     )  # fmt: skip
@@ -44,10 +29,10 @@ async def test_keys_are_set_listed_and_deleted_from_the_shell(
     assert "k-2" not in saved.stdout
     assert [c["provider"] for c in (await client.get("/v1/credentials")).json()] == ["apollo"]
 
-    listed = leadflood(tmp_path, database_url, "credentials", "list", "-w", "Acme", "--json")
+    listed = run_cli(tmp_path, database_url, "credentials", "list", "-w", "Acme", "--json")
     assert [row["provider"] for row in json.loads(listed.stdout)] == ["apollo"]
 
-    gone = leadflood(tmp_path, database_url, "credentials", "delete", "apollo", "-w", "Acme")
+    gone = run_cli(tmp_path, database_url, "credentials", "delete", "apollo", "-w", "Acme")
     assert gone.returncode == 0, gone.stderr
     assert (await client.get("/v1/credentials")).json() == []
     events = (await client.get("/v1/audit-events")).json()["items"]

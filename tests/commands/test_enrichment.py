@@ -2,24 +2,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from decimal import Decimal
 
 from leadflood.models import Lead, LeadStatus
 from tests.support.enrichers import make_lead
-from tests.support.processes import leadflood_env
+from tests.support.processes import run_cli
 
 
 def leadflood(tmp_path, database_url, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leadflood", *args],
-        env=leadflood_env(
-            database_url, tmp_path / "data", LOG_LEVEL="warning", VERIFY_MX_TIMEOUT_SECONDS="0.2"
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(tmp_path, database_url, *args, VERIFY_MX_TIMEOUT_SECONDS="0.2")
 
 
 async def test_settings_and_bulk_enrich_from_the_cli(tmp_path, database_url, runtime, owner):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,17 +12,11 @@ from sqlalchemy import select
 from leadflood.models import Icp, Lead
 from tests.support.accounts import Account
 from tests.support.icps import make_icp
-from tests.support.processes import leadflood_env
+from tests.support.processes import run_cli
 
 
 def leadflood(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leadflood", *args],
-        env=leadflood_env(database_url, tmp_path / "data", LOG_LEVEL="warning"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(tmp_path, database_url, *args)
 
 
 async def test_update_changes_only_what_is_given_and_delete_keeps_leads(

@@ -3,12 +3,11 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 
 from sqlalchemy import func, select
 
 from leadflood.models import Lead
-from tests.support.processes import leadflood_env
+from tests.support.processes import run_cli
 
 CONTENT = (
     "First Name;Last Name;Work Email;Company Name;Job Title;Mobile Phone;Remarks\r\n"
@@ -21,13 +20,7 @@ CONTENT = (
 
 
 def leadflood(tmp_path, database_url, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leadflood", *args],
-        env=leadflood_env(database_url, tmp_path / "data", LOG_LEVEL="warning"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(tmp_path, database_url, *args)
 
 
 async def test_leads_import_prints_the_accounting_as_json(tmp_path, database_url, runtime, owner):

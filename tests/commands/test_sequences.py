@@ -2,29 +2,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from leadflood.runtime import Runtime
 from tests.support.accounts import Account
-from tests.support.processes import leadflood_env
+from tests.support.processes import run_cli
 from tests.support.sequences import make_lead
 from tests.support.smtp_server import SmtpTestServer
 
 
 class Cli:
     def __init__(self, tmp_path: Path, database_url: str) -> None:
-        self.env = leadflood_env(database_url, tmp_path / "data", LOG_LEVEL="warning")
+        self.tmp_path, self.database_url = tmp_path, database_url
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "leadflood", *args, "--workspace", "Acme"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_cli(self.tmp_path, self.database_url, *args, "--workspace", "Acme")
         if ok:
             assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done

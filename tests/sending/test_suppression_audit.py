@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from leadflood.models import AuditEvent, SuppressionKind
 from leadflood.runtime import Runtime
 from leadflood.sending import suppression
 from tests.support.accounts import Account, browser_login, csrf_of
-from tests.support.processes import leadflood_env
+from tests.support.processes import run_cli
 
 
 async def _events(runtime: Runtime) -> list[AuditEvent]:
@@ -126,13 +124,7 @@ async def test_automatic_entries_write_no_audit_event(runtime: Runtime, owner: A
 
 
 def _cli(tmp_path: Path, database_url: str, *args: str) -> Any:
-    done = subprocess.run(
-        [sys.executable, "-m", "leadflood", "suppressions", *args, "--workspace", "Acme", "--json"],
-        env=leadflood_env(database_url, tmp_path / "data", LOG_LEVEL="warning"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(tmp_path, database_url, "suppressions", *args, "--workspace", "Acme", "--json")
     assert done.returncode == 0, (args, done.stdout, done.stderr)
     return json.loads(done.stdout)
 

@@ -31,6 +31,20 @@ def leadflood_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, 
     return env
 
 
+def run_cli(
+    tmp_path: Path, database_url: str, *args: str, stdin: str = "", **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """One `leadflood ...` command run to its end, as from a shell, on the test database."""
+    return subprocess.run(
+        [sys.executable, "-m", "leadflood", *args],
+        env=leadflood_env(database_url, tmp_path / "data", LOG_LEVEL="warning", **extra),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(

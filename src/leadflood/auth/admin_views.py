@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import api_keys, audit, credentials, invitations, sessions
 from leadflood.auth import service as accounts
+from leadflood.auth.errors import UnknownProvider
 from leadflood.auth.principal import CurrentMember
 from leadflood.auth.schemas import ApiKeyCreate, CredentialSet, InvitationCreate
 from leadflood.deps import AdminDep, CurrentUser, RuntimeDep, SessionDep, ViewerDep, origin_of
@@ -205,9 +206,10 @@ async def set_credential(request: Request, member: AdminDep, session: SessionDep
         data = CredentialSet.model_validate({"secret": form.get("secret", "")})
     except ValidationError:
         return await _credentials(request, member, session, error="Paste the secret.")
-    if provider not in PROVIDER_USES:
+    try:
+        await credentials.set_secret(session, member, provider, data.secret)
+    except UnknownProvider:
         return await _credentials(request, member, session, error="Choose the provider.")
-    await credentials.set_secret(session, member, provider, data.secret)
     return RedirectResponse(f"/settings/credentials?saved={provider}", status_code=303)
 
 

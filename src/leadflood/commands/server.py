@@ -52,11 +52,11 @@ def served_at(settings: Settings, host: str, port: int) -> Settings:
     listens on (the loopback one when it listens on every interface)."""
     if "public_url" in settings.model_fields_set:
         return settings
-    shown = "127.0.0.1" if ipaddress_unspecified(host) else host
+    shown = "127.0.0.1" if _listens_everywhere(host) else host
     return settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
 
 
-def ipaddress_unspecified(host: str) -> bool:
+def _listens_everywhere(host: str) -> bool:
     try:
         return not host or ipaddress.ip_address(host).is_unspecified
     except ValueError:
