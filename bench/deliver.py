@@ -107,7 +107,8 @@ def free_port() -> int:
 
 def outbound(i: int, settings: Any) -> Any:
     from leadflood.providers.base import OutboundEmail
-    from leadflood.sending import delivery, unsubscribe
+    from leadflood.sending import delivery
+    from leadflood.suppressions import unsubscribe
 
     token = uuid.uuid4().hex
     text, _ = unsubscribe.footer(settings, token, POSTAL)

@@ -181,7 +181,8 @@ def table_floor(url: str) -> tuple[int, float]:
 async def real_import(url: str, data_dir: Path, path: Path, workers: int) -> tuple[object, float]:
     from leadflood.auth import service as accounts
     from leadflood.db.engine import connect
-    from leadflood.leads import import_pipeline, importing
+    from leadflood.imports import pipeline as import_pipeline
+    from leadflood.imports import service as importing
     from leadflood.settings import load_settings
 
     settings = load_settings(

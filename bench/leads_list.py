@@ -50,7 +50,7 @@ async def main(rows: int) -> None:
     from leadflood.db import embedded, migrate
     from leadflood.db.engine import connect
     from leadflood.leads import queries
-    from leadflood.leads.enrichment_schemas import LeadFilter
+    from leadflood.leads.schemas import LeadFilter
     from leadflood.models import Lead
     from leadflood.settings import load_settings
 

@@ -29,13 +29,14 @@ async def main(prospects: int) -> None:
     from leadflood.auth import service as accounts
     from leadflood.db import embedded, migrate
     from leadflood.db.engine import connect
-    from leadflood.icps import searches
     from leadflood.icps import service as icps
-    from leadflood.icps.schemas import IcpCreate, SearchRequest
-    from leadflood.leads import search_runs
+    from leadflood.icps.schemas import IcpCreate
     from leadflood.models import SearchRun
     from leadflood.providers.sandbox.source import SandboxLeadSource
     from leadflood.runtime import Runtime
+    from leadflood.searches import runner as search_runs
+    from leadflood.searches import service as searches
+    from leadflood.searches.schemas import SearchRequest
     from leadflood.settings import load_settings
 
     work = Path(tempfile.mkdtemp(prefix="lf-bench-search-"))

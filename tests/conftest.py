@@ -76,7 +76,7 @@ def db(runtime: Runtime) -> Database:
 
 @pytest.fixture
 async def app(runtime: Runtime) -> Any:
-    from leadflood.app import create_app
+    from leadflood.web.app import create_app
 
     return create_app(runtime)
 

@@ -1,20 +1,20 @@
-"""The `leadflood` command: sub-commands live in `leadflood.commands`, one module per area."""
+"""The `leadflood` command: each feature's sub-commands live in its own `cli.py`, mounted here."""
 
 from __future__ import annotations
 
 import typer
 
-from leadflood.commands import (
-    accounts,
-    enrichment,
-    icps,
-    leads,
-    mailboxes,
-    sequences,
-    server,
-    suppressions,
-    system,
-)
+from leadflood import server
+from leadflood.auth import cli as accounts
+from leadflood.enrichment import cli as enrichment
+from leadflood.icps import cli as icps
+from leadflood.imports import cli as imports
+from leadflood.leads import cli as leads
+from leadflood.mailboxes import cli as mailboxes
+from leadflood.searches import cli as searches
+from leadflood.sequences import cli as sequences
+from leadflood.suppressions import cli as suppressions
+from leadflood.system import cli as system
 
 app = typer.Typer(
     help="Lead Flood: self-hosted B2B outreach.", no_args_is_help=True, add_completion=False
@@ -23,12 +23,18 @@ app.command()(server.up)
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(system.doctor)
-app.command()(system.openapi)
+app.command()(server.openapi)
 app.add_typer(system.db_app, name="db")
 app.add_typer(system.jobs_app, name="jobs")
+# `leadflood leads import|enrich|verify`: the imports and enrichment features act on leads.
+leads.app.command("import")(imports.import_leads)
+leads.app.command("enrich")(enrichment.enrich_leads)
+leads.app.command("verify")(enrichment.verify_leads)
 app.add_typer(leads.app, name="leads")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.credentials_app, name="credentials")
+icps.app.command("search")(searches.search)
+icps.app.command("runs")(searches.runs)
 app.add_typer(icps.app, name="icps")
 app.add_typer(sequences.app, name="sequences")
 app.add_typer(mailboxes.app, name="mailboxes")

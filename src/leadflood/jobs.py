@@ -24,10 +24,10 @@ from leadflood.logging import bound_context, get_logger
 from leadflood.models import JobExecution, JobState
 
 TASK_MODULES = [
-    "leadflood.leads.tasks",
+    "leadflood.enrichment.tasks",
     "leadflood.system.tasks",
-    "leadflood.leads.search_tasks",
-    "leadflood.leads.import_tasks",
+    "leadflood.searches.tasks",
+    "leadflood.imports.tasks",
     "leadflood.sending.tasks",
     "leadflood.sequences.tasks",
 ]
@@ -86,30 +86,35 @@ async def defer(
     session: AsyncSession,
     task_name: str,
     *,
-    workspace_id: uuid.UUID,
-    subject_type: str,
-    subject_id: uuid.UUID,
+    workspace_id: uuid.UUID | None = None,
+    subject_type: str | None = None,
+    subject_id: uuid.UUID | None = None,
     queueing_lock: str | None = None,
+    lock: str | None = None,
     schedule_in: dict[str, int] | None = None,
     **task_args: Any,
 ) -> int:
-    """Defer `task_name` in the session's transaction and link the job to its subject row."""
+    """Defer `task_name` in the session's transaction; with a subject, link the job to its row
+    (`job_executions`, shown on that row's page). Internal jobs (delivery, ticks) have none."""
     options: dict[str, Any] = {"connection": await _driver_connection(session)}
     if queueing_lock:
         options["queueing_lock"] = queueing_lock
+    if lock:
+        options["lock"] = lock
     if schedule_in:
         options["schedule_in"] = schedule_in
     job_id: int = await app.configure_task(task_name, **options).defer_async(**task_args)
-    session.add(
-        JobExecution(
-            workspace_id=workspace_id,
-            job_id=job_id,
-            task_name=task_name,
-            subject_type=subject_type,
-            subject_id=subject_id,
+    if workspace_id is not None and subject_type is not None and subject_id is not None:
+        session.add(
+            JobExecution(
+                workspace_id=workspace_id,
+                job_id=job_id,
+                task_name=task_name,
+                subject_type=subject_type,
+                subject_id=subject_id,
+            )
         )
-    )
-    await session.flush()
+        await session.flush()
     return job_id
 
 

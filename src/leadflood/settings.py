@@ -69,6 +69,8 @@ class Settings(BaseSettings):
         60.0, gt=0, validation_alias=AliasChoices("STALLED_JOB_SECONDS")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=AliasChoices("DB_POOL_SIZE"))
+    # Finished jobs that succeeded are deleted after this many days (failed ones are kept).
+    job_retention_days: int = Field(7, ge=1, validation_alias=AliasChoices("JOB_RETENTION_DAYS"))
 
     # Delivery: see the "Sending" part of .env.example.
     sending_batch_size: int = Field(

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from leadflood.deps import RequireRole, current_user
 from leadflood.models import Role
+from leadflood.web.deps import RequireRole, current_user
 
 MUTATING = {"post", "put", "patch", "delete"}
 
@@ -91,7 +91,7 @@ def requires_user(route: APIRoute) -> bool:
 def api_routes(app: Any) -> list[APIRoute]:
     """Every APIRoute: those on the app itself and those of the routers it includes (FastAPI
     keeps an included router as one `_IncludedRouter` entry in `app.routes`)."""
-    from leadflood.app import API_ROUTERS, UI_ROUTERS
+    from leadflood.web.app import API_ROUTERS, UI_ROUTERS
 
     routes = [r for r in app.routes if isinstance(r, APIRoute)]
     for router in API_ROUTERS + UI_ROUTERS:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leadflood.commands.server import served_at
+from leadflood.server import served_at
 from leadflood.settings import load_settings
 
 

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from leadflood.leads import credits, enrichment
+from leadflood.enrichment import credits
+from leadflood.enrichment import waterfall as enrichment
 from leadflood.models import EnrichmentRun, EnrichmentSettings, Lead, LeadStatus, Workspace
 from tests.support.enrichers import Scripted, make_lead
 from tests.support.jobs import drain

@@ -31,7 +31,8 @@ def test_codes_names_and_aliases() -> None:
 
 def test_country_lookup_does_not_load_the_geocoder() -> None:
     code = (
-        "import sys; from leadflood.leads import countries, validation; "
+        "import sys; from leadflood.leads import countries; "
+        "from leadflood.imports import validation; "
         "assert countries.country_code('France') == 'FR'; "
         "assert 'phonenumbers.geodata' not in sys.modules, 'geocoder loaded'"
     )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadflood.leads.csv_reader import (
+from leadflood.imports.csv_reader import (
     DELIMITERS,
     EmptyCsvFile,
     detect_delimiter,

@@ -57,7 +57,7 @@ async def test_temporary_failures_retry_three_times_then_fail(client, runtime) -
 
 
 async def test_running_the_job_again_changes_nothing(client, runtime) -> None:
-    from leadflood.leads import service as leads
+    from leadflood.enrichment import service as enrichment
 
     created = await _create(client, "twice@lovelace-analytics.com")
     await drain(runtime)
@@ -65,6 +65,8 @@ async def test_running_the_job_again_changes_nothing(client, runtime) -> None:
     async with runtime.db.session() as session:
         import uuid
 
-        await leads.enrich(session, uuid.UUID(created["lead_id"]), runtime.providers.enricher())
+        await enrichment.enrich_with(
+            session, uuid.UUID(created["lead_id"]), runtime.providers.enricher()
+        )
     after = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
     assert after == before

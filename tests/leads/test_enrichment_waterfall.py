@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from leadflood.leads import enrichment
+from leadflood.enrichment import waterfall as enrichment
 from leadflood.models import EnrichmentCache, EnrichmentRun, Lead, LeadStatus
 from leadflood.providers.base import PermanentProviderError
 from tests.support.enrichers import Scripted, make_lead

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from leadflood.leads import import_pipeline, importing
+from leadflood.imports import pipeline as import_pipeline
+from leadflood.imports import service as importing
 from leadflood.models import ImportState, Lead, LeadImport, LeadImportRejection, OnDuplicate
 from leadflood.runtime import Runtime
 from tests.support.accounts import Account

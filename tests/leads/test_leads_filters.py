@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadflood.leads import queries
-from leadflood.leads.enrichment_schemas import LeadFilter
+from leadflood.leads.schemas import LeadFilter
 from leadflood.models import Lead, LeadStatus, VerificationStatus
 from leadflood.pagination import Window
 

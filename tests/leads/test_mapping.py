@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadflood.errors import InvalidInput
-from leadflood.leads.mapping import (
+from leadflood.imports.mapping import (
     LEAD_FIELDS,
     MappingError,
     apply_overrides,

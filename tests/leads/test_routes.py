@@ -4,11 +4,11 @@ import uuid
 
 from sqlalchemy import text
 
-from leadflood.deps import SessionDep, WorkspaceDep
 from leadflood.errors import Conflict
 from leadflood.leads import service as leads
 from leadflood.leads.schemas import LeadCreate
 from leadflood.runtime import Runtime
+from leadflood.web.deps import SessionDep, WorkspaceDep
 from tests.support.jobs import job_rows
 
 

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from leadflood.leads.search_store import store_page
 from leadflood.models import Company, Lead, SearchOutcome, SearchResult, SearchRun, SearchRunState
 from leadflood.providers.base import Prospect, ProviderNotConfiguredError
+from leadflood.searches.store import store_page
 from tests.support.accounts import Account
 from tests.support.icps import make_icp, reload_run, start_run
 from tests.support.jobs import drain
@@ -193,7 +193,7 @@ async def test_a_crashed_run_resumes_after_its_last_page(runtime, owner: Account
 async def test_runs_of_another_workspace_are_not_found(
     runtime, owner: Account, other_workspace: Account
 ) -> None:
-    from leadflood.icps import searches
+    from leadflood.searches import service as searches
 
     icp = await make_icp(runtime, owner.workspace_id)
     run, _ = await start_run(runtime, owner.workspace_id, icp.id, max_results=10)

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from leadflood.auth import credentials
 from leadflood.auth.principal import CurrentMember
-from leadflood.leads import enrichment, enrichment_settings
-from leadflood.leads.enrichment_schemas import EnrichmentSettingsUpdate
+from leadflood.enrichment import config as enrichment_settings
+from leadflood.enrichment import waterfall as enrichment
+from leadflood.enrichment.schemas import EnrichmentSettingsUpdate
 from leadflood.models import (
     EnrichmentRun,
     Lead,

@@ -5,16 +5,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadflood.leads.countries import country_code, zone_for_country
-from leadflood.leads.csv_reader import RowProblem
-from leadflood.leads.mapping import auto_map
-from leadflood.leads.validation import (
+from leadflood.imports.csv_reader import RowProblem
+from leadflood.imports.mapping import auto_map
+from leadflood.imports.validation import (
     NormalizedLead,
     Rejection,
     dedupe_key,
     normalize_row,
     split_full_name,
 )
+from leadflood.leads.countries import country_code, zone_for_country
 
 HEADERS = ["Email", "First Name", "Last Name", "Full Name", "Phone", "Country", "Website",
            "Person Linkedin Url", "Company Name", "Company Domain", "Time Zone", "# Employees",

@@ -10,9 +10,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import timezone as phone_timezones
 
-from leadflood.leads import value_checks as checks
-from leadflood.leads.import_worker import copy_text, lead_line
-from leadflood.leads.validation import NormalizedLead
+from leadflood.imports.validation import NormalizedLead
+from leadflood.imports.validation_worker import copy_text, lead_line
+from leadflood.leads import identities as checks
 
 LOCAL_CHARS = "abcXYZ019._%+-!#$&'*/=?^`{|}~\"(),:;<>@[\\] é"
 LABELS = ["acme", "Company5", "b", "x-y", "-bad", "bad-", "a_b", "bücher", "xn--bcher-kva",

@@ -9,7 +9,7 @@ import dns.name
 import dns.resolver
 import pytest
 
-from leadflood.leads.verification import (
+from leadflood.leads.email_checks import (
     MxResult,
     SyntaxCheck,
     check_syntax,

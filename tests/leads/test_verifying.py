@@ -7,7 +7,7 @@ import dns.exception
 import pytest
 from sqlalchemy import select
 
-from leadflood.leads import verifying
+from leadflood.enrichment import verification as verifying
 from leadflood.models import Lead, Verification, VerificationStatus
 from leadflood.providers.registry import ProviderRegistry
 from leadflood.providers.sandbox import SandboxVerifier, default_universe

@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from leadflood.auth import credentials
 from leadflood.auth.principal import CurrentMember
-from leadflood.leads import enrichment, enrichment_settings, verifying
-from leadflood.leads.enrichment_schemas import EnrichmentSettingsUpdate
+from leadflood.enrichment import config as enrichment_settings
+from leadflood.enrichment import verification as verifying
+from leadflood.enrichment import waterfall as enrichment
+from leadflood.enrichment.schemas import EnrichmentSettingsUpdate
 from leadflood.models import EnrichmentRun, Lead, LeadStatus, Role, VerificationStatus, Workspace
 from leadflood.providers.base import ProviderNotConfiguredError
 from leadflood.providers.registry import ProviderRegistry

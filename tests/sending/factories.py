@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.mailboxes import secrets as mailbox_secrets
 from leadflood.models import (
     Enrollment,
     Lead,
@@ -19,8 +20,9 @@ from leadflood.models import (
     SequenceStep,
     Workspace,
 )
-from leadflood.sending import delivery, mailbox_secrets, unsubscribe
+from leadflood.sending import delivery
 from leadflood.settings import Settings
+from leadflood.suppressions import unsubscribe
 
 POSTAL = "Acme Ltd, 1 Harbour Street, Bristol BS1 4AA, UK"
 

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadflood.mailboxes import capacity
 from leadflood.models import Mailbox, MessageStatus
 from leadflood.runtime import Runtime
-from leadflood.sending import capacity
 from tests.sending.factories import make_lead, make_mailbox, make_workspace, queue_message
 
 

@@ -17,7 +17,8 @@ from leadflood.models import (
 )
 from leadflood.providers.email import ResendSender
 from leadflood.runtime import Runtime
-from leadflood.sending import delivery, suppression
+from leadflood.sending import delivery
+from leadflood.suppressions import service as suppression
 from tests.sending.factories import (
     POSTAL,
     make_enrollment,

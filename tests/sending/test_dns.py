@@ -12,7 +12,7 @@ import dns.exception
 import dns.resolver
 import pytest
 
-from leadflood.sending.dns import check_domain
+from leadflood.mailboxes.dns import check_domain
 
 
 @dataclass

@@ -13,8 +13,9 @@ from sqlalchemy import delete, select, update
 
 from leadflood.models import Message, MessageStatus, Suppression
 from leadflood.runtime import Runtime
-from leadflood.sending import delivery, suppression
+from leadflood.sending import delivery
 from leadflood.sending.reconcile import reconcile_stale
+from leadflood.suppressions import service as suppression
 from tests.sending.factories import (
     POSTAL,
     make_enrollment,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from leadflood.sending.windows import (
+from leadflood.mailboxes.windows import (
     DEFAULT_WINDOW,
     SendingWindow,
     WindowState,

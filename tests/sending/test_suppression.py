@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from leadflood.runtime import Runtime
-from leadflood.sending import suppression
-from leadflood.sending.suppression import InvalidSuppression
+from leadflood.suppressions import service as suppression
+from leadflood.suppressions.service import InvalidSuppression
 from tests.sending.factories import make_lead, make_workspace
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from leadflood.models import AuditEvent, SuppressionKind
 from leadflood.runtime import Runtime
-from leadflood.sending import suppression
+from leadflood.suppressions import service as suppression
 from tests.support.accounts import Account, browser_login, csrf_of
 from tests.support.processes import run_cli
 

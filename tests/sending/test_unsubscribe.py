@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus
 from leadflood.runtime import Runtime
-from leadflood.sending import delivery, suppression, unsubscribe
+from leadflood.sending import delivery
+from leadflood.suppressions import service as suppression
+from leadflood.suppressions import unsubscribe
 from tests.sending.factories import (
     POSTAL,
     make_enrollment,

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from leadflood.runtime import Runtime
-from leadflood.sending import unsubscribe
+from leadflood.suppressions import unsubscribe
 from tests.sending.factories import make_workspace
 from tests.support.accounts import Account, browser_login
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 
 from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus
 from leadflood.runtime import Runtime
-from leadflood.sending import stops
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
+from leadflood.suppressions import stops
 from tests.support.sequences import (
     FIXED_NOW,
     clean,

@@ -17,11 +17,11 @@ from leadflood.models import (
     SequenceState,
     VerificationStatus,
 )
-from leadflood.sending import suppression
 from leadflood.sequences import enrollment
 from leadflood.sequences import service as sequences
 from leadflood.sequences.errors import InvalidEnrollSource, SequenceArchived
 from leadflood.sequences.schemas import EnrollRequest, LeadFilter
+from leadflood.suppressions import service as suppression
 from tests.support.sequences import (
     FIXED_NOW,
     make_lead,

@@ -20,12 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from leadflood.mailboxes import capacity
+from leadflood.mailboxes.windows import SendingWindow, is_open, resolve_zone
 from leadflood.models import Enrollment, Lead, Mailbox, Message, MessageStatus, SequenceStep
 from leadflood.runtime import Runtime
-from leadflood.sending import capacity, delivery, suppression
-from leadflood.sending.windows import SendingWindow, is_open, resolve_zone
+from leadflood.sending import delivery
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
+from leadflood.suppressions import service as suppression
 from tests.support.sequences import clean, make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.smtp_server import SmtpTestServer
 

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from leadflood.db.engine import Database
 from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus, SequenceState
 from leadflood.runtime import Runtime
-from leadflood.sending import suppression
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences import service as sequences
 from leadflood.sequences.schemas import EnrollRequest
+from leadflood.suppressions import service as suppression
 from tests.support.sequences import (
     FIXED_NOW,
     make_lead,

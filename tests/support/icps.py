@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from leadflood.icps import searches
 from leadflood.icps import service as icps
-from leadflood.icps.schemas import IcpCreate, SearchRequest
+from leadflood.icps.schemas import IcpCreate
 from leadflood.models import Icp, SearchRun
 from leadflood.runtime import Runtime
+from leadflood.searches import service as searches
+from leadflood.searches.schemas import SearchRequest
 
 # About 3,000 people of the sandbox universe.
 SALES_TEAMS = {"departments": ["sales"], "countries": ["US", "GB", "DE"]}

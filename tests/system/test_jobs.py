@@ -28,3 +28,33 @@ def test_every_deferred_task_name_is_registered() -> None:
     assert {"system.heartbeat", "system.retry_stalled_jobs"} <= set(jobs.app.tasks)
     periodic = {p.periodic_id for p in jobs.app.periodic_registry.periodic_tasks.values()}
     assert {"heartbeat", "retry-stalled"} <= periodic
+
+
+async def test_clean_up_removes_expired_counters_and_old_heartbeats_only(runtime) -> None:
+    from leadflood import jobs
+    from leadflood.models import RateLimitCounter
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    async with runtime.db.session() as session:
+        await system.beat(session, now=now - timedelta(days=2))
+        await system.beat(session, now=now - timedelta(minutes=5))
+        session.add_all(
+            [
+                RateLimitCounter(
+                    key="login:a", window_start=now - timedelta(hours=2), hits=3,
+                    expires_at=now - timedelta(hours=1),
+                ),
+                RateLimitCounter(
+                    key="login:b", window_start=now, hits=1, expires_at=now + timedelta(minutes=1)
+                ),
+            ]
+        )  # fmt: skip
+    async with runtime.db.session() as session:
+        counts = await system.clean_up(session, now=now)
+    assert counts == {"rate_limit_counters": 1, "heartbeats": 1}
+    async with runtime.db.sessions() as session:
+        assert (await session.scalars(select(RateLimitCounter.key))).all() == ["login:b"]
+        assert await system.last_worker_heartbeat(session) == now - timedelta(minutes=5)
+    jobs.app.perform_import_paths()
+    periodic = {p.periodic_id for p in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert "clean-up" in periodic

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import httpx
 
-from leadflood.app import create_app
 from leadflood.db.engine import connect
 from leadflood.runtime import Runtime
+from leadflood.web.app import create_app
 
 
 async def test_health(client) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leadflood.pagination import Window
-from leadflood.ui.render import templates
+from leadflood.web.render import templates
 
 
 def pager(**kwargs: object) -> str:

@@ -16,8 +16,8 @@ from leadflood.auth.schemas import (
     CredentialRead,
     CredentialSet,
 )
-from leadflood.deps import AdminDep, SessionDep
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from leadflood.web.deps import AdminDep, SessionDep
 
 router = APIRouter(prefix="/v1")
 

@@ -16,11 +16,11 @@ from leadflood.auth import service as accounts
 from leadflood.auth.errors import UnknownProvider
 from leadflood.auth.principal import CurrentMember
 from leadflood.auth.schemas import ApiKeyCreate, CredentialSet, InvitationCreate
-from leadflood.deps import AdminDep, CurrentUser, RuntimeDep, SessionDep, ViewerDep, origin_of
 from leadflood.errors import AppError
 from leadflood.models import Role
 from leadflood.pagination import DEFAULT_PAGE_SIZE
-from leadflood.ui.render import render
+from leadflood.web.deps import AdminDep, CurrentUser, RuntimeDep, SessionDep, ViewerDep, origin_of
+from leadflood.web.render import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 ROLES = [role.value for role in Role]

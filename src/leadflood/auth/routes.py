@@ -28,7 +28,8 @@ from leadflood.auth.schemas import (
     WorkspaceUpdate,
     WorkspaceWithRole,
 )
-from leadflood.deps import (
+from leadflood.models import Membership
+from leadflood.web.deps import (
     AdminDep,
     CurrentUser,
     Identity,
@@ -38,7 +39,6 @@ from leadflood.deps import (
     optional_identity,
     origin_of,
 )
-from leadflood.models import Membership
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 

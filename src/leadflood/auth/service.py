@@ -22,7 +22,7 @@ from leadflood.auth.errors import (
 )
 from leadflood.auth.passwords import hash_password
 from leadflood.auth.principal import CurrentMember, Origin
-from leadflood.db.scope import get_scoped, scoped
+from leadflood.db.scope import get_scoped, in_workspace, scoped
 from leadflood.models import Membership, Role, User, Workspace
 
 
@@ -166,7 +166,7 @@ async def _owners(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Membership)
-        .where(Membership.workspace_id == workspace_id, Membership.role == Role.owner)
+        .where(in_workspace(Membership, workspace_id), Membership.role == Role.owner)
     )
     return int(count or 0)
 

@@ -13,7 +13,10 @@ from leadflood.auth import invitations, sessions
 from leadflood.auth import service as accounts
 from leadflood.auth.errors import InvalidCredentials, InvitationInvalid
 from leadflood.auth.passwords import MIN_LENGTH
-from leadflood.deps import (
+from leadflood.errors import AppError, RateLimited
+from leadflood.runtime import Runtime
+from leadflood.schemas import human_message
+from leadflood.web.deps import (
     SESSION_COOKIE,
     CurrentUser,
     Identity,
@@ -22,10 +25,7 @@ from leadflood.deps import (
     optional_identity,
     origin_of,
 )
-from leadflood.errors import AppError, RateLimited
-from leadflood.runtime import Runtime
-from leadflood.schemas import human_message
-from leadflood.ui.render import render
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 

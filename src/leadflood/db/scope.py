@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.errors import NotFound
@@ -14,8 +14,13 @@ from leadflood.errors import NotFound
 T = TypeVar("T")
 
 
+def in_workspace(model: Any, workspace_id: Any) -> ColumnElement[bool]:
+    """The tenant condition, for selects of columns, joins and bulk statements."""
+    return model.workspace_id == workspace_id  # type: ignore[no-any-return]
+
+
 def scoped(model: type[T], workspace_id: uuid.UUID) -> Select[T]:
-    return select(model).where(model.workspace_id == workspace_id)  # type: ignore[attr-defined]
+    return select(model).where(in_workspace(model, workspace_id))
 
 
 async def get_scoped(

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
-from leadflood.db.scope import get_scoped, scoped
+from leadflood.db.scope import get_scoped, in_workspace, scoped
 from leadflood.errors import Conflict, NotFound
 from leadflood.icps.schemas import IcpCreate, IcpUpdate
 from leadflood.models import Icp, Lead, SearchRun
@@ -104,7 +104,7 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, icp_id: uuid.UU
     icp = await get_scoped(session, Icp, workspace_id, icp_id, error=IcpNotFound, for_update=True)
     await session.execute(
         update(Lead)
-        .where(Lead.workspace_id == workspace_id, Lead.icp_id == icp.id)
+        .where(in_workspace(Lead, workspace_id), Lead.icp_id == icp.id)
         .values(icp_id=None, score=None, score_breakdown=[], scored_at=None)
     )
     await session.delete(icp)
@@ -116,7 +116,7 @@ async def lead_counts(
 ) -> dict[uuid.UUID, int]:
     rows = await session.execute(
         select(Lead.icp_id, func.count())
-        .where(Lead.workspace_id == workspace_id, Lead.icp_id.in_(icp_ids))
+        .where(in_workspace(Lead, workspace_id), Lead.icp_id.in_(icp_ids))
         .group_by(Lead.icp_id)
     )
     return {icp_id: count for icp_id, count in rows if icp_id is not None}

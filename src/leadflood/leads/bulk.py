@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
-from leadflood.db.scope import get_scoped, scoped
+from leadflood.db.scope import get_scoped, in_workspace, scoped
 from leadflood.errors import NotFound
-from leadflood.leads import actions, queries
-from leadflood.leads.enrichment_schemas import BulkRequest, LeadFilter
+from leadflood.leads import queries
+from leadflood.leads.schemas import BulkRequest, LeadFilter
 from leadflood.models import BulkAction, BulkOperation, BulkState, Lead, SearchResult, SearchRun
 
 PLAN_TASKS = {BulkAction.enrich: "leads.bulk_enrich", BulkAction.verify: "leads.bulk_verify"}
@@ -47,8 +47,6 @@ async def start(
         await get_scoped(
             session, SearchRun, workspace_id, request.search_run_id, error=SearchRunNotFound
         )
-    if action == BulkAction.enrich:
-        await actions.ensure_budget_for_waterfall(session, workspace_id)
     operation = BulkOperation(
         id=uuid.uuid4(),
         workspace_id=workspace_id,
@@ -96,13 +94,13 @@ async def _selected_ids(
     if "lead_ids" in selection:
         wanted = sorted({uuid.UUID(x) for x in selection["lead_ids"]})
         wanted = [x for x in wanted if after is None or x > after][:PAGE]
-        picked = select(Lead.id).where(Lead.workspace_id == workspace_id, Lead.id.in_(wanted))
+        picked = select(Lead.id).where(in_workspace(Lead, workspace_id), Lead.id.in_(wanted))
         return list((await session.scalars(picked.order_by(Lead.id))).all())
     if "search_run_id" in selection:
         query = (
             select(SearchResult.lead_id)
             .where(
-                SearchResult.workspace_id == workspace_id,
+                in_workspace(SearchResult, workspace_id),
                 SearchResult.run_id == uuid.UUID(selection["search_run_id"]),
                 SearchResult.lead_id.is_not(None),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from leadflood.leads import value_checks
+from leadflood.leads import identities as value_checks
 from leadflood.leads.countries import country_code
 from leadflood.models import Lead
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from leadflood.deps import MemberDep, SessionDep, WorkspaceDep
-from leadflood.errors import AppError
-from leadflood.leads import actions, timeline
 from leadflood.leads import service as leads
+from leadflood.leads import timeline
 from leadflood.leads.timeline import SHOWN_FIELDS
-from leadflood.ui.render import render
+from leadflood.web.deps import SessionDep, WorkspaceDep
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +35,7 @@ LABELS = {
 }
 
 
-async def _page(
+async def lead_page_response(
     request: Request,
     session: SessionDep,
     workspace_id: uuid.UUID,
@@ -76,34 +75,4 @@ async def _page(
 async def lead_page(
     lead_id: uuid.UUID, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> Response:
-    return await _page(request, session, workspace.id, lead_id)
-
-
-@router.post("/leads/{lead_id:uuid}/enrich", response_class=HTMLResponse)
-async def enrich(
-    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
-) -> Response:
-    try:
-        await actions.request_enrich(session, member.workspace_id, lead_id)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        return await _page(
-            request, session, member.workspace_id, lead_id, error=exc.message, status=exc.status
-        )
-    return RedirectResponse(f"/leads/{lead_id}?notice=enriching", status_code=303)
-
-
-@router.post("/leads/{lead_id:uuid}/verify", response_class=HTMLResponse)
-async def verify(
-    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
-) -> Response:
-    try:
-        await actions.request_verify(session, member.workspace_id, lead_id)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        return await _page(
-            request, session, member.workspace_id, lead_id, error=exc.message, status=exc.status
-        )
-    return RedirectResponse(f"/leads/{lead_id}?notice=verifying", status_code=303)
+    return await lead_page_response(request, session, workspace.id, lead_id)

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from leadflood import jobs
-from leadflood.db.scope import scoped
-from leadflood.leads.enrichment_schemas import LeadFilter, LeadSort
+from leadflood.db.scope import in_workspace, scoped
+from leadflood.leads.schemas import LeadFilter, LeadSort
 from leadflood.models import Lead, LeadCounts, LeadStatus
 from leadflood.pagination import CursorOf, InvalidCursor, Window, window
 
@@ -160,7 +160,7 @@ async def ids_matching(
     limit: int,
 ) -> list[uuid.UUID]:  # fmt: skip
     """A page of the ids matching `where`, in id order (for bulk work over a filter)."""
-    query = filtered(select(Lead.id).where(Lead.workspace_id == workspace_id), where)
+    query = filtered(select(Lead.id).where(in_workspace(Lead, workspace_id)), where)
     if after is not None:
         query = query.where(Lead.id > after)
     return list((await session.scalars(query.order_by(Lead.id).limit(limit))).all())
@@ -175,7 +175,7 @@ async def status_counts(session: AsyncSession, workspace_id: uuid.UUID) -> dict[
     for status in LeadStatus:
         inner = (
             select(literal(1))
-            .where(Lead.workspace_id == workspace_id, Lead.status == status)
+            .where(in_workspace(Lead, workspace_id), Lead.status == status)
             .limit(capped_at)
             .subquery()
         )
@@ -215,7 +215,7 @@ async def _schedule_refresh(session: AsyncSession, workspace_id: uuid.UUID) -> N
 async def refresh_counts(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, int]:
     rows = await session.execute(
         select(Lead.status, func.count())
-        .where(Lead.workspace_id == workspace_id)
+        .where(in_workspace(Lead, workspace_id))
         .group_by(Lead.status)
     )
     counts = {str(status): int(count) for status, count in rows}

@@ -5,21 +5,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from leadflood.deps import MemberDep, SessionDep, WorkspaceDep
-from leadflood.leads import actions, bulk, queries, timeline
+from leadflood.leads import bulk, queries, timeline
 from leadflood.leads import service as leads
-from leadflood.leads.enrichment_schemas import (
+from leadflood.leads.schemas import (
     BulkRead,
-    BulkRequest,
-    BulkStarted,
-    JobStarted,
+    LeadCreate,
+    LeadCreated,
     LeadDetail,
     LeadFilter,
+    LeadRead,
     LeadSort,
 )
-from leadflood.leads.schemas import LeadCreate, LeadCreated, LeadRead
-from leadflood.models import BulkAction, LeadStatus, VerificationStatus
+from leadflood.models import LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from leadflood.web.deps import MemberDep, SessionDep, WorkspaceDep
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -62,31 +61,6 @@ async def list_leads(
     return Page[LeadRead].of(page, LeadRead.model_validate)
 
 
-async def _bulk(
-    session: SessionDep, member: MemberDep, action: BulkAction, request: BulkRequest
-) -> BulkStarted:
-    operation = await bulk.start(
-        session,
-        member.workspace_id,
-        action,
-        request,
-        user_id=member.user.id if member.user else None,
-    )
-    assert operation.job_id is not None
-    return BulkStarted(operation_id=operation.id, job_id=operation.job_id)
-
-
-@router.post("/bulk/enrich", status_code=202, response_model=BulkStarted)
-async def bulk_enrich(request: BulkRequest, session: SessionDep, member: MemberDep) -> BulkStarted:
-    """Enrich the leads picked, every lead matching a filter, or a search run's leads."""
-    return await _bulk(session, member, BulkAction.enrich, request)
-
-
-@router.post("/bulk/verify", status_code=202, response_model=BulkStarted)
-async def bulk_verify(request: BulkRequest, session: SessionDep, member: MemberDep) -> BulkStarted:
-    return await _bulk(session, member, BulkAction.verify, request)
-
-
 @router.get("/bulk/{operation_id}", response_model=BulkRead)
 async def get_bulk(
     operation_id: uuid.UUID, session: SessionDep, workspace: WorkspaceDep
@@ -106,18 +80,3 @@ async def lead_detail(
     """Every field with the provider that set it, the verification evidence, the score
     breakdown and the timeline (created, enriched, verified, scored, failed jobs)."""
     return await timeline.detail(session, await leads.get(session, workspace.id, lead_id))
-
-
-@router.post("/{lead_id}/enrich", status_code=202, response_model=JobStarted)
-async def enrich_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep) -> JobStarted:
-    """Run the workspace's waterfall for this lead again (cached answers cost nothing); 402
-    `credit_budget_exhausted` when it would pay and the month's budget is used up."""
-    job_id = await actions.request_enrich(session, member.workspace_id, lead_id)
-    return JobStarted(lead_id=lead_id, job_id=job_id)
-
-
-@router.post("/{lead_id}/verify", status_code=202, response_model=JobStarted)
-async def verify_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep) -> JobStarted:
-    """Check the lead's email (syntax, MX, role, disposable, the workspace's verifier)."""
-    job_id = await actions.request_verify(session, member.workspace_id, lead_id)
-    return JobStarted(lead_id=lead_id, job_id=job_id)

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.db.scope import in_workspace
 from leadflood.icps import criteria as vocab
 from leadflood.leads.countries import country_code
 from leadflood.models import Company, Icp, Lead
@@ -223,7 +224,7 @@ async def _rescore_batch(
         .outerjoin(
             Company, (Company.id == Lead.company_id) & (Company.workspace_id == Lead.workspace_id)
         )
-        .where(Lead.workspace_id == workspace_id, Lead.id.in_(ids))
+        .where(in_workspace(Lead, workspace_id), Lead.id.in_(ids))
     )
     scored: list[dict[str, Any]] = []
     for row in rows.mappings():
@@ -259,7 +260,7 @@ async def rescore_icp(
     the last id, None when done. Callers commit between batches."""
     query = (
         select(Lead.id)
-        .where(Lead.workspace_id == workspace_id, Lead.icp_id == icp_id)
+        .where(in_workspace(Lead, workspace_id), Lead.icp_id == icp_id)
         .order_by(Lead.id)
         .limit(BATCH)
     )

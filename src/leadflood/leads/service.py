@@ -8,11 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood import jobs
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, NotFound
-from leadflood.leads import enrichment
-from leadflood.leads.fields import ENRICHABLE
 from leadflood.leads.schemas import LeadCreate
 from leadflood.models import Lead, LeadStatus
-from leadflood.providers.base import Enricher
 
 ENRICH_TASK = "leads.enrich"
 
@@ -62,17 +59,6 @@ async def statuses(
 ) -> dict[uuid.UUID, Lead]:
     rows = await session.scalars(scoped(Lead, workspace_id).where(Lead.id.in_(lead_ids)))
     return {lead.id: lead for lead in rows}
-
-
-async def enrich(session: AsyncSession, lead_id: uuid.UUID, enricher: Enricher) -> Lead | None:
-    """Enrich one lead with one enricher (idempotent: an enriched lead is left as it is).
-    Provider errors propagate; the waterfall over a workspace's enrichers is
-    `leads.enrichment.enrich_lead`."""
-    outcome = await enrichment.enrich_lead(session, lead_id, [enricher], wanted=ENRICHABLE)
-    error = enrichment.failure_of(outcome)
-    if error is not None:
-        raise error
-    return outcome.lead
 
 
 async def mark_failed(session: AsyncSession, lead_id: uuid.UUID, error: str) -> None:

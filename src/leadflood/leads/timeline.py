@@ -7,15 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.db.scope import scoped
-from leadflood.leads.enrichment_schemas import (
-    FieldSource,
-    LeadDetail,
-    ScoreItem,
-    TimelineEvent,
-)
+from leadflood.db.scope import in_workspace, scoped
 from leadflood.leads.fields import ENRICHABLE
-from leadflood.leads.schemas import LeadRead
+from leadflood.leads.schemas import FieldSource, LeadDetail, LeadRead, ScoreItem, TimelineEvent
 from leadflood.models import EnrichmentRun, JobExecution, JobState, Lead, Verification
 
 SHOWN_FIELDS = ENRICHABLE
@@ -45,7 +39,7 @@ async def _failed_jobs(session: AsyncSession, lead: Lead) -> list[JobExecution]:
     query = (
         select(JobExecution)
         .where(
-            JobExecution.workspace_id == lead.workspace_id,
+            in_workspace(JobExecution, lead.workspace_id),
             JobExecution.subject_type == "lead",
             JobExecution.subject_id == lead.id,
             JobExecution.state == JobState.failed,

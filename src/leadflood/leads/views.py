@@ -10,16 +10,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from leadflood.db.scope import scoped
-from leadflood.deps import MemberDep, SessionDep, WorkspaceDep
-from leadflood.errors import AppError, InvalidInput
 from leadflood.leads import bulk, queries
 from leadflood.leads import service as leads
-from leadflood.leads.enrichment_schemas import BulkRequest, LeadFilter, LeadSort
-from leadflood.leads.schemas import LeadCreate
-from leadflood.models import BulkAction, BulkState, Icp, LeadStatus, VerificationStatus
+from leadflood.leads.schemas import LeadCreate, LeadFilter, LeadSort
+from leadflood.models import BulkState, Icp, LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.schemas import human_message
-from leadflood.ui.render import render
+from leadflood.web.deps import MemberDep, SessionDep, WorkspaceDep
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +46,7 @@ def filter_from(params: Mapping[str, str]) -> tuple[LeadFilter, dict[str, str]]:
         return LeadFilter.model_validate(kept), kept
 
 
-async def _page(
+async def list_page_response(
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -128,7 +126,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/leads", response_class=HTMLResponse)
 async def leads_page(request: Request, session: SessionDep, workspace: WorkspaceDep) -> Response:
-    return await _page(request, session, workspace)
+    return await list_page_response(request, session, workspace)
 
 
 @router.post("/leads", response_class=HTMLResponse)
@@ -141,9 +139,11 @@ async def create_lead(request: Request, session: SessionDep, member: MemberDep) 
         lead, _ = await leads.create(session, workspace.id, data)
     except ValidationError as exc:
         errors = {str(err["loc"][0]): human_message(err) for err in exc.errors()}
-        return await _page(request, session, workspace, form=form, errors=errors, status=422)
+        return await list_page_response(
+            request, session, workspace, form=form, errors=errors, status=422
+        )
     except leads.LeadExists as exc:
-        return await _page(
+        return await list_page_response(
             request, session, workspace, form=form, errors={"email": exc.message}, status=409
         )
     return RedirectResponse(f"/leads?created={lead.id}", status_code=303)
@@ -174,41 +174,3 @@ async def lead_statuses(
             for lead_id, lead in found.items()
         }
     )
-
-
-@router.post("/leads/bulk", response_class=HTMLResponse)
-async def bulk_action(request: Request, session: SessionDep, member: MemberDep) -> Response:
-    """The list's bulk bar: enrich or verify the rows ticked, or every lead matching the
-    filter the page shows (a plain form: works without JavaScript)."""
-    raw = await request.form()
-    action, _, scope = str(raw.get("do") or "").partition(":")
-    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
-    where, applied = filter_from(values)
-    try:
-        if action not in ("enrich", "verify"):
-            raise InvalidInput("Choose enrich or verify.")
-        if scope == "filter":
-            request_body = BulkRequest(filter=where)
-        else:
-            picked = [str(v) for v in raw.getlist("lead_ids") if isinstance(v, str)]
-            if not picked:
-                raise InvalidInput("Tick at least one lead, or choose all matching leads.")
-            request_body = BulkRequest.model_validate({"lead_ids": picked})
-        operation = await bulk.start(
-            session,
-            member.workspace_id,
-            BulkAction(action),
-            request_body,
-            user_id=member.user.id if member.user else None,
-        )
-    except ValidationError:
-        return await _page(
-            request, session, member.workspace, bulk_error="Those leads cannot be selected.",
-            status=422,
-        )  # fmt: skip
-    except AppError as exc:
-        return await _page(
-            request, session, member.workspace, bulk_error=exc.message, status=exc.status
-        )
-    back = urlencode({**applied, "bulk": str(operation.id)})
-    return RedirectResponse(f"/leads?{back}", status_code=303)

@@ -23,6 +23,15 @@ from sqlalchemy import DateTime, Table, Uuid, any_, bindparam, column, func, sel
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.mailboxes import capacity
+from leadflood.mailboxes.windows import (
+    SendingWindow,
+    is_open,
+    mailbox_window_state,
+    next_open,
+    resolve_zone,
+    window_or_default,
+)
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
@@ -34,17 +43,10 @@ from leadflood.models import (
     Sequence,
 )
 from leadflood.providers.base import OutboundEmail
-from leadflood.sending import capacity, stops, suppression
 from leadflood.sending.due import DUE_COLUMNS, DueMessage, build_email, ensure_unsubscribe
-from leadflood.sending.windows import (
-    SendingWindow,
-    is_open,
-    mailbox_window_state,
-    next_open,
-    resolve_zone,
-    window_or_default,
-)
 from leadflood.settings import Settings
+from leadflood.suppressions import service as suppression
+from leadflood.suppressions import stops
 
 # The scheduler completes an enrollment when it queues the last step: that message still goes.
 # A stop (reply, bounce, unsubscribe, manual) moves it to `stopped` or cancels the message.

@@ -26,6 +26,7 @@ from typing import Any
 from leadflood.auth.crypto import UndecryptableSecret
 from leadflood.db.engine import Database
 from leadflood.logging import get_logger
+from leadflood.mailboxes.secrets import sender_config
 from leadflood.models import Mailbox
 from leadflood.providers.base import (
     EmailSender,
@@ -36,7 +37,6 @@ from leadflood.providers.base import (
 from leadflood.providers.email import build_email_sender
 from leadflood.sending import outcomes, runs
 from leadflood.sending.claim import Claim, Claimed, back_to_back, claim_batch
-from leadflood.sending.mailbox_secrets import sender_config
 from leadflood.sending.pipeline import Writer
 from leadflood.sending.runs import DeliveryReport
 from leadflood.settings import Settings

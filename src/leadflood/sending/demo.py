@@ -23,6 +23,7 @@ from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.db.scope import in_workspace
 from leadflood.models import Mailbox, MailboxState
 from leadflood.sending import catcher_store
 from leadflood.settings import Settings
@@ -84,7 +85,7 @@ async def ensure_demo_mailbox(
 ) -> Mailbox:
     """The demo workspace's SMTP mailbox, created or re-pointed at this run's catcher port."""
     mailbox = await session.scalar(
-        select(Mailbox).where(Mailbox.workspace_id == workspace_id, Mailbox.name == DEMO_MAILBOX)
+        select(Mailbox).where(in_workspace(Mailbox, workspace_id), Mailbox.name == DEMO_MAILBOX)
     )
     config = {
         "host": "127.0.0.1",

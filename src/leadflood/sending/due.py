@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.models import Enrollment, EnrollmentState, Lead, Mailbox, Message, Sequence
 from leadflood.providers.base import OutboundEmail
-from leadflood.sending import unsubscribe
 from leadflood.settings import Settings
+from leadflood.suppressions import unsubscribe
 
 
 @dataclass

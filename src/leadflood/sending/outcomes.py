@@ -21,10 +21,11 @@ from leadflood.models import (
     SuppressionKind,
 )
 from leadflood.providers.base import ProviderError, RecipientRejected, SendResult
-from leadflood.sending import stops, suppression
 from leadflood.sending.claim import Claimed
 from leadflood.sending.pipeline import Sql
 from leadflood.settings import Settings
+from leadflood.suppressions import service as suppression
+from leadflood.suppressions import stops
 
 # Errors that say the mailbox itself is unusable (credentials, TLS, configuration): the
 # message is not at fault, so it waits in the queue while the mailbox goes to `error`.

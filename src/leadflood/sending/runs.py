@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.logging import get_logger
+from leadflood.mailboxes import capacity
 from leadflood.models import Mailbox
 from leadflood.providers.base import (
     EmailSender,
@@ -22,7 +23,7 @@ from leadflood.providers.base import (
     RenderingEmailSender,
     SendResult,
 )
-from leadflood.sending import capacity, outcomes
+from leadflood.sending import outcomes
 from leadflood.sending.claim import Claimed, back_to_back
 from leadflood.sending.pipeline import SessionWrite, Writer
 from leadflood.settings import Settings

@@ -17,9 +17,9 @@ from leadflood.logging import get_logger
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.sending.reconcile import reconcile_stale
+from leadflood.sending.service import DELIVER, mailbox_lock, without_job
 
 log = get_logger("leadflood.sending")
-DELIVER = "sending.deliver_mailbox"
 
 _DUE_MAILBOXES = text(
     """
@@ -34,51 +34,18 @@ _DUE_MAILBOXES = text(
 )
 
 
-def _lock(mailbox_id: uuid.UUID | str) -> str:
-    return f"sending.mailbox:{mailbox_id}"
-
-
-# No queueing lock: Procrastinate's stalled-job retry puts a dead worker's job back to `todo`,
-# which a queueing lock would refuse while the dispatcher's next job waits (and the rescue
-# would fail). We defer only when no job of the mailbox is waiting or running instead.
-_PENDING = text(
-    "SELECT lock FROM procrastinate_jobs WHERE lock = ANY(:locks) AND status IN ('todo', 'doing')"
-)
-
-
 async def due_mailboxes(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
     rows = await session.execute(_DUE_MAILBOXES, {"now": now, "soon": now + delivery.HORIZON})
     return [row[0] for row in rows]
 
 
-async def _without_job(session: AsyncSession, mailbox_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    if not mailbox_ids:
-        return []
-    pending = set(await session.scalars(_PENDING, {"locks": [_lock(m) for m in mailbox_ids]}))
-    return [m for m in mailbox_ids if _lock(m) not in pending]
-
-
-async def kick(session: AsyncSession, mailbox_id: uuid.UUID) -> bool:
-    """Defer delivery for this mailbox in the session's transaction (the scheduler calls it after
-    queueing messages, so they leave without waiting for the dispatcher). False when a job of
-    this mailbox is already waiting or running."""
-    if not await _without_job(session, [mailbox_id]):
-        return False
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await jobs.app.configure_task(
-        DELIVER, lock=_lock(mailbox_id), connection=raw.driver_connection
-    ).defer_async(mailbox_id=str(mailbox_id))
-    return True
-
-
 async def dispatch(app: Any, runtime: Runtime, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     async with runtime.db.session() as session:
-        mailbox_ids = await _without_job(session, await due_mailboxes(session, now))
+        mailbox_ids = await without_job(session, await due_mailboxes(session, now))
     for mailbox_id in mailbox_ids:
         # `lock`: one job sends for a mailbox at a time, many mailboxes in parallel.
-        await app.configure_task(DELIVER, lock=_lock(mailbox_id)).defer_async(
+        await app.configure_task(DELIVER, lock=mailbox_lock(mailbox_id)).defer_async(
             mailbox_id=str(mailbox_id)
         )
     return len(mailbox_ids)

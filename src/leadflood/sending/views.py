@@ -5,11 +5,11 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from leadflood.deps import MemberDep, RuntimeDep, SessionDep
 from leadflood.models import Mailbox, MessageStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE
 from leadflood.sending import catcher_store, demo, outbox
-from leadflood.ui.render import render
+from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 STATUS_TABS = ("queued", "sending", "sent", "bounced", "failed", "cancelled")

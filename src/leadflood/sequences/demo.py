@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.db.scope import in_workspace
 from leadflood.models import Sequence
 from leadflood.sequences import service as sequences
 from leadflood.sequences import steps
@@ -34,9 +35,7 @@ async def ensure_demo_sequence(
     session: AsyncSession, workspace_id: uuid.UUID, mailbox_id: uuid.UUID
 ) -> Sequence:
     found = await session.scalar(
-        select(Sequence).where(
-            Sequence.workspace_id == workspace_id, Sequence.name == DEMO_SEQUENCE
-        )
+        select(Sequence).where(in_workspace(Sequence, workspace_id), Sequence.name == DEMO_SEQUENCE)
     )
     if found is not None:
         return found

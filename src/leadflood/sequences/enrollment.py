@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.db.scope import get_scoped, scoped
+from leadflood.db.scope import get_scoped, in_workspace, scoped
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
@@ -37,7 +37,6 @@ from leadflood.models import (
     VerificationStatus,
 )
 from leadflood.pagination import Window, newest_first, page_of
-from leadflood.sending import suppression
 from leadflood.sequences import service as sequences
 from leadflood.sequences.errors import (
     EnrollmentNotFound,
@@ -46,13 +45,14 @@ from leadflood.sequences.errors import (
     UnknownSource,
 )
 from leadflood.sequences.schemas import EnrollRequest, EnrollResult, LeadFilter
+from leadflood.suppressions import service as suppression
 
 SKIP_REASONS = ("not_found", "already_enrolled", "suppressed", "invalid", "active_elsewhere")
 LIVE = (EnrollmentState.active, EnrollmentState.paused)
 
 
 def filter_condition(workspace_id: uuid.UUID, f: LeadFilter) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = [Lead.workspace_id == workspace_id]
+    conditions: list[ColumnElement[bool]] = [in_workspace(Lead, workspace_id)]
     if f.status:
         conditions.append(Lead.status == f.status)
     if f.min_score is not None:
@@ -92,7 +92,7 @@ async def _source(
     if request.lead_ids is not None:
         # One array parameter: an IN list of 100,000 ids would exceed the protocol's limit.
         ids = bindparam("enroll_ids", value=list(request.lead_ids), type_=ARRAY(Uuid))
-        return and_(Lead.workspace_id == workspace_id, Lead.id == any_(ids))
+        return and_(in_workspace(Lead, workspace_id), Lead.id == any_(ids))
     if request.filter is not None:
         return filter_condition(workspace_id, request.filter)
     assert request.search_run_id is not None
@@ -100,14 +100,14 @@ async def _source(
     from_run = (
         select(SearchResult.lead_id)
         .where(
-            SearchResult.workspace_id == workspace_id,
+            in_workspace(SearchResult, workspace_id),
             SearchResult.run_id == request.search_run_id,
             SearchResult.outcome.in_([SearchOutcome.created, SearchOutcome.updated]),
             SearchResult.lead_id.is_not(None),
         )
         .scalar_subquery()
     )
-    return and_(Lead.workspace_id == workspace_id, Lead.id.in_(from_run))
+    return and_(in_workspace(Lead, workspace_id), Lead.id.in_(from_run))
 
 
 async def enroll(
@@ -125,7 +125,7 @@ async def enroll(
     skip_elsewhere = bool(sequence.stop_rules.get("skip_if_active_elsewhere", True))
     already = exists().where(Enrollment.sequence_id == sequence.id, Enrollment.lead_id == Lead.id)
     elsewhere = exists().where(
-        Enrollment.workspace_id == workspace_id,
+        in_workspace(Enrollment, workspace_id),
         Enrollment.lead_id == Lead.id,
         Enrollment.sequence_id != sequence.id,
         Enrollment.state.in_(LIVE),
@@ -225,7 +225,7 @@ async def list_page(
 
 
 def _ids_condition(workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> ColumnElement[bool]:
-    return and_(Enrollment.workspace_id == workspace_id, Enrollment.id.in_(ids))
+    return and_(in_workspace(Enrollment, workspace_id), Enrollment.id.in_(ids))
 
 
 async def pause(

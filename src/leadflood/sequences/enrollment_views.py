@@ -19,8 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.db.scope import scoped
-from leadflood.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.db.scope import in_workspace, scoped
 from leadflood.errors import AppError, InvalidInput
 from leadflood.models import EnrollmentState, Icp, Lead, SearchRun
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
@@ -29,7 +28,8 @@ from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import EnrollBody, EnrollmentRow
 from leadflood.sequences.schemas import LeadFilter
 from leadflood.sequences.waiting import local_label
-from leadflood.ui.render import render
+from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 TABS = ("active", "paused", "completed", "stopped")
@@ -124,7 +124,7 @@ async def _search_runs(session: AsyncSession, workspace_id: uuid.UUID) -> list[t
     rows = await session.execute(
         select(SearchRun, Icp.name)
         .join(Icp, Icp.id == SearchRun.icp_id)
-        .where(SearchRun.workspace_id == workspace_id)
+        .where(in_workspace(SearchRun, workspace_id))
         .order_by(SearchRun.created_at.desc())
         .limit(30)
     )

@@ -24,10 +24,11 @@ from leadflood.models import (
     UnsubscribeToken,
 )
 from leadflood.models import Sequence as SequenceRow
-from leadflood.sending import delivery, unsubscribe
+from leadflood.sending import delivery
 from leadflood.sequences.compose import Previous, render_step, with_footer
 from leadflood.sequences.templating import TemplateError
 from leadflood.settings import Settings
+from leadflood.suppressions import unsubscribe
 
 log = get_logger("leadflood.sequences.outbox")
 

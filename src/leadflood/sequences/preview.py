@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.mailboxes.windows import add_delay, next_open, resolve_zone
 from leadflood.models import (
     Company,
     Enrollment,
@@ -18,14 +19,13 @@ from leadflood.models import (
     Sequence,
     sequence_mailboxes,
 )
-from leadflood.sending import unsubscribe
-from leadflood.sending.windows import add_delay, next_open, resolve_zone
 from leadflood.sequences.compose import Previous, render_step, with_footer
 from leadflood.sequences.errors import InvalidTemplate
 from leadflood.sequences.scheduler import sequence_window
 from leadflood.sequences.schemas import PlannedStep
 from leadflood.sequences.templating import TemplateError
 from leadflood.settings import Settings
+from leadflood.suppressions import unsubscribe
 
 PREVIEW_TOKEN = "preview-only-not-a-real-token"
 

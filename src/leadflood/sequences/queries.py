@@ -14,6 +14,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.db.scope import in_workspace
+from leadflood.mailboxes import capacity
+from leadflood.mailboxes.windows import window_or_default
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
@@ -24,8 +27,6 @@ from leadflood.models import (
     Sequence,
     SequenceStep,
 )
-from leadflood.sending import capacity
-from leadflood.sending.windows import window_or_default
 from leadflood.sequences import service as sequences
 from leadflood.sequences import waiting
 from leadflood.sequences.api_schemas import (
@@ -44,7 +45,7 @@ async def counts(
         return found
     by_state = await session.execute(
         select(Enrollment.sequence_id, Enrollment.state, func.count())
-        .where(Enrollment.workspace_id == workspace_id, Enrollment.sequence_id.in_(sequence_ids))
+        .where(in_workspace(Enrollment, workspace_id), Enrollment.sequence_id.in_(sequence_ids))
         .group_by(Enrollment.sequence_id, Enrollment.state)
     )
     for sequence_id, state, count in by_state:
@@ -58,9 +59,7 @@ async def counts(
             row.stopped += count
     steps = await session.execute(
         select(SequenceStep.sequence_id, func.count())
-        .where(
-            SequenceStep.workspace_id == workspace_id, SequenceStep.sequence_id.in_(sequence_ids)
-        )
+        .where(in_workspace(SequenceStep, workspace_id), SequenceStep.sequence_id.in_(sequence_ids))
         .group_by(SequenceStep.sequence_id)
     )
     for sequence_id, count in steps:
@@ -69,7 +68,7 @@ async def counts(
         select(Enrollment.sequence_id, func.count())
         .join(Message, Message.enrollment_id == Enrollment.id)
         .where(
-            Enrollment.workspace_id == workspace_id,
+            in_workspace(Enrollment, workspace_id),
             Enrollment.sequence_id.in_(sequence_ids),
             Message.status == MessageStatus.sent,
         )
@@ -160,7 +159,7 @@ async def enrollment_rows(
         .outerjoin(SequenceStep, SequenceStep.id == Message.step_id)
         .outerjoin(Mailbox, Mailbox.id == Message.mailbox_id)
         .where(
-            Enrollment.workspace_id == workspace_id,
+            in_workspace(Enrollment, workspace_id),
             Enrollment.id.in_([e.id for e in enrollments]),
         )
         .ext(distinct_on(Enrollment.id))

@@ -16,15 +16,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.models import Mailbox, MailboxState
-from leadflood.sending import capacity
-from leadflood.sending.windows import (
+from leadflood.mailboxes import capacity
+from leadflood.mailboxes.windows import (
     SendingWindow,
     is_open,
     mailbox_window,
     next_open,
     resolve_zone,
 )
+from leadflood.models import Mailbox, MailboxState
 
 
 @dataclass

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Query, Response
 
 from leadflood.auth.errors import UserRequired
 from leadflood.db.scope import get_scoped
-from leadflood.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.errors import Conflict, InvalidInput
 from leadflood.leads.service import LeadNotFound
 from leadflood.models import EnrollmentState, Lead, Sequence, SequenceState
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from leadflood.sending import tasks as sending_tasks
+from leadflood.sending import service as sending
 from leadflood.sequences import editing, enrollment, preview, queries, sample_send
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import (
@@ -23,7 +22,7 @@ from leadflood.sequences.api_schemas import (
     TestSendRequest,
     TestSendResult,
 )
-from leadflood.sequences.errors import InvalidTemplate, InvalidTransition, cannot
+from leadflood.sequences.errors import InvalidTemplate, cannot
 from leadflood.sequences.schemas import (
     BulkResult,
     EnrollmentAction,
@@ -36,21 +35,11 @@ from leadflood.sequences.schemas import (
     SequenceUpdate,
 )
 from leadflood.sequences.templating import TemplateError
+from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 
 router = APIRouter(prefix="/v1")
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
-
-# (action, the state it leads to, the states it may start from)
-ACTIONS: dict[str, tuple[SequenceState, frozenset[SequenceState]]] = {
-    "activate": (SequenceState.active, frozenset({SequenceState.draft, SequenceState.paused})),
-    "pause": (SequenceState.paused, frozenset({SequenceState.active})),
-    "resume": (SequenceState.active, frozenset({SequenceState.paused})),
-    "archive": (
-        SequenceState.archived,
-        frozenset({SequenceState.draft, SequenceState.active, SequenceState.paused}),
-    ),
-}
 
 
 class EnrollmentUnchanged(Conflict):
@@ -125,14 +114,7 @@ async def delete_sequence(
 async def _transition(
     session: SessionDep, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str
 ) -> SequenceDetail:
-    target, sources = ACTIONS[action]
-    sequence = await sequences.get(session, workspace_id, sequence_id)
-    if sequence.state not in sources:
-        raise InvalidTransition(
-            cannot("sequence", sequence.state.value, action, (x.value for x in sources)),
-            details={"from": sequence.state.value, "to": target.value, "action": action},
-        )
-    await sequences.transition(session, workspace_id, sequence_id, target, now=_now())
+    await sequences.apply_action(session, workspace_id, sequence_id, action, now=_now())
     return await detail(session, await sequences.get(session, workspace_id, sequence_id))
 
 
@@ -305,7 +287,7 @@ async def test_send(
         to=member.user.email,
         now=_now(),
     )
-    await sending_tasks.kick(session, result.mailbox_id)
+    await sending.kick(session, result.mailbox_id)
     return result
 
 

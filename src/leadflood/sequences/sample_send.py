@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.db.scope import get_scoped
 from leadflood.errors import Conflict
 from leadflood.leads.service import LeadNotFound
+from leadflood.mailboxes import service as mailboxes
 from leadflood.models import Company, Lead, MailboxState, Message, MessageStatus
-from leadflood.sending import delivery, mailboxes, unsubscribe
+from leadflood.sending import delivery
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import TestSendRequest, TestSendResult
 from leadflood.sequences.compose import render_step, with_footer
@@ -22,6 +23,7 @@ from leadflood.sequences.errors import InvalidTemplate, StepNotFound
 from leadflood.sequences.outbox import sender_domain
 from leadflood.sequences.templating import TemplateError
 from leadflood.settings import Settings
+from leadflood.suppressions import unsubscribe
 
 TEST_HEADER = "X-Leadflood-Test"
 TEST_PREFIX = "[Test] "

@@ -26,6 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from leadflood.logging import get_logger
+from leadflood.mailboxes.windows import (
+    SendingWindow,
+    add_delay,
+    is_open,
+    next_open,
+    resolve_zone,
+    window_or_default,
+)
 from leadflood.models import (
     Company,
     Enrollment,
@@ -38,21 +46,13 @@ from leadflood.models import (
     sequence_mailboxes,
 )
 from leadflood.models import Sequence as SequenceRow
-from leadflood.sending import suppression
-from leadflood.sending import tasks as delivery_tasks
-from leadflood.sending.windows import (
-    SendingWindow,
-    add_delay,
-    is_open,
-    next_open,
-    resolve_zone,
-    window_or_default,
-)
+from leadflood.sending import service as sending
 from leadflood.sequences import rotation
 from leadflood.sequences import service as sequences
 from leadflood.sequences.compose import Previous
 from leadflood.sequences.outbox import Outbox
 from leadflood.settings import Settings
+from leadflood.suppressions import service as suppression
 
 log = get_logger("leadflood.sequences.scheduler")
 
@@ -275,7 +275,7 @@ async def tick(
     inserted = await outbox.flush()
     for mailbox_id in sorted(mailbox_ids):
         # Delivery starts without waiting for its dispatcher (deferred in this transaction).
-        await delivery_tasks.kick(session, mailbox_id)
+        await sending.kick(session, mailbox_id)
     if plan.rows:
         table = cast(Table, Enrollment.__table__)
         await session.execute(

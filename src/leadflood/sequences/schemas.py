@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from leadflood.mailboxes.windows import InvalidWindow, SendingWindow
 from leadflood.models import EnrollmentState, SequenceState, VerificationStatus
 from leadflood.schemas import Read, Strict, TimeZone
-from leadflood.sending.windows import InvalidWindow, SendingWindow
 
 DelayUnit = Literal["hours", "days", "business_days"]
 

@@ -36,6 +36,7 @@ from leadflood.sequences.errors import (
     SequenceNotFound,
     SequenceNotReady,
     UnknownMailbox,
+    cannot,
 )
 from leadflood.sequences.schemas import SequenceCreate, SequenceStats, SequenceUpdate
 from leadflood.sequences.templating import TemplateError, validate_template
@@ -217,6 +218,34 @@ async def readiness_problems(session: AsyncSession, sequence: Sequence) -> list[
             {"problem": "no_postal_address", "message": "Add the postal address for the footer."}
         )
     return problems
+
+
+# What a person can do to a sequence: (action, the state it leads to, the states it may start from).
+ACTIONS: dict[str, tuple[SequenceState, frozenset[SequenceState]]] = {
+    "activate": (SequenceState.active, frozenset({SequenceState.draft, SequenceState.paused})),
+    "pause": (SequenceState.paused, frozenset({SequenceState.active})),
+    "resume": (SequenceState.active, frozenset({SequenceState.paused})),
+    "archive": (
+        SequenceState.archived,
+        frozenset({SequenceState.draft, SequenceState.active, SequenceState.paused}),
+    ),
+}
+
+
+async def apply_action(
+    session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str, *,
+    now: datetime,
+) -> Sequence:  # fmt: skip
+    """A person's action (activate, pause, resume, archive): refused with the states it may
+    start from when the sequence is elsewhere, else the transition with its effects."""
+    target, sources = ACTIONS[action]
+    sequence = await get(session, workspace_id, sequence_id)
+    if sequence.state not in sources:
+        raise InvalidTransition(
+            cannot("sequence", sequence.state.value, action, (x.value for x in sources)),
+            details={"from": sequence.state.value, "to": target.value, "action": action},
+        )
+    return await transition(session, workspace_id, sequence_id, target, now=now)
 
 
 async def transition(

@@ -6,12 +6,12 @@ import uuid
 
 from fastapi import APIRouter
 
-from leadflood.deps import MemberDep, SessionDep
 from leadflood.sequences import editing, steps
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import NewStep
 from leadflood.sequences.routes import detail as _detail
 from leadflood.sequences.schemas import SequenceDetail, StepMove, StepUpdate, VariantIn
+from leadflood.web.deps import MemberDep, SessionDep
 
 router = APIRouter(prefix="/v1")
 

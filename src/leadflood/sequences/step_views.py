@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from leadflood.deps import MemberDep, RuntimeDep, SessionDep
 from leadflood.errors import AppError
 from leadflood.schemas import human_message
 from leadflood.sequences import service as sequences
@@ -19,7 +18,8 @@ from leadflood.sequences import steps
 from leadflood.sequences.errors import InvalidTemplate, StepNotFound
 from leadflood.sequences.schemas import StepCreate, StepUpdate
 from leadflood.sequences.views import builder_page, cheat_sheet, field_errors
-from leadflood.ui.render import render
+from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 UNITS = (("business_days", "business days"), ("days", "days"), ("hours", "hours"))

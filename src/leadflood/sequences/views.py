@@ -15,18 +15,15 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.scope import get_scoped, scoped
-from leadflood.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.errors import AppError
 from leadflood.leads.service import LeadNotFound
+from leadflood.mailboxes import service as mailboxes
 from leadflood.models import Lead, SequenceState
 from leadflood.schemas import human_message
-from leadflood.sending import mailboxes
-from leadflood.sending import tasks as sending_tasks
+from leadflood.sending import service as sending
 from leadflood.sequences import preview, queries, sample_send
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import TestSendRequest
-from leadflood.sequences.errors import cannot
-from leadflood.sequences.routes import ACTIONS
 from leadflood.sequences.schemas import SequenceCreate, SequenceUpdate
 from leadflood.sequences.templating import (
     COMPANY_FIELDS,
@@ -34,7 +31,8 @@ from leadflood.sequences.templating import (
     SENDER_FIELDS,
     TemplateError,
 )
-from leadflood.ui.render import render
+from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -317,24 +315,19 @@ async def change_state(
     runtime: RuntimeDep,
 ) -> Response:
     action = str((await request.form()).get("action") or "")
-    if action not in ACTIONS:
+    if action not in sequences.ACTIONS:
         return RedirectResponse(f"/sequences/{sequence_id}", status_code=303)
-    target, sources = ACTIONS[action]
-    sequence = await sequences.get(session, member.workspace_id, sequence_id)
-    if sequence.state not in sources:
-        problem = cannot("sequence", sequence.state.value, action, (x.value for x in sources))
+    try:
+        await sequences.apply_action(
+            session, member.workspace_id, sequence_id, action, now=datetime.now(UTC)
+        )
+    except AppError as exc:
+        problem = exc.message
     else:
-        try:
-            await sequences.transition(
-                session, member.workspace_id, sequence_id, target, now=datetime.now(UTC)
-            )
-        except AppError as exc:
-            problem = exc.message
-        else:
-            done = {"activate": "activated", "pause": "paused", "resume": "resumed"}
-            return RedirectResponse(
-                f"/sequences/{sequence_id}?{done.get(action, 'archived')}=1", status_code=303
-            )
+        done = {"activate": "activated", "pause": "paused", "resume": "resumed"}
+        return RedirectResponse(
+            f"/sequences/{sequence_id}?{done.get(action, 'archived')}=1", status_code=303
+        )
     return await builder_page(
         request, session, runtime, member.workspace_id, sequence_id, problem=problem, status=409
     )
@@ -374,7 +367,7 @@ async def test_send(
                 session, runtime.settings, member.workspace_id, sequence_id, data,
                 to=member.user.email, now=datetime.now(UTC),
             )  # fmt: skip
-            await sending_tasks.kick(session, result.mailbox_id)
+            await sending.kick(session, result.mailbox_id)
         except ValidationError:
             problem = "Choose a lead, a step and an active mailbox for the test."
         except AppError as exc:

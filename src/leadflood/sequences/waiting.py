@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leadflood.models import EnrollmentState, Mailbox, MailboxState, MessageStatus, SequenceState
-from leadflood.sending import capacity
-from leadflood.sending.windows import (
+from leadflood.mailboxes import capacity
+from leadflood.mailboxes.windows import (
     SendingWindow,
     mailbox_window_state,
     next_open,
     resolve_zone,
     window_state,
 )
+from leadflood.models import EnrollmentState, Mailbox, MailboxState, MessageStatus, SequenceState
 from leadflood.sequences.api_schemas import EnrollmentWaiting
 
 _WEEK = 7

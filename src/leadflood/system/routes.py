@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from leadflood.deps import RuntimeDep, SessionDep, WorkspaceDep
 from leadflood.system import jobs_service
 from leadflood.system import service as system
 from leadflood.system.schemas import Health, JobRead, Ready
+from leadflood.web.deps import RuntimeDep, SessionDep, WorkspaceDep
 
 router = APIRouter(tags=["system"])
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.models import Heartbeat
+from leadflood.models import Heartbeat, RateLimitCounter
 
 
 async def beat(session: AsyncSession, *, now: datetime | None = None) -> None:
@@ -23,6 +23,23 @@ async def beat(session: AsyncSession, *, now: datetime | None = None) -> None:
         .values(minute=minute, worker=socket.gethostname(), beat_at=now)
         .on_conflict_do_nothing(index_elements=[Heartbeat.minute])
     )
+
+
+HEARTBEAT_KEPT = timedelta(days=1)
+
+
+async def clean_up(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
+    """Rows that only grow: expired rate-limit windows and heartbeats older than a day."""
+    now = now or datetime.now(UTC)
+    counters = await session.scalars(
+        delete(RateLimitCounter)
+        .where(RateLimitCounter.expires_at < now)
+        .returning(RateLimitCounter.key)
+    )
+    beats = await session.scalars(
+        delete(Heartbeat).where(Heartbeat.minute < now - HEARTBEAT_KEPT).returning(Heartbeat.minute)
+    )
+    return {"rate_limit_counters": len(counters.all()), "heartbeats": len(beats.all())}
 
 
 async def last_worker_heartbeat(session: AsyncSession) -> datetime | None:

@@ -44,3 +44,17 @@ async def rescue_stalled(app: Any, runtime: Any) -> int:
         log.warning("job.stalled_retried", job_id=job.id, task=job.task_name)
     await app.job_manager.prune_stalled_workers(runtime.settings.stalled_job_seconds)
     return rescued
+
+
+@jobs.app.periodic(cron="17 * * * *", periodic_id="clean-up")
+@jobs.app.task(name="system.clean_up", pass_context=True, queueing_lock="system.clean_up")
+async def clean_up(context: JobContext, timestamp: int) -> None:
+    """Hourly: expired counters, old heartbeats, and succeeded jobs past their retention (failed
+    jobs stay, to be looked at and replayed)."""
+    runtime = context.additional_context["runtime"]
+    async with runtime.db.session() as session:
+        counts = await system.clean_up(session)
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=runtime.settings.job_retention_days * 24, include_failed=False
+    )
+    log.info("system.cleaned_up", **counts)

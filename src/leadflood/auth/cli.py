@@ -1,0 +1,175 @@
+"""Users, workspaces and provider credentials from the shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from leadflood.console import (
+    DataDir,
+    Json,
+    WorkspaceOption,
+    console,
+    err,
+    find_workspace,
+    in_session,
+    settings_from,
+    shell_member,
+)
+
+users_app = typer.Typer(help="Users and workspaces.", no_args_is_help=True)
+credentials_app = typer.Typer(help="Provider credentials.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email (their sign-in name).")],
+    workspace: Annotated[
+        str, typer.Option(help="Workspace name or slug; created when none has that name.")
+    ],
+    role: Annotated[str, typer.Option(help="owner | admin | member | viewer")] = "owner",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user (or add an existing one) with a role in a workspace."""
+    from pydantic import EmailStr, TypeAdapter, ValidationError
+
+    from leadflood.auth import audit
+    from leadflood.auth import service as accounts
+    from leadflood.auth.passwords import MIN_LENGTH
+    from leadflood.models import Role
+
+    if role not in {r.value for r in Role}:
+        err.print("[red]validation_error[/red]: --role must be owner, admin, member or viewer")
+        raise typer.Exit(2)
+    try:
+        TypeAdapter(EmailStr).validate_python(email)
+    except ValidationError:
+        err.print("[red]validation_error[/red]: --email is not a valid email address")
+        raise typer.Exit(2) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_LENGTH:
+        err.print(f"[red]validation_error[/red]: the password needs {MIN_LENGTH}+ characters")
+        raise typer.Exit(2)
+
+    async def work(session: Any, runtime: Any) -> tuple[Any, Any, bool]:
+        user = await accounts.user_by_email(session, email)
+        created = user is None
+        if user is None:
+            user = await accounts.create_user(session, email=email, password=password, name=name)
+        found = await accounts.find_workspace(session, workspace)
+        if found is None:
+            found = await accounts.create_workspace(session, name=workspace)
+        await accounts.add_member(session, found.id, user.id, Role(role))
+        await audit.record(
+            session,
+            "member.added",
+            workspace_id=found.id,
+            label="leadflood users create",
+            target_type="user",
+            target_id=user.id,
+            details={"email": email, "role": role, "via": "cli"},
+        )
+        return user, found, created
+
+    user, found, created = in_session(settings_from(data_dir), work)
+    console.print_json(
+        json.dumps(
+            {
+                "user_id": str(user.id),
+                "email": user.email,
+                "created": created,
+                "workspace_id": str(found.id),
+                "workspace": found.slug,
+                "role": role,
+            }
+        )
+    )
+
+
+@credentials_app.command("list")
+def credentials_list(
+    workspace: WorkspaceOption = None, data_dir: DataDir = None, as_json: Json = False
+) -> None:
+    """The providers with a stored key in the workspace (never the keys)."""
+    from leadflood.auth import credentials
+
+    async def work(session: Any, runtime: Any) -> list[dict[str, str]]:
+        found = await find_workspace(session, workspace)
+        rows = await credentials.list_all(session, found.id)
+        return [{"provider": r.provider, "updated_at": r.updated_at.isoformat()} for r in rows]
+
+    rows = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("No stored keys: the sandbox providers need none.")
+    for row in rows:
+        console.print(f"{row['provider']}  (updated {row['updated_at']})")
+
+
+@credentials_app.command("set")
+def credentials_set(
+    provider: Annotated[str, typer.Argument(help="apollo | hunter")],
+    workspace: WorkspaceOption = None,
+    secret_stdin: Annotated[
+        bool, typer.Option("--secret-stdin", help="Read the key from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Store (or replace) a provider's API key, encrypted; asked for unless --secret-stdin."""
+    from leadflood.auth import credentials
+
+    if secret_stdin:
+        secret = sys.stdin.readline().strip()
+    else:
+        secret = typer.prompt(f"{provider} API key", hide_input=True).strip()
+    if not secret:
+        err.print("[red]validation_error[/red]: the key is empty")
+        raise typer.Exit(2)
+
+    async def work(session: Any, runtime: Any) -> None:
+        found = await find_workspace(session, workspace)
+        await credentials.set_secret(session, shell_member(found), provider.lower(), secret)
+
+    in_session(settings_from(data_dir), work)
+    console.print(f"Saved the {provider.lower()} key.")
+
+
+@credentials_app.command("delete")
+def credentials_delete(
+    provider: Annotated[str, typer.Argument(help="apollo | hunter")],
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a provider's stored key; the environment's key (if any) is used again."""
+    from leadflood.auth import credentials
+
+    async def work(session: Any, runtime: Any) -> None:
+        found = await find_workspace(session, workspace)
+        await credentials.delete(session, shell_member(found), provider.lower())
+
+    in_session(settings_from(data_dir), work)
+    console.print(f"Deleted the {provider.lower()} key.")
+
+
+@credentials_app.command("rotate")
+def credentials_rotate(data_dir: DataDir = None) -> None:
+    """Re-encrypt every provider secret with the first key of ENCRYPTION_KEYS."""
+    from leadflood.auth import credentials
+
+    async def work(session: Any, runtime: Any) -> int:
+        return await credentials.rotate(session)
+
+    changed = in_session(settings_from(data_dir), work)
+    console.print(f"Re-encrypted {changed} credential(s) with the current key.")

@@ -1,1 +1,0 @@
-"""Typer sub-commands by domain; `leadflood.cli` assembles them."""

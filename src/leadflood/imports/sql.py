@@ -1,0 +1,213 @@
+"""The set-based statements that turn one staged chunk of an import into leads and companies.
+
+Each chunk is COPied into a temporary staging table, then a handful of statements act on all of
+its rows at once: companies by lower(domain), leads with an email by ON CONFLICT on
+(workspace_id, lower(email)), leads without one matched on their LinkedIn URL (else name and
+company), then the counts. All of it runs in the chunk's one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.imports.validation_worker import REJECTION_COLUMNS, STAGE_COLUMNS
+
+STAGE = "lead_import_stage"
+CREATE_STAGE = f"""
+CREATE TEMPORARY TABLE {STAGE} (
+    row_number integer PRIMARY KEY, id uuid NOT NULL, dkey text NOT NULL, email text,
+    first_name text, last_name text, title text, seniority text, department text, phone text,
+    linkedin_url text, company_name text, company_domain text, industry text,
+    employee_count integer, city text, country text, timezone text, website text,
+    custom jsonb NOT NULL, lead_id uuid
+) ON COMMIT DROP
+"""
+COPY_STAGE = f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+COPY_REJECTIONS = f"COPY lead_import_rejections ({', '.join(REJECTION_COLUMNS)}) FROM STDIN"
+
+UPSERT_COMPANIES = f"""
+INSERT INTO companies (id, workspace_id, domain, name, industry, employee_count, website,
+                       technologies, source, raw)
+SELECT DISTINCT ON (lower(company_domain)) gen_random_uuid(), :ws, lower(company_domain),
+       company_name, industry, employee_count, website, '[]'::jsonb, 'import', '{{}}'::jsonb
+FROM {STAGE} WHERE company_domain IS NOT NULL {{only}}
+ORDER BY lower(company_domain), row_number
+ON CONFLICT (workspace_id, lower(domain)) DO NOTHING
+"""
+
+_INSERT_LEADS = f"""
+INSERT INTO leads (id, workspace_id, email, first_name, last_name, title, seniority, department,
+                   phone, linkedin_url, company_name, company_domain, company_industry,
+                   company_size, city, country, timezone, custom_fields, company_id, source,
+                   status)
+SELECT {{distinct}} s.id, :ws, s.email, s.first_name, s.last_name, s.title,
+       s.seniority, s.department, s.phone, s.linkedin_url, s.company_name, s.company_domain,
+       s.industry, s.employee_count, s.city, s.country, s.timezone, s.custom, c.id, 'import', 'new'
+FROM {STAGE} s
+LEFT JOIN companies c ON c.workspace_id = :ws AND lower(c.domain) = lower(s.company_domain)
+{{where}}
+"""
+# A file's values win where the file has one; an empty cell never erases what is stored.
+_UPDATE_SET = """
+    first_name = COALESCE({n}.first_name, leads.first_name),
+    last_name = COALESCE({n}.last_name, leads.last_name),
+    title = COALESCE({n}.title, leads.title),
+    seniority = COALESCE({n}.seniority, leads.seniority),
+    department = COALESCE({n}.department, leads.department),
+    phone = COALESCE({n}.phone, leads.phone),
+    linkedin_url = COALESCE({n}.linkedin_url, leads.linkedin_url),
+    company_name = COALESCE({n}.company_name, leads.company_name),
+    company_domain = COALESCE({n}.company_domain, leads.company_domain),
+    company_industry = COALESCE({n}.{industry}, leads.company_industry),
+    company_size = COALESCE({n}.{size}, leads.company_size),
+    city = COALESCE({n}.city, leads.city),
+    country = COALESCE({n}.country, leads.country),
+    timezone = COALESCE({n}.timezone, leads.timezone),
+    custom_fields = leads.custom_fields || {n}.{custom},
+    company_id = COALESCE({n}.company_id, leads.company_id),
+    updated_at = now()
+"""
+# DISTINCT ON: Python and PostgreSQL may lower-case some non-ASCII addresses differently, and
+# DO UPDATE refuses to touch one row twice in a statement.
+_INSERT_EMAIL = _INSERT_LEADS.format(
+    distinct="DISTINCT ON (lower(s.email))",
+    where="WHERE s.email IS NOT NULL ORDER BY lower(s.email), s.row_number",
+)
+_EMAIL_CONFLICT = "ON CONFLICT (workspace_id, lower(email)) WHERE email IS NOT NULL"
+EMAIL_LEADS = {
+    "skip": f"""
+WITH written AS ({_INSERT_EMAIL} {_EMAIL_CONFLICT} DO NOTHING
+                 RETURNING 1)
+SELECT count(*), 0 FROM written""",
+    "update": f"""
+WITH written AS ({_INSERT_EMAIL} {_EMAIL_CONFLICT} DO UPDATE SET
+{
+        _UPDATE_SET.format(
+            n="excluded", industry="company_industry", size="company_size", custom="custom_fields"
+        )
+    }
+                 RETURNING (xmax = 0) AS inserted)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written""",
+}
+STAGED_WITH_EMAIL = f"SELECT count(*) FROM {STAGE} WHERE email IS NOT NULL"
+
+# Leads without an email: the same person is the same LinkedIn profile, else (with neither)
+# the same name at the same company. These have no unique index, hence the workspace lock.
+MATCH_LINKEDIN = f"""
+UPDATE {STAGE} s SET lead_id = l.id FROM leads l
+WHERE s.email IS NULL AND s.linkedin_url IS NOT NULL
+  AND l.workspace_id = :ws AND l.linkedin_url = s.linkedin_url
+"""
+MATCH_NAME = f"""
+UPDATE {STAGE} s SET lead_id = l.id FROM leads l
+WHERE s.email IS NULL AND s.linkedin_url IS NULL
+  AND l.workspace_id = :ws AND l.email IS NULL AND l.linkedin_url IS NULL
+  AND lower(concat_ws(' ', l.first_name, l.last_name))
+      = lower(concat_ws(' ', s.first_name, s.last_name))
+  AND lower(COALESCE(l.company_domain, l.company_name))
+      = lower(COALESCE(s.company_domain, s.company_name))
+"""
+STAGED_WITHOUT_EMAIL = f"""
+SELECT count(*) FILTER (WHERE lead_id IS NULL), count(*) FILTER (WHERE lead_id IS NOT NULL)
+FROM {STAGE} WHERE email IS NULL
+"""
+INSERT_UNMATCHED = _INSERT_LEADS.format(
+    distinct="", where="WHERE s.email IS NULL AND s.lead_id IS NULL"
+)
+UPDATE_MATCHED = f"""
+UPDATE leads SET {
+    _UPDATE_SET.format(n="m", industry="industry", size="employee_count", custom="custom")
+}
+FROM (SELECT DISTINCT ON (s.lead_id) s.*, c.id AS company_id FROM {STAGE} s
+      LEFT JOIN companies c ON c.workspace_id = :ws AND lower(c.domain) = lower(s.company_domain)
+      WHERE s.email IS NULL AND s.lead_id IS NOT NULL ORDER BY s.lead_id, s.row_number) m
+WHERE leads.id = m.lead_id AND leads.workspace_id = :ws
+"""
+
+ADVANCE = """
+UPDATE lead_imports SET rows_read = rows_read + :rows, created = created + :created,
+       updated = updated + :updated, skipped = skipped + :skipped,
+       rejected = rejected + :rejected, updated_at = now()
+WHERE id = :id AND rows_read = :cursor
+"""
+
+
+@dataclass(slots=True)
+class ChunkCounts:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+async def driver(session: AsyncSession) -> Any:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def copy_in(session: AsyncSession, statement: str, data: bytes) -> None:
+    if not data:
+        return
+    conn = await driver(session)
+    async with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        await copy.write(data)
+
+
+async def stage(session: AsyncSession, leads: bytes, duplicates: list[int]) -> None:
+    """Copies one chunk's validated leads into the transaction's staging table, less the rows
+    of people already met earlier in the file (first occurrence wins)."""
+    await session.execute(text(CREATE_STAGE))
+    await copy_in(session, COPY_STAGE, leads)
+    if duplicates:
+        await session.execute(
+            text(f"DELETE FROM {STAGE} WHERE row_number = ANY(:rows)"), {"rows": duplicates}
+        )
+
+
+async def upsert_companies(
+    session: AsyncSession, workspace_id: uuid.UUID, domains: list[str] | None
+) -> None:
+    """Creates the staged rows' companies that do not exist yet; `domains` (lower-cased)
+    narrows that to the ones the caller has not already written, None means all of them."""
+    if domains is None:
+        await session.execute(text(UPSERT_COMPANIES.replace("{only}", "")), {"ws": workspace_id})
+    elif domains:
+        await session.execute(
+            text(UPSERT_COMPANIES.replace("{only}", "AND lower(company_domain) = ANY(:domains)")),
+            {"ws": workspace_id, "domains": domains},
+        )
+
+
+async def write_staged(
+    session: AsyncSession, workspace_id: uuid.UUID, *, skipped: int, on_duplicate: str
+) -> ChunkCounts:
+    """Creates or updates the staged leads (their companies already written); `skipped` counts
+    the rows `stage` left out."""
+    counts = ChunkCounts(skipped=skipped)
+    ws = {"ws": workspace_id}
+    staged = (await session.execute(text(STAGED_WITH_EMAIL))).scalar_one()
+    if staged:
+        created, updated = (await session.execute(text(EMAIL_LEADS[on_duplicate]), ws)).one()
+        counts.created += created
+        counts.updated += updated
+        counts.skipped += staged - created - updated
+    fresh, matched = (await session.execute(text(STAGED_WITHOUT_EMAIL))).one()
+    if fresh + matched == 0:
+        return counts
+    await session.execute(text(MATCH_LINKEDIN), ws)
+    await session.execute(text(MATCH_NAME), ws)
+    fresh, matched = (await session.execute(text(STAGED_WITHOUT_EMAIL))).one()
+    if fresh:
+        await session.execute(text(INSERT_UNMATCHED), ws)
+    counts.created += fresh
+    if matched and on_duplicate == "update":
+        await session.execute(text(UPDATE_MATCHED), ws)
+        counts.updated += matched
+    else:
+        counts.skipped += matched
+    return counts

@@ -1,0 +1,257 @@
+"""Turns one mapped CSV row into a lead, or into a rejection that says why.
+
+Policy: a value that is present but unusable (a phone that is not a number, a time zone that does
+not exist, "many" employees) rejects the row with a stable reason code rather than importing the
+lead without it: the rejected-rows file shows the user what to fix, and nothing is dropped
+silently. Empty values and common "no value" markers ("n/a", "-", "null") are simply absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from leadflood.imports.csv_reader import RowProblem
+from leadflood.imports.mapping import CUSTOM_PREFIX
+from leadflood.leads import identities as checks
+from leadflood.leads.countries import country_code, zone_for_country
+
+_NULLS = {"-", "--", "—", "n/a", "#n/a", "null", "(null)", "none", "(none)", "undefined"}
+# casefold() never shortens a string: a longer value cannot be one of the markers.
+_NULL_MAX = max(len(marker) for marker in _NULLS)
+# The lead table's column sizes: a longer value is rejected here rather than failing the insert.
+FIELD_LIMITS = {
+    "email": 320, "first_name": 120, "last_name": 120, "title": 200, "seniority": 40,
+    "department": 80, "linkedin_url": 300, "company_name": 200, "company_domain": 253,
+    "website": 300, "industry": 120, "city": 120, "timezone": 64,
+}  # fmt: skip
+_LIMITS = tuple(FIELD_LIMITS.items())
+_HONORIFICS = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx"}
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "cpa", "esq", "pmp"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    field: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class NormalizedLead:
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    title: str | None = None
+    phone: str | None = None  # E.164
+    linkedin_url: str | None = None
+    company_name: str | None = None
+    company_domain: str | None = None
+    website: str | None = None
+    city: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2
+    timezone: str | None = None  # IANA
+    seniority: str | None = None
+    department: str | None = None
+    industry: str | None = None
+    employee_count: int | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Rejection:
+    reasons: list[Reason]
+    raw: dict[str, str]
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+    def summary(self) -> str:
+        return "; ".join(f"{r.code}: {r.message}" for r in self.reasons)
+
+
+class RowPlan:
+    """A mapping compiled against a file's columns, for judging rows given as field sequences:
+    the import does not build a dict per row."""
+
+    __slots__ = ("_targets", "headers")
+
+    def __init__(self, headers: Sequence[str], mapping: Mapping[str, str | None]) -> None:
+        position = {header: index for index, header in enumerate(headers)}
+        self.headers = list(headers)
+        # In the mapping's order: when two columns feed one field, the later non-empty one wins.
+        self._targets = [
+            (
+                position[header],
+                target,
+                target.removeprefix(CUSTOM_PREFIX) if target.startswith(CUSTOM_PREFIX) else None,
+            )
+            for header, target in mapping.items()
+            if target is not None and header in position
+        ]
+
+    def judge(
+        self, fields: Sequence[str], default_region: str | None = None
+    ) -> NormalizedLead | list[Reason]:
+        """The lead, or the reasons (never empty) to reject the row. `fields` are in the order
+        of `headers`, as many as there are headers."""
+        values: dict[str, str] = {}
+        custom: dict[str, str] = {}
+        for index, target, custom_name in self._targets:
+            value = fields[index].strip()
+            if not value or (len(value) <= _NULL_MAX and value.casefold() in _NULLS):
+                continue
+            if custom_name is not None:
+                custom[custom_name] = value
+            else:
+                values[target] = value
+        return _judge(values, custom, default_region)
+
+
+def normalize_row(
+    raw: dict[str, str],
+    mapping: dict[str, str | None],
+    *,
+    default_region: str | None = None,
+    problem: RowProblem | None = None,
+) -> NormalizedLead | Rejection:
+    """`problem` comes from the CSV reader (a ragged or malformed row): such a row is rejected as
+    a whole, since its columns may be shifted. `default_region` is the ISO code used to read
+    national phone numbers when the row has no recognised country."""
+    if problem is not None:
+        return Rejection([Reason(problem.code, None, problem.message)], dict(raw))
+    outcome = RowPlan(list(raw), mapping).judge(list(raw.values()), default_region)
+    return outcome if isinstance(outcome, NormalizedLead) else Rejection(outcome, dict(raw))
+
+
+def _judge(
+    values: dict[str, str], custom: dict[str, str], default_region: str | None
+) -> NormalizedLead | list[Reason]:
+    # The order of the checks is the order of the reasons in the rejected-rows file.
+    reasons: list[Reason] = []
+    get = values.get
+    first, last = _names(get("first_name"), get("last_name"), get("full_name"))
+    lead = NormalizedLead(
+        first_name=first,
+        last_name=last,
+        title=get("title"),
+        company_name=get("company_name"),
+        city=get("city"),
+        seniority=get("seniority"),
+        department=get("department"),
+        industry=get("industry"),
+        custom=custom,
+    )
+    if (value := get("email")) is not None:
+        problem = checks.email_problem(value)
+        if problem is None:
+            lead.email = value
+        else:
+            reasons.append(Reason("invalid_email", "email", f"{value!r}: {problem}"))
+    if (value := get("country")) is not None:
+        lead.country = country_code(value)
+        if lead.country is None:
+            reasons.append(Reason("invalid_country", "country", f"{value!r} is not a country."))
+    region = lead.country or default_region
+    if (value := get("phone")) is not None:
+        phone = checks.phone_e164(value, region)
+        if phone is None:
+            hint = "" if region else " (no country to read a national number)"
+            message = f"{value!r} is not a valid number{hint}."
+            reasons.append(Reason("invalid_phone", "phone", message))
+        else:
+            lead.phone, extension = phone
+            if extension:
+                custom.setdefault("phone_extension", extension)
+    if (value := get("linkedin_url")) is not None:
+        lead.linkedin_url = checks.linkedin_url(value)
+        if lead.linkedin_url is None:
+            message = f"{value!r} is not a LinkedIn profile URL."
+            reasons.append(Reason("invalid_linkedin_url", "linkedin_url", message))
+    site_domain = None
+    if (value := get("website")) is not None:
+        site = checks.website(value)
+        if site is None:
+            reasons.append(Reason("invalid_website", "website", f"{value!r} is not a website URL."))
+        else:
+            lead.website, site_domain = site
+    if (value := get("company_domain")) is not None:
+        lead.company_domain = checks.company_domain(value)
+        if lead.company_domain is None:
+            message = f"{value!r} is not a domain."
+            reasons.append(Reason("invalid_company_domain", "company_domain", message))
+    elif site_domain is not None:
+        lead.company_domain = site_domain
+    elif lead.email and "@" in lead.email:
+        domain = lead.email.rsplit("@", 1)[1].lower()
+        if checks.company_mail_domain(domain):
+            lead.company_domain = domain
+    if (value := get("timezone")) is not None:
+        lead.timezone = checks.canonical_zone(value)
+        if lead.timezone is None:
+            message = f"{value!r} is not an IANA time zone."
+            reasons.append(Reason("invalid_timezone", "timezone", message))
+    elif region is not None and (zone := zone_for_country(region)) is not None:
+        lead.timezone = zone
+    elif lead.phone is not None:
+        lead.timezone = checks.number_zone(lead.phone, region)
+    if (value := get("employee_count")) is not None:
+        lead.employee_count = checks.employee_count(value)
+        if lead.employee_count is None:
+            message = f"{value!r} is not a head count."
+            reasons.append(Reason("invalid_employee_count", "employee_count", message))
+    for name, limit in _LIMITS:
+        text = getattr(lead, name)
+        if text is not None and len(text) > limit:
+            message = f"{len(text)} characters; at most {limit} fit."
+            reasons.append(Reason("value_too_long", name, message))
+    if reasons:
+        return reasons
+    named = lead.first_name or lead.last_name
+    company = lead.company_name or lead.company_domain
+    if not (lead.email or lead.linkedin_url or (named and company)):
+        message = "The row needs an email, a LinkedIn URL, or a name and a company."
+        return [Reason("missing_identity", None, message)]
+    return lead
+
+
+def dedupe_key(lead: NormalizedLead) -> str | None:
+    """The identity used to find the same person twice: email, else LinkedIn, else name+company."""
+    if lead.email:
+        return "email:" + lead.email.lower()
+    if lead.linkedin_url:
+        return "linkedin:" + lead.linkedin_url.lower()
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+    company = lead.company_domain or lead.company_name
+    if name and company:
+        return "name:" + " ".join(f"{name}|{company}".lower().split())
+    return None
+
+
+def _names(first: str | None, last: str | None, full: str | None) -> tuple[str | None, str | None]:
+    if full and not (first and last):
+        split_first, split_last = split_full_name(full)
+        if not first and not last:
+            return split_first, split_last
+        if first and split_first and first.casefold() == split_first.casefold():
+            return first, split_last
+    return first, last
+
+
+def split_full_name(full: str) -> tuple[str | None, str | None]:
+    """ "Jane van der Berg" -> ("Jane", "van der Berg"); "Berg, Jane" -> ("Jane", "Berg");
+    honorifics and trailing suffixes ("Dr.", ", PhD") are left out of both parts."""
+    parts = [p.strip() for p in full.split(",")]
+    while len(parts) > 1 and parts[-1].rstrip(".").casefold() in _SUFFIXES:
+        parts.pop()
+    if len(parts) == 2 and parts[0] and parts[1]:
+        return parts[1], parts[0]
+    words = " ".join(parts).split()
+    while words and words[0].rstrip(".").casefold() in _HONORIFICS:
+        words.pop(0)
+    while len(words) > 1 and words[-1].rstrip(".").casefold() in _SUFFIXES:
+        words.pop()
+    if not words:
+        return None, None
+    return words[0], " ".join(words[1:]) or None

@@ -1,0 +1,186 @@
+"""The import wizard: upload → mapping preview → start → live progress → summary."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from leadflood.errors import AppError
+from leadflood.imports import service as importing
+from leadflood.imports.mapping import CUSTOM_PREFIX, LEAD_FIELDS, custom_name
+from leadflood.imports.schemas import MappingUpdate
+from leadflood.models import LeadImport, OnDuplicate
+from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+IGNORE = "__ignore__"
+FIELD_LABELS = {name: name.replace("_", " ").capitalize() for name in LEAD_FIELDS} | {
+    "linkedin_url": "LinkedIn URL",
+    "company_domain": "Company domain",
+    "employee_count": "Employee count",
+}
+
+
+@router.get("/imports", response_class=HTMLResponse)
+async def imports_page(request: Request, session: SessionDep, member: ViewerDep) -> Response:
+    cursor = request.query_params.get("cursor") or None
+    page = await importing.list_page(session, member.workspace_id, limit=25, cursor=cursor)
+    return render(
+        request,
+        "imports/index.html",
+        {"active": "leads", "imports": page.items, "page": page, "cursor": cursor},
+    )
+
+
+@router.get("/imports/new", response_class=HTMLResponse)
+async def new_import(request: Request, member: MemberDep, runtime: RuntimeDep) -> Response:
+    return _upload_page(request, runtime)
+
+
+def _upload_page(
+    request: Request, runtime: Any, *, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    limit_mb = runtime.settings.import_max_bytes // (1024 * 1024)
+    return render(
+        request,
+        "imports/new.html",
+        {"active": "leads", "error": error, "limit_mb": limit_mb},
+        status=status,
+    )
+
+
+@router.post("/imports", response_class=HTMLResponse)
+async def upload(
+    request: Request, session: SessionDep, member: MemberDep, runtime: RuntimeDep
+) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _upload_page(request, runtime, error="Choose a CSV file to upload.", status=422)
+    choice = str(form.get("on_duplicate") or "skip")
+    try:
+        imp = await importing.create_upload(
+            session,
+            runtime.settings,
+            member.workspace_id,
+            source=upload.file,
+            file_name=upload.filename,
+            on_duplicate=OnDuplicate(choice)
+            if choice in OnDuplicate.__members__
+            else OnDuplicate.skip,
+            created_by=member.user.id if member.user else None,
+        )
+    except AppError as exc:
+        return _upload_page(request, runtime, error=exc.message, status=exc.status)
+    return RedirectResponse(f"/imports/{imp.id}", status_code=303)
+
+
+@router.get("/imports/{import_id}", response_class=HTMLResponse)
+async def import_page(
+    import_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    member: ViewerDep,
+    runtime: RuntimeDep,
+) -> Response:
+    imp = await importing.get(session, member.workspace_id, import_id)
+    if imp.state in importing.EDITABLE:
+        return await _mapping_page(request, runtime, imp)
+    return render(
+        request,
+        "imports/show.html",
+        {"active": "leads", "imp": imp, "progress": importing.progress(imp)},
+    )
+
+
+async def _mapping_page(
+    request: Request,
+    runtime: Any,
+    imp: LeadImport,
+    *,
+    error: str | None = None,
+    chosen: dict[str, str | None] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    preview = await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    mapping = chosen if chosen is not None else preview.mapping
+    columns = []
+    for index, header in enumerate(preview.headers):
+        custom = CUSTOM_PREFIX + custom_name(header)
+        target = mapping.get(header)
+        options = [(IGNORE, "Don't import")]
+        options += [(name, FIELD_LABELS[name]) for name in LEAD_FIELDS]
+        custom_targets = (
+            {custom, target} if target and target.startswith(CUSTOM_PREFIX) else {custom}
+        )
+        options += [
+            (t, f"Custom field “{t.removeprefix(CUSTOM_PREFIX)}”") for t in sorted(custom_targets)
+        ]
+        columns.append(
+            {
+                "index": index,
+                "header": header,
+                "selected": target or IGNORE,
+                "automatic": preview.automatic.get(header) or IGNORE,
+                "options": options,
+                "examples": [row.values.get(header, "") for row in preview.sample[:3]],
+            }
+        )
+    return render(
+        request,
+        "imports/mapping.html",
+        {
+            "active": "leads",
+            "imp": imp,
+            "preview": preview,
+            "columns": columns,
+            "error": error,
+            "labels": FIELD_LABELS,
+            "ok_rows": sum(1 for row in preview.sample if row.ok),
+        },
+        status=status,
+    )
+
+
+@router.post("/imports/{import_id}/mapping", response_class=HTMLResponse)
+async def save_mapping(
+    import_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    runtime: RuntimeDep,
+) -> Response:
+    imp = await importing.get(session, member.workspace_id, import_id)
+    if imp.state not in importing.EDITABLE:
+        return RedirectResponse(f"/imports/{imp.id}", status_code=303)
+    form = await request.form()
+    preview = await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    chosen: dict[str, str | None] = {}
+    for index, header in enumerate(preview.headers):
+        value = str(form.get(f"col-{index}") or IGNORE)
+        chosen[header] = None if value == IGNORE else value
+    overrides = {h: t for h, t in chosen.items() if t != preview.automatic.get(h)}
+    choice = str(form.get("on_duplicate") or imp.on_duplicate.value)
+    data = MappingUpdate(
+        overrides=overrides,
+        on_duplicate=OnDuplicate(choice) if choice in OnDuplicate.__members__ else None,
+    )
+    try:
+        imp = await importing.set_mapping(
+            session, runtime.settings, member.workspace_id, import_id, data
+        )
+        if form.get("action") == "start":
+            await importing.start(session, member.workspace_id, import_id)
+            return RedirectResponse(f"/imports/{imp.id}", status_code=303)
+    except AppError as exc:
+        return await _mapping_page(
+            request, runtime, imp, error=exc.message, chosen=chosen, status=exc.status
+        )
+    return RedirectResponse(f"/imports/{imp.id}#mapping", status_code=303)

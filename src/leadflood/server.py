@@ -1,0 +1,195 @@
+"""Running Lead Flood: everything in one process, the web tier alone, or a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from leadflood.console import DataDir, build_runtime, console, run, settings_from
+from leadflood.settings import Settings
+
+
+def up(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once by the worker.")] = 4,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Create a demo workspace and user to sign in with.")
+    ] = False,
+) -> None:
+    """Run everything: database (embedded unless DATABASE_URL is set), migrations, the API and
+    web UI, and a worker. Ctrl-C stops all of it."""
+    settings = served_at(settings_from(data_dir), host, port)
+    runtime = build_runtime(settings, migrate=True)
+    catcher = None
+    if demo:
+        from leadflood import demo as demo_sending
+
+        account = _seed_demo(runtime, f"http://{host}:{port}")
+        catcher = demo_sending.start(runtime, account.workspace.id)
+    else:
+        _print_sign_in_hint(runtime, f"http://{host}:{port}")
+    console.print(
+        f"[bold green]Lead Flood[/bold green] is running at [link]http://{host}:{port}[/link]"
+        " — press Ctrl-C to stop."
+    )
+    try:
+        run(lambda: _serve_all(runtime, host=host, port=port, concurrency=concurrency))
+    finally:
+        if catcher is not None:
+            catcher.stop()
+
+
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """Without PUBLIC_URL, links in emails and invitations point at the address this server
+    listens on (the loopback one when it listens on every interface)."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    shown = "127.0.0.1" if _listens_everywhere(host) else host
+    return settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
+
+
+def _listens_everywhere(host: str) -> bool:
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False  # a host name
+
+
+def _seed_demo(runtime: Any, url: str) -> Any:
+    from leadflood.auth import demo as demo_data
+
+    async def main() -> Any:
+        async with runtime.db.session() as session:
+            return await demo_data.seed(session)
+
+    account = run(main)
+    console.print(
+        f"Demo workspace [bold]{account.workspace.name}[/bold]: sign in at {url}/login as "
+        f"[bold]{account.email}[/bold] with password [bold]{account.password}[/bold]"
+        + ("" if account.created else " (unless you changed it)")
+    )
+    return account
+
+
+def _print_sign_in_hint(runtime: Any, url: str) -> None:
+    from leadflood.auth import service as accounts
+
+    async def main() -> bool:
+        async with runtime.db.session() as session:
+            return await accounts.has_users(session)
+
+    if not run(main):
+        console.print(
+            f"No account yet: open {url}/setup to create the first workspace and its owner "
+            "(or run `leadflood users create`, or `leadflood up --demo`)."
+        )
+
+
+async def _serve_all(runtime: Any, *, host: str, port: int, concurrency: int) -> None:
+    import uvicorn
+
+    from leadflood import worker as job_worker
+    from leadflood.web.app import create_app
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # signals are handled below, for the server and the worker together
+
+    server = Server(
+        uvicorn.Config(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
+    )
+    worker_task = asyncio.create_task(
+        job_worker.run(runtime, concurrency=concurrency, install_signal_handlers=False)
+    )
+
+    def stop() -> None:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    try:
+        await server.serve()
+    finally:
+        worker_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker_task
+        await runtime.aclose()
+        console.print("Stopped.")
+
+
+def serve(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(help="HTTP processes.")] = 1,
+) -> None:
+    """Run only the API and web UI (scale these out behind a load balancer)."""
+    import os
+
+    import uvicorn
+
+    settings = served_at(settings_from(data_dir), host, port)
+    os.environ["PUBLIC_URL"] = settings.public_url  # the HTTP processes build their own
+    if settings.embedded:
+        build_runtime(settings, migrate=True)
+        from leadflood.db import embedded
+
+        _, url = embedded.start(settings.data_dir)
+        os.environ["DATABASE_URL"] = url
+    os.environ["LEADFLOOD_DATA_DIR"] = str(settings.data_dir)
+    uvicorn.run(
+        "leadflood.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def worker(
+    data_dir: DataDir = None,
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
+) -> None:
+    """Run a job worker (run as many as you like, on any machine)."""
+    from leadflood import worker as job_worker
+
+    settings = settings_from(data_dir)
+    runtime = build_runtime(settings)
+
+    async def main() -> None:
+        try:
+            await job_worker.run(runtime, concurrency=concurrency)
+        finally:
+            await runtime.aclose()
+
+    run(main)
+
+
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the OpenAPI document (the contract committed as openapi.json)."""
+    from leadflood.web.app import create_app
+
+    text = json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
+    if out:
+        out.write_text(text)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,149 @@
+"""The suppression list page: who is never contacted, why and since when; add one, import a
+CSV, delete with one confirmation. Instance-wide entries show but only an owner (with
+ALLOW_GLOBAL_SUPPRESSIONS) or the server's command line changes them."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from leadflood.errors import AppError
+from leadflood.models import SuppressionKind
+from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
+from leadflood.suppressions import service as suppression
+from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.web.render import render
+
+router = APIRouter(include_in_schema=False)
+KINDS = [k.value for k in SuppressionKind]
+REASONS = ("manual", "do_not_contact", "unsubscribed", "bounced", "complained")
+GUESS_FAILED = (
+    "{value!r} is not an email, a domain, a phone number (with its +country code) or a LinkedIn "
+    "profile URL: fix it, or choose its kind."
+)
+
+
+@router.get("/suppressions", response_class=HTMLResponse)
+async def suppression_list(
+    request: Request,
+    session: SessionDep,
+    member: ViewerDep,
+    error: str | None = None,
+    status: int = 200,
+    asked: dict[str, str] | None = None,
+    add_error: str | None = None,
+) -> HTMLResponse:
+    """The list; `asked` and `add_error` put a refused "Add one" form back as it was typed,
+    with its error under the value."""
+    params = request.query_params
+    kind = params.get("kind") if params.get("kind") in KINDS else None
+    q = (params.get("q") or "").strip()[:320] or None
+    cursor = params.get("cursor") or None
+    try:
+        page = await suppression.list_suppressions(
+            session, member.workspace_id, limit=DEFAULT_PAGE_SIZE, cursor=cursor,
+            kind=SuppressionKind(kind) if kind else None, search=q,
+        )  # fmt: skip
+    except InvalidCursor:
+        cursor = None
+        page = await suppression.list_suppressions(
+            session, member.workspace_id, limit=DEFAULT_PAGE_SIZE,
+            kind=SuppressionKind(kind) if kind else None, search=q,
+        )  # fmt: skip
+    keep = {k: v for k, v in (("kind", kind), ("q", q)) if v}
+    return render(
+        request,
+        "suppressions/index.html",
+        {
+            "active": "settings",
+            "tab": "suppressions",
+            "rows": page.items,
+            "kinds": KINDS,
+            "reasons": REASONS,
+            "kind_filter": kind,
+            "q": q,
+            "query": urlencode(keep),
+            "cursor": cursor,
+            "page": page,
+            "error": error,
+            "asked": asked or {},
+            "add_error": add_error,
+            "done": params.get("done"),
+        },
+        status=status,
+    )
+
+
+@router.post("/suppressions", response_class=HTMLResponse)
+async def add_suppression(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    raw = await request.form()
+    value = str(raw.get("value") or "").strip()
+    kind = str(raw.get("kind") or "") or None
+    reason = str(raw.get("reason") or "manual")
+    try:
+        if not value:
+            raise suppression.InvalidSuppression("Enter an email, domain, phone or LinkedIn URL.")
+        async with session.begin_nested():
+            await suppression.add(
+                session, member.workspace_id, kind or suppression._guess_kind(value), value,
+                reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
+                by=member,
+            )  # fmt: skip
+    except AppError as exc:
+        message = exc.message
+        if isinstance(exc, suppression.InvalidSuppression) and value and not kind:
+            message = GUESS_FAILED.format(value=value[:80])
+        asked = {"value": value, "kind": kind or "", "reason": reason}
+        return await suppression_list(
+            request, session, member, status=422, asked=asked, add_error=message
+        )
+    return RedirectResponse(
+        "/suppressions?" + urlencode({"done": f"Added {value} to the suppression list."}), 303
+    )
+
+
+@router.post("/suppressions/import", response_class=HTMLResponse)
+async def import_suppressions(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    raw = await request.form()
+    upload = raw.get("file")
+    content = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not content.strip():
+        return await suppression_list(
+            request, session, member, error="Choose a CSV file to import.", status=422
+        )
+    try:
+        report = await suppression.import_csv(
+            session, member.workspace_id, content, source=f"import:{member.label}"[:80],
+            by=member,
+        )  # fmt: skip
+    except AppError as exc:
+        return await suppression_list(request, session, member, error=exc.message, status=422)
+    done = f"Imported: {report.added} added, {report.existing} already there"
+    done += "."
+    if report.rejected:
+        shown = "; ".join(f"line {r['line']}: {r['error']}" for r in report.rejected[:3])
+        more = len(report.rejected) - 3
+        done += f" {len(report.rejected)} rejected — {shown}" + (
+            f"; {more} more." if more > 0 else ""
+        )
+    return RedirectResponse("/suppressions?" + urlencode({"done": done}), 303)
+
+
+@router.post("/suppressions/{suppression_id}/delete", response_class=HTMLResponse)
+async def delete_suppression(
+    suppression_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    try:
+        await suppression.delete_suppression(
+            session, member.workspace_id, suppression_id, may_global=False,
+            by=member,
+        )  # fmt: skip
+    except suppression.GlobalSuppressionForbidden as exc:
+        return await suppression_list(request, session, member, error=exc.message, status=403)
+    return RedirectResponse(
+        "/suppressions?" + urlencode({"done": "Removed from the suppression list."}), 303
+    )
