@@ -107,13 +107,13 @@ def free_port() -> int:
 
 def outbound(i: int, settings: Any) -> Any:
     from leadflood.providers.base import OutboundEmail
-    from leadflood.sending import delivery
+    from leadflood.sending.channels.email import new_message_id
     from leadflood.suppressions import unsubscribe
 
     token = uuid.uuid4().hex
     text, _ = unsubscribe.footer(settings, token, POSTAL)
     return OutboundEmail(
-        message_id=delivery.new_message_id("sender.example"),
+        message_id=new_message_id("sender.example"),
         from_email=FROM,
         from_name="Sam Sender",
         to=[f"lead{i}@example.com"],

@@ -20,7 +20,7 @@ from leadflood.models import (
     SequenceStep,
     Workspace,
 )
-from leadflood.sending import delivery
+from leadflood.sending.channels.email import new_message_id
 from leadflood.settings import Settings
 from leadflood.suppressions import unsubscribe
 
@@ -143,7 +143,7 @@ async def queue_message(
         subject=subject,
         body_text=body,
         headers=headers,
-        message_id=delivery.new_message_id("sender.example"),
+        message_id=new_message_id("sender.example"),
         send_after=send_after or datetime.now(UTC),
     )
     session.add(message)

@@ -107,7 +107,7 @@ async def test_fresh_sending_messages_are_left_alone(runtime: Runtime) -> None:
 
 async def test_demo_catcher_receives_and_answers_the_reconciler(runtime: Runtime) -> None:
     from leadflood.sending import demo
-    from leadflood.sending.reconcile import reconciler_for
+    from leadflood.sending.channels.email import reconciler_for
 
     catcher = demo.DemoSmtpCatcher(demo.inbox_dir(runtime.settings))
     catcher.start()

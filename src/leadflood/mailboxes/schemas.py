@@ -98,6 +98,10 @@ class MailboxHealth(BaseModel):
 class MailboxRead(Read):
     id: uuid.UUID
     name: str
+    channel: str = Field(
+        description="What this sender account sends: email (SMS, LinkedIn and "
+        "voice accounts share this resource as they arrive)."
+    )
     provider: str
     from_name: str | None
     from_email: str

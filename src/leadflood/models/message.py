@@ -22,8 +22,9 @@ class MessageStatus(enum.StrEnum):
 
 class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     """One message. At most one outbound message per (enrollment, step): a unique index, not a
-    hope. `message_id` (RFC 5322) is fixed before the first attempt so a recovered `sending`
-    message can be reconciled instead of re-sent."""
+    hope. `channel` says which `sending.channels` Channel built it and delivers it; for email,
+    `message_id` (RFC 5322) is fixed before the first attempt so a recovered `sending` message
+    can be reconciled instead of re-sent."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -87,7 +88,8 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    message_id: Mapped[str] = mapped_column(String(255))
+    # Email only (RFC 5322 Message-ID); other channels leave it empty.
+    message_id: Mapped[str | None] = mapped_column(String(255))
     in_reply_to: Mapped[str | None] = mapped_column(String(255))
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(255))

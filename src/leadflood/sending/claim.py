@@ -42,8 +42,8 @@ from leadflood.models import (
     MessageStatus,
     Sequence,
 )
-from leadflood.providers.base import OutboundEmail
-from leadflood.sending.due import DUE_COLUMNS, DueMessage, build_email, ensure_unsubscribe
+from leadflood.sending.channels import Channel, channel_of
+from leadflood.sending.due import DUE_COLUMNS, DueMessage
 from leadflood.settings import Settings
 from leadflood.suppressions import service as suppression
 from leadflood.suppressions import stops
@@ -71,16 +71,17 @@ class Claimed:
     to_address: str
     attempt: int
     planned_at: datetime
-    # The email is built on first use: the delivery engine builds a batch claimed ahead one
-    # message at a time while the current batch is on the wire (see delivery._prerender).
-    build: Callable[[], OutboundEmail] = field(repr=False)
-    _email: OutboundEmail | None = field(default=None, repr=False)
+    # What leaves (for email an `OutboundEmail`), built by the message's channel on first use:
+    # the delivery engine builds a batch claimed ahead one message at a time while the current
+    # batch is on the wire (see delivery._prepare).
+    build: Callable[[], Any] = field(repr=False)
+    _outbound: Any = field(default=None, repr=False)
 
     @property
-    def email(self) -> OutboundEmail:
-        if self._email is None:
-            self._email = self.build()
-        return self._email
+    def outbound(self) -> Any:
+        if self._outbound is None:
+            self._outbound = self.build()
+        return self._outbound
 
 
 @dataclass
@@ -186,8 +187,9 @@ async def claim_batch(
             mailbox.next_send_at = gap_over
             claim.idle_reason = "minimum gap not elapsed"
         return claim
+    channel = channel_of(mailbox.channel)
     for message, _ in slots:
-        await ensure_unsubscribe(session, settings, mailbox, message)
+        await channel.seal(session, settings, mailbox, message)
     values: dict[str, Any] = {
         "status": MessageStatus.sending,
         "attempts": Message.attempts + 1,
@@ -210,7 +212,7 @@ async def claim_batch(
                 to_address=message.to_address,
                 attempt=message.attempts,
                 planned_at=planned,
-                build=partial(build_email, settings, mailbox, message),
+                build=partial(channel.build, settings, mailbox, message),
             )
         )
     mailbox.next_send_at = slots[-1][1] + timedelta(seconds=max(0, mailbox.min_gap_seconds))
@@ -221,9 +223,8 @@ async def claim_batch(
 async def _drop_unsendable(
     session: AsyncSession, mailbox: Mailbox, rows: list[DueMessage], now: datetime, claim: Claim
 ) -> list[DueMessage]:
-    by_email = await suppression.suppressed_emails(
-        session, mailbox.workspace_id, [m.to_address for m in rows]
-    )
+    channel: Channel = channel_of(mailbox.channel)
+    by_email = await channel.suppressed(session, mailbox.workspace_id, [m.to_address for m in rows])
     lead_ids = {m.lead_id for m in rows if m.lead_id is not None}
     by_lead = await suppression.suppressed_lead_ids(session, mailbox.workspace_id, lead_ids)
     keep: list[DueMessage] = []

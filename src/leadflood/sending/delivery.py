@@ -34,8 +34,8 @@ from leadflood.providers.base import (
     ProviderError,
     RenderingEmailSender,
 )
-from leadflood.providers.email import build_email_sender
 from leadflood.sending import outcomes, runs
+from leadflood.sending.channels import channel_of
 from leadflood.sending.claim import Claim, Claimed, back_to_back, claim_batch
 from leadflood.sending.pipeline import Writer
 from leadflood.sending.runs import DeliveryReport
@@ -51,16 +51,14 @@ HORIZON = timedelta(seconds=10)
 BUDGET = timedelta(seconds=30)
 
 
-def new_message_id(domain: str) -> str:
-    return f"<{uuid.uuid4()}@{domain}>"
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 def default_sender(mailbox: Mailbox, config: dict[str, Any]) -> EmailSender:
-    return build_email_sender(mailbox.provider, config)
+    """The transport of the mailbox's channel (tests pass their own factory)."""
+    transport: EmailSender = channel_of(mailbox.channel).transport(mailbox, config)
+    return transport
 
 
 # A mailbox without a gap claims this many times SENDING_BATCH_SIZE at once (at most
@@ -186,7 +184,7 @@ async def _prepare(
     """Builds the batch's emails, and their wire bytes when the sender renders them, one
     message per turn of the event loop."""
     for claimed in batch:
-        email = claimed.email
+        email = claimed.outbound
         if renderer is not None:
             # A message that cannot be rendered fails again, in its turn, when it is sent.
             with contextlib.suppress(ProviderError):

@@ -1,21 +1,14 @@
-"""One claimed message as the claim reads it (columns, not an ORM object), and what turns it
-into the email that leaves: its unsubscribe headers and footer when it was queued without them,
-the TEST_MODE redirection, the threading headers."""
+"""One claimed message as the claim reads it (columns, not an ORM object); its channel turns it
+into what leaves (`channels/`)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Text, cast, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Text, cast
 
-from leadflood.models import Enrollment, EnrollmentState, Lead, Mailbox, Message, Sequence
-from leadflood.providers.base import OutboundEmail
-from leadflood.settings import Settings
-from leadflood.suppressions import unsubscribe
+from leadflood.models import Enrollment, EnrollmentState, Lead, Message, Sequence
 
 
 @dataclass
@@ -35,7 +28,7 @@ class DueMessage:
     # message per loop turn): a claim decodes none of it.
     headers: str | None
     has_unsubscribe: bool
-    message_id: str
+    message_id: str | None  # email only
     in_reply_to: str | None
     attempts: int
     # From the enrollment and its sequence: None without one.
@@ -71,62 +64,3 @@ DUE_COLUMNS = (
     Sequence.postal_address,
     Lead.timezone,
 )
-
-
-def test_subject(to_address: str, subject: str) -> str:
-    return f"[TEST → {to_address}] {subject}"
-
-
-async def ensure_unsubscribe(
-    session: AsyncSession,
-    settings: Settings,
-    mailbox: Mailbox,
-    message: DueMessage,
-) -> None:
-    """A message queued without its unsubscribe headers (a test send, an older producer) gets
-    them here, with the footer, so no email ever leaves without them."""
-    if message.has_unsubscribe:
-        return
-    token = await unsubscribe.issue_token(
-        session, message.workspace_id, message.lead_id, message.to_address
-    )
-    address = message.postal_address or str((mailbox.config or {}).get("postal_address") or "")
-    text, html = unsubscribe.footer(settings, token, address)
-    headers = {
-        **(json.loads(message.headers) if message.headers else {}),
-        **unsubscribe.headers(settings, token, mailto=mailbox.reply_to or mailbox.from_email),
-    }
-    message.headers, message.has_unsubscribe = json.dumps(headers), True
-    message.body_text = (message.body_text or "") + text
-    if message.body_html is not None:
-        message.body_html += html
-    await session.execute(
-        update(Message)
-        .where(Message.id == message.id)
-        .values(headers=headers, body_text=message.body_text, body_html=message.body_html)
-    )
-
-
-def build_email(settings: Settings, mailbox: Mailbox, message: DueMessage) -> OutboundEmail:
-    headers: dict[str, Any] = json.loads(message.headers) if message.headers else {}
-    if message.in_reply_to:
-        headers.setdefault("In-Reply-To", message.in_reply_to)
-        headers.setdefault("References", message.in_reply_to)
-    to = [message.to_address]
-    subject = message.subject
-    if settings.test_mode:
-        to = list(settings.test_recipients)
-        subject = test_subject(message.to_address, subject)
-    return OutboundEmail(
-        message_id=message.message_id,
-        from_email=message.from_address or mailbox.from_email,
-        from_name=mailbox.from_name,
-        to=to,
-        subject=subject,
-        text=message.body_text,
-        html=message.body_html,
-        reply_to=mailbox.reply_to,
-        headers=headers,
-        idempotency_key=message.message_id.strip("<>"),
-        metadata={"message": str(message.id)},
-    )

@@ -19,41 +19,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.logging import get_logger
 from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
-from leadflood.sending import catcher_store
+from leadflood.sending.channels import channel_of
 from leadflood.settings import Settings
 
 log = get_logger("leadflood.sending")
-IDEMPOTENT_PROVIDERS = frozenset({"resend"})
 BATCH = 200
-
-
-class Reconciler(Protocol):
-    async def was_delivered(self, message_id: str) -> bool | None:
-        """True: the server has it; False: it certainly does not; None: cannot tell."""
-        ...
-
-
-class DirectoryReconciler:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    async def was_delivered(self, message_id: str) -> bool | None:
-        if not self.directory.is_dir():
-            return None
-        return catcher_store.has(self.directory, message_id)
-
-
-def reconciler_for(mailbox: Mailbox | None) -> Reconciler | None:
-    directory = (mailbox.config or {}).get("catcher_dir") if mailbox is not None else None
-    return DirectoryReconciler(Path(str(directory))) if directory else None
 
 
 async def reconcile_stale(
@@ -92,15 +68,7 @@ async def reconcile_stale(
 async def _decide(message: Message, mailbox: Mailbox | None) -> str:
     if message.sending_started_at is None:
         return "not_started"
-    if (message.provider or (mailbox.provider if mailbox else "")) in IDEMPOTENT_PROVIDERS:
-        return "idempotent_retry"
-    reconciler = reconciler_for(mailbox)
-    answer = await reconciler.was_delivered(message.message_id) if reconciler else None
-    if answer is True:
-        return "found"
-    if answer is False:
-        return "absent"
-    return "unknown"
+    return await channel_of(message.channel).reconcile(message, mailbox)
 
 
 _TEXTS = {

@@ -56,8 +56,8 @@ class Sending:
     async def send(self, claimed: Claimed) -> SendResult:
         data = self.rendered.pop(claimed.id, None)
         if data is not None and self.renderer is not None:
-            return await self.renderer.send_rendered(claimed.email, data)
-        return await self.sender.send(claimed.email)
+            return await self.renderer.send_rendered(claimed.outbound, data)
+        return await self.sender.send(claimed.outbound)
 
 
 # Back-to-back sends are marked started in runs of up to this many, the next run while this

@@ -29,7 +29,7 @@ class MessageRead(Read):
     lead_id: uuid.UUID | None
     enrollment_id: uuid.UUID | None
     step_id: uuid.UUID | None
-    message_id: str
+    message_id: str | None
     provider: str | None
     provider_message_id: str | None
     send_after: datetime

@@ -1,13 +1,21 @@
-"""The sending engine's entry points for other features: start delivery for a mailbox now."""
+"""The sending engine's entry points for other features: `queue()` (or a `Queue` for a batch)
+builds every outbound message through its channel, and `kick()` starts delivery for a mailbox
+now instead of at the dispatcher's next turn."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
+from leadflood.models import Message, MessageStatus, UnsubscribeToken
+from leadflood.sending.channels import Outbound, channel_of
+from leadflood.settings import Settings
+from leadflood.suppressions import unsubscribe
 
 DELIVER = "sending.deliver_mailbox"
 
@@ -42,3 +50,75 @@ async def kick(session: AsyncSession, mailbox_id: uuid.UUID) -> bool:
         return False
     await jobs.defer(session, DELIVER, lock=mailbox_lock(mailbox_id), mailbox_id=str(mailbox_id))
     return True
+
+
+class Queue:
+    """Outbound messages built one by one and inserted together: one statement for their
+    unsubscribe tokens and one for the messages, which skips any (enrollment, step) already
+    recorded, so a re-run or a concurrent producer never doubles a step."""
+
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.rows: list[dict[str, Any]] = []
+        self.tokens: list[dict[str, Any]] = []
+
+    def add(self, item: Outbound) -> uuid.UUID:
+        channel = channel_of(item.mailbox.channel)
+        token = unsubscribe.new_token()
+        self.tokens.append(
+            {
+                "token": token,
+                "workspace_id": item.workspace_id,
+                "lead_id": item.lead_id,
+                "email": item.unsubscribe_email or item.to,
+            }
+        )
+        message_id = uuid.uuid4()
+        self.rows.append(
+            {
+                "id": message_id,
+                "workspace_id": item.workspace_id,
+                "enrollment_id": item.enrollment_id,
+                "step_id": item.step_id,
+                "variant_id": item.variant_id,
+                "lead_id": item.lead_id,
+                "mailbox_id": item.mailbox.id,
+                "channel": channel.name,
+                "direction": "outbound",
+                "status": MessageStatus.queued,
+                "provider": item.mailbox.provider,
+                "send_after": item.send_after,
+                "attempts": 0,
+                **channel.compose(self.settings, item, token),
+            }
+        )
+        return message_id
+
+    def mailbox_ids(self) -> set[uuid.UUID]:
+        return {row["mailbox_id"] for row in self.rows}
+
+    async def flush(self) -> int:
+        """Insert what was added; the number of messages really inserted."""
+        if not self.rows:
+            return 0
+        await self.session.execute(insert(UnsubscribeToken), self.tokens)
+        statement = (
+            insert(Message)
+            .on_conflict_do_nothing(
+                index_elements=["enrollment_id", "step_id"],
+                index_where=text("direction = 'outbound'"),
+            )
+            .returning(Message.id)
+        )
+        inserted = await self.session.execute(statement, self.rows)
+        self.rows, self.tokens = [], []
+        return len(inserted.all())
+
+
+async def queue(session: AsyncSession, settings: Settings, item: Outbound) -> uuid.UUID:
+    """Queue one outbound message (a test send, a manual reply); its id."""
+    batch = Queue(session, settings)
+    message_id = batch.add(item)
+    await batch.flush()
+    return message_id

@@ -59,7 +59,9 @@ async def message_page(
     runtime: RuntimeDep,
 ) -> HTMLResponse:
     message, attempts = await outbox.get_message(session, member.workspace_id, message_id)
-    caught = catcher_store.has(demo.inbox_dir(runtime.settings), message.message_id)
+    caught = message.message_id is not None and catcher_store.has(
+        demo.inbox_dir(runtime.settings), message.message_id
+    )
     mailbox = await session.get(Mailbox, message.mailbox_id) if message.mailbox_id else None
     return render(
         request,

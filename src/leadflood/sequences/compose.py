@@ -121,8 +121,3 @@ def render_step(
         base = previous.subject
         subject = base if base.lower().startswith("re:") else f"Re: {base}"
     return Rendered(variant, subject, text, body_html, in_reply_to)
-
-
-def with_footer(rendered: Rendered, footer: tuple[str, str]) -> tuple[str, str]:
-    footer_text, footer_html = footer
-    return rendered.text.rstrip("\n") + footer_text, rendered.html + footer_html

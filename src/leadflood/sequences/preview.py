@@ -19,13 +19,13 @@ from leadflood.models import (
     Sequence,
     sequence_mailboxes,
 )
-from leadflood.sequences.compose import Previous, render_step, with_footer
+from leadflood.sending.channels import email as email_channel
+from leadflood.sequences.compose import Previous, render_step
 from leadflood.sequences.errors import InvalidTemplate
 from leadflood.sequences.scheduler import sequence_window
 from leadflood.sequences.schemas import PlannedStep
 from leadflood.sequences.templating import TemplateError
 from leadflood.settings import Settings
-from leadflood.suppressions import unsubscribe
 
 PREVIEW_TOKEN = "preview-only-not-a-real-token"
 
@@ -108,8 +108,9 @@ async def timeline(
             raise InvalidTemplate(exc, field=f"step {step.position}", variant="") from None
         body = rendered.text
         if settings is not None:
-            footer = unsubscribe.footer(settings, PREVIEW_TOKEN, sequence.postal_address)
-            body = with_footer(rendered, footer)[0]
+            body = email_channel.with_footer(
+                settings, PREVIEW_TOKEN, sequence.postal_address, rendered.text, None
+            )[0]
         local = send_at.astimezone(zone)
         planned.append(
             PlannedStep(

@@ -14,16 +14,15 @@ from leadflood.db.scope import get_scoped
 from leadflood.errors import Conflict
 from leadflood.leads.service import LeadNotFound
 from leadflood.mailboxes import service as mailboxes
-from leadflood.models import Company, Lead, MailboxState, Message, MessageStatus
-from leadflood.sending import delivery
+from leadflood.models import Company, Lead, MailboxState
+from leadflood.sending import service as sending
+from leadflood.sending.channels import Outbound
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import TestSendRequest, TestSendResult
-from leadflood.sequences.compose import render_step, with_footer
+from leadflood.sequences.compose import render_step
 from leadflood.sequences.errors import InvalidTemplate, StepNotFound
-from leadflood.sequences.outbox import sender_domain
 from leadflood.sequences.templating import TemplateError
 from leadflood.settings import Settings
-from leadflood.suppressions import unsubscribe
 
 TEST_HEADER = "X-Leadflood-Test"
 TEST_PREFIX = "[Test] "
@@ -59,32 +58,21 @@ async def queue_test(
         )
     except TemplateError as exc:
         raise InvalidTemplate(exc, field="template", variant=f"step {step.position}") from None
-    token = await unsubscribe.issue_token(session, workspace_id, None, to)
-    body_text, body_html = with_footer(
-        rendered, unsubscribe.footer(settings, token, sequence.postal_address)
-    )
     subject = TEST_PREFIX + (rendered.subject or f"Step {step.position}")
-    message = Message(
-        workspace_id=workspace_id,
-        mailbox_id=mailbox.id,
-        variant_id=rendered.variant.id,
-        channel="email",
-        direction="outbound",
-        status=MessageStatus.queued,
-        to_address=to,
-        from_address=mailbox.from_email,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        headers={
-            **unsubscribe.headers(settings, token, mailto=mailbox.reply_to or mailbox.from_email),
-            TEST_HEADER: f"sequence={sequence.id}; step={step.position}; lead={lead.id}",
-        },
-        message_id=delivery.new_message_id(sender_domain(mailbox)),
-        provider=mailbox.provider,
-        send_after=now,
-        attempts=0,
+    message_id = await sending.queue(
+        session,
+        settings,
+        Outbound(
+            workspace_id=workspace_id,
+            mailbox=mailbox,
+            to=to,
+            send_after=now,
+            subject=subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            postal_address=sequence.postal_address,
+            variant_id=rendered.variant.id,
+            headers={TEST_HEADER: f"sequence={sequence.id}; step={step.position}; lead={lead.id}"},
+        ),
     )
-    session.add(message)
-    await session.flush()
-    return TestSendResult(message_id=message.id, to=to, subject=subject, mailbox_id=mailbox.id)
+    return TestSendResult(message_id=message_id, to=to, subject=subject, mailbox_id=mailbox.id)
