@@ -31,12 +31,11 @@ def up(
     web UI, and a worker. Ctrl-C stops all of it."""
     settings = served_at(settings_from(data_dir), host, port)
     runtime = build_runtime(settings, migrate=True)
-    catcher = None
+    demo_run = None
     if demo:
-        from leadflood import demo as demo_sending
+        from leadflood import demo as demo_mode
 
-        account = _seed_demo(runtime, f"http://{host}:{port}")
-        catcher = demo_sending.start(runtime, account.workspace.id)
+        demo_run = demo_mode.start(runtime, f"http://{host}:{port}")
     else:
         _print_sign_in_hint(runtime, f"http://{host}:{port}")
     console.print(
@@ -46,8 +45,8 @@ def up(
     try:
         run(lambda: _serve_all(runtime, host=host, port=port, concurrency=concurrency))
     finally:
-        if catcher is not None:
-            catcher.stop()
+        if demo_run is not None:
+            demo_run.stop()
 
 
 def served_at(settings: Settings, host: str, port: int) -> Settings:
@@ -64,22 +63,6 @@ def _listens_everywhere(host: str) -> bool:
         return not host or ipaddress.ip_address(host).is_unspecified
     except ValueError:
         return False  # a host name
-
-
-def _seed_demo(runtime: Any, url: str) -> Any:
-    from leadflood.auth import demo as demo_data
-
-    async def main() -> Any:
-        async with runtime.db.session() as session:
-            return await demo_data.seed(session)
-
-    account = run(main)
-    console.print(
-        f"Demo workspace [bold]{account.workspace.name}[/bold]: sign in at {url}/login as "
-        f"[bold]{account.email}[/bold] with password [bold]{account.password}[/bold]"
-        + ("" if account.created else " (unless you changed it)")
-    )
-    return account
 
 
 def _print_sign_in_hint(runtime: Any, url: str) -> None:

@@ -226,7 +226,7 @@ async def test_the_demo_account_signs_in_through_the_api(
     anon_client: httpx.AsyncClient, runtime: Any
 ) -> None:
     # The README's demo sign-in lives on `.local`, a domain email validators refuse.
-    from leadflood.auth import demo
+    from leadflood.demo import account as demo
 
     async with runtime.db.session() as session:
         await demo.seed(session)

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
-from leadflood.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from leadflood.demo.account import DEMO_EMAIL, DEMO_PASSWORD
 from leadflood.models import Workspace
 from leadflood.runtime import Runtime
 from tests.e2e.conftest import console_errors, running

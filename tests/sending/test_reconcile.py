@@ -106,10 +106,11 @@ async def test_fresh_sending_messages_are_left_alone(runtime: Runtime) -> None:
 
 
 async def test_demo_catcher_receives_and_answers_the_reconciler(runtime: Runtime) -> None:
-    from leadflood.sending import demo
+    from leadflood.demo import catcher as demo
+    from leadflood.sending import catcher_store
     from leadflood.sending.channels.email import reconciler_for
 
-    catcher = demo.DemoSmtpCatcher(demo.inbox_dir(runtime.settings))
+    catcher = demo.DemoSmtpCatcher(catcher_store.demo_inbox(runtime.settings))
     catcher.start()
     try:
         async with runtime.db.session() as session:

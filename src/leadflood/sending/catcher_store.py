@@ -7,6 +7,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from leadflood.settings import Settings
+
 
 def file_for(directory: Path, message_id: str) -> Path:
     digest = hashlib.sha256(message_id.strip().encode("utf-8", "replace")).hexdigest()
@@ -25,3 +27,8 @@ def save(directory: Path, message_id: str, data: bytes) -> Path:
 
 def has(directory: Path, message_id: str) -> bool:
     return file_for(directory, message_id).exists()
+
+
+def demo_inbox(settings: Settings) -> Path:
+    """Where `leadflood up --demo`'s catcher keeps what it receives."""
+    return settings.data_dir / "demo_inbox"

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from leadflood.models import Mailbox, MessageStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE
-from leadflood.sending import catcher_store, demo, outbox
+from leadflood.sending import catcher_store, outbox
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep
 from leadflood.web.render import render
 
@@ -60,7 +60,7 @@ async def message_page(
 ) -> HTMLResponse:
     message, attempts = await outbox.get_message(session, member.workspace_id, message_id)
     caught = message.message_id is not None and catcher_store.has(
-        demo.inbox_dir(runtime.settings), message.message_id
+        catcher_store.demo_inbox(runtime.settings), message.message_id
     )
     mailbox = await session.get(Mailbox, message.mailbox_id) if message.mailbox_id else None
     return render(

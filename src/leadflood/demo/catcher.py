@@ -26,14 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.db.scope import in_workspace
 from leadflood.models import Mailbox, MailboxState
 from leadflood.sending import catcher_store
-from leadflood.settings import Settings
 
 DEMO_MAILBOX = "Demo mailbox"
 DEMO_FROM = "demo@leadflood.local"
-
-
-def inbox_dir(settings: Settings) -> Path:
-    return settings.data_dir / "demo_inbox"
 
 
 def _free_port(host: str) -> int:

@@ -1,0 +1,56 @@
+"""`leadflood up --demo`: everything a first visit needs, behind one entry point. A demo
+workspace and a user to sign in with (`account.py`), a local SMTP catcher in this process that
+keeps every message it receives (`catcher.py`), the demo mailbox pointing at it, and a ready
+three-step sequence (`sequence.py`). Idempotent: running it again finds what the first run made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from leadflood.console import console, run
+from leadflood.demo import account
+from leadflood.demo.catcher import DemoSmtpCatcher, ensure_demo_mailbox
+from leadflood.demo.sequence import ensure_demo_sequence
+from leadflood.sending import catcher_store
+
+
+@dataclass
+class Demo:
+    account: account.DemoAccount
+    catcher: DemoSmtpCatcher
+
+    def stop(self) -> None:
+        self.catcher.stop()
+
+
+def start(runtime: Any, url: str) -> Demo:
+    """Seed the demo and start its catcher; the caller calls `stop()` when the server stops."""
+    catcher = DemoSmtpCatcher(catcher_store.demo_inbox(runtime.settings))
+    catcher.start()
+
+    async def seed() -> tuple[account.DemoAccount, str]:
+        async with runtime.db.session() as session:
+            seeded = await account.seed(session)
+            workspace_id = seeded.workspace.id
+            mailbox = await ensure_demo_mailbox(
+                session, workspace_id, catcher.port, catcher.directory
+            )
+            sequence = await ensure_demo_sequence(session, workspace_id, mailbox.id)
+            return seeded, sequence.name
+
+    try:
+        seeded, name = run(seed)
+    except BaseException:
+        catcher.stop()
+        raise
+    console.print(
+        f"Demo workspace [bold]{seeded.workspace.name}[/bold]: sign in at {url}/login as "
+        f"[bold]{seeded.email}[/bold] with password [bold]{seeded.password}[/bold]"
+        + ("" if seeded.created else " (unless you changed it)")
+    )
+    console.print(
+        f"Demo SMTP catcher on 127.0.0.1:{catcher.port}: the demo mailbox sends there and the "
+        f"Outbox shows what left. Ready sequence: [bold]{name}[/bold] (draft)."
+    )
+    return Demo(seeded, catcher)
