@@ -48,11 +48,11 @@ from leadflood.models import (
 from leadflood.models import Sequence as SequenceRow
 from leadflood.sending import service as sending
 from leadflood.sequences import rotation
-from leadflood.sequences import service as sequences
 from leadflood.sequences.compose import Previous
 from leadflood.sequences.outbox import Outbox
 from leadflood.settings import Settings
 from leadflood.suppressions import service as suppression
+from leadflood.suppressions import stops
 
 log = get_logger("leadflood.sequences.scheduler")
 
@@ -292,7 +292,7 @@ async def tick(
             ),
             plan.rows,
         )
-    await sequences.cancel_queued(session, plan.stopped)
+    await stops.cancel_queued(session, plan.stopped)
     plan.result.claimed = len(claimed)
     plan.result.queued = inserted
     return plan.result

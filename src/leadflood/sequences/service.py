@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -40,6 +40,7 @@ from leadflood.sequences.errors import (
 )
 from leadflood.sequences.schemas import SequenceCreate, SequenceStats, SequenceUpdate
 from leadflood.sequences.templating import TemplateError, validate_template
+from leadflood.suppressions import stops
 
 ALLOWED: dict[SequenceState, frozenset[SequenceState]] = {
     SequenceState.draft: frozenset({SequenceState.active, SequenceState.archived}),
@@ -345,51 +346,8 @@ async def withdraw_unsent(session: AsyncSession, condition: Any, *, park: bool) 
 
 
 async def stop_where(session: AsyncSession, condition: Any, reason: str, now: datetime) -> int:
-    """Stop the matching enrollments that can still send — active, paused, or completed with a
-    message not yet left (its last step is queued) — and cancel their queued messages."""
-    unsent = (
-        select(Message.id)
-        .where(
-            Message.enrollment_id == Enrollment.id,
-            Message.status == MessageStatus.queued,
-            Message.direction == "outbound",
-        )
-        .exists()
-    )
-    can_send = or_(
-        Enrollment.state.in_([EnrollmentState.active, EnrollmentState.paused]),
-        and_(Enrollment.state == EnrollmentState.completed, unsent),
-    )
-    stopped = await session.execute(
-        update(Enrollment)
-        .where(condition, can_send)
-        .values(
-            state=EnrollmentState.stopped,
-            stop_reason=reason,
-            stopped_at=now,
-            next_run_at=None,
-        )
-        .returning(Enrollment.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(stopped.scalars().all())
-    await cancel_queued(session, ids)
-    return len(ids)
-
-
-async def cancel_queued(session: AsyncSession, enrollment_ids: list[uuid.UUID]) -> None:
-    if not enrollment_ids:
-        return
-    await session.execute(
-        update(Message)
-        .where(
-            Message.enrollment_id.in_(enrollment_ids),
-            Message.status == MessageStatus.queued,
-            Message.direction == "outbound",
-        )
-        .values(status=MessageStatus.cancelled)
-        .execution_options(synchronize_session=False)
-    )
+    """Stop the matching enrollments that can still send (see `suppressions.stops`)."""
+    return len(await stops.stop_enrollments(session, condition, reason, now))
 
 
 async def stats(

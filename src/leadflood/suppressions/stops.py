@@ -1,19 +1,92 @@
-"""Stopping everything planned for a person: their active enrollments end with a reason and
-their queued messages are cancelled, on every channel, in the caller's transaction."""
+"""Stopping outreach: the one definition of an enrollment that can still send, and the one way
+to stop enrollments (with a reason) and cancel their queued messages, on every channel, in the
+caller's transaction.
+
+Two kinds of stop use it. A person's outreach ends (a hard bounce, an unsubscribe, a complaint,
+a reply): every enrollment of theirs that has not already stopped becomes `stopped` with the
+reason, whatever step it was on, completed ones included (the scheduler completes an enrollment
+when it queues the last step, so "completed" may still have a message on its way; and a finished
+one should say why the person left). A person stops some enrollments (a manual stop, an archived
+sequence): only those that can still send are stopped; finished ones stay `completed`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.scope import in_workspace
 from leadflood.models import Enrollment, EnrollmentState, Lead, Message, MessageStatus
 
-LIVE_ENROLLMENT = (EnrollmentState.active, EnrollmentState.paused)
+# Messages that have not left: waiting for their turn, or in a worker's hands.
+UNSENT = (MessageStatus.queued, MessageStatus.sending)
+
+
+def can_still_send() -> ColumnElement[bool]:
+    """An enrollment that can still send: active, paused, or completed with its last message not
+    yet gone."""
+    unsent = (
+        select(Message.id)
+        .where(
+            Message.enrollment_id == Enrollment.id,
+            Message.status.in_(UNSENT),
+            Message.direction == "outbound",
+        )
+        .exists()
+    )
+    return or_(
+        Enrollment.state.in_([EnrollmentState.active, EnrollmentState.paused]),
+        and_(Enrollment.state == EnrollmentState.completed, unsent),
+    )
+
+
+async def stop_enrollments(
+    session: AsyncSession,
+    condition: Any,
+    reason: str,
+    now: datetime,
+    *,
+    finished_too: bool = False,
+) -> list[uuid.UUID]:
+    """Stop the enrollments matching `condition` that can still send (with `finished_too`: every
+    one not already stopped) and cancel their queued messages; the ids stopped."""
+    which = Enrollment.state != EnrollmentState.stopped if finished_too else can_still_send()
+    stopped = await session.execute(
+        update(Enrollment)
+        .where(condition, which)
+        .values(state=EnrollmentState.stopped, stop_reason=reason, stopped_at=now, next_run_at=None)
+        .returning(Enrollment.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(stopped.scalars().all())
+    await cancel_queued(session, ids, reason)
+    return ids
+
+
+async def cancel_queued(
+    session: AsyncSession, enrollment_ids: list[uuid.UUID], reason: str | None = None
+) -> None:
+    """Cancel the queued messages of these enrollments (one in a worker's hands is re-checked
+    by the claim, which finds its enrollment stopped)."""
+    if not enrollment_ids:
+        return
+    await session.execute(
+        update(Message)
+        .where(
+            Message.enrollment_id.in_(enrollment_ids),
+            Message.status == MessageStatus.queued,
+            Message.direction == "outbound",
+        )
+        .values(
+            status=MessageStatus.cancelled,
+            **({"error": f"cancelled: {reason}"} if reason else {}),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def leads_with_email(
@@ -37,28 +110,13 @@ async def stop_person(
     emails: Iterable[str] = (),
     now: datetime | None = None,
 ) -> tuple[int, int]:
-    """Stop the live enrollments of these leads (and of every lead with one of these emails) and
-    cancel their queued messages. Returns (enrollments stopped, messages cancelled)."""
+    """A person's outreach ends: every enrollment of these leads (and of every lead with one of
+    these emails) that has not stopped yet stops with `reason`, and every queued message to them
+    is cancelled (test sends and other messages without an enrollment too). Returns
+    (enrollments stopped, messages cancelled)."""
     now = now or datetime.now(UTC)
     emails = [e.strip().lower() for e in emails if e]
     ids = set(lead_ids) | set(await leads_with_email(session, workspace_id, emails))
-    stopped = 0
-    if ids:
-        result = await session.execute(
-            update(Enrollment)
-            .where(
-                in_workspace(Enrollment, workspace_id),
-                Enrollment.lead_id.in_(ids),
-                Enrollment.state.in_(LIVE_ENROLLMENT),
-            )
-            .values(
-                state=EnrollmentState.stopped,
-                stop_reason=reason,
-                stopped_at=now,
-                next_run_at=None,
-            )
-        )
-        stopped = int(getattr(result, "rowcount", 0) or 0)
     matches = []
     if ids:
         matches.append(Message.lead_id.in_(ids))
@@ -75,19 +133,27 @@ async def stop_person(
                 or_(*matches),
             )
             .values(status=MessageStatus.cancelled, error=f"cancelled: {reason}")
+            .execution_options(synchronize_session=False)
         )
         cancelled = int(getattr(result, "rowcount", 0) or 0)
-    return stopped, cancelled
+    stopped: list[uuid.UUID] = []
+    if ids:
+        stopped = await stop_enrollments(
+            session,
+            and_(in_workspace(Enrollment, workspace_id), Enrollment.lead_id.in_(ids)),
+            reason,
+            now,
+            finished_too=True,
+        )
+    return len(stopped), cancelled
 
 
 async def stop_enrollment(
     session: AsyncSession, enrollment_id: uuid.UUID | None, reason: str, now: datetime
 ) -> None:
-    """End one enrollment (bounce, failure) unless it already ended."""
-    if enrollment_id is None:
-        return
-    await session.execute(
-        update(Enrollment)
-        .where(Enrollment.id == enrollment_id, Enrollment.state.in_(LIVE_ENROLLMENT))
-        .values(state=EnrollmentState.stopped, stop_reason=reason, stopped_at=now, next_run_at=None)
-    )
+    """End one enrollment because of its own message (bounce, permanent failure, suppressed at
+    claim), whatever step it was on, unless it already stopped."""
+    if enrollment_id is not None:
+        await stop_enrollments(
+            session, Enrollment.id == enrollment_id, reason, now, finished_too=True
+        )
