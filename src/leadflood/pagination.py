@@ -52,19 +52,35 @@ class Window(Generic[T]):
     prev_cursor: str | None = None
 
 
-def encode_cursor(created_at: datetime, row_id: uuid.UUID, *, before: bool = False) -> str:
-    parts = [created_at.isoformat(), str(row_id)] + (["before"] if before else [])
+def encode_parts(parts: list[Any], *, before: bool = False) -> str:
+    """The one cursor codec: the key values of a row (JSON), marked `before` for a cursor that
+    walks back from it, in URL-safe base64 without padding."""
+    parts = parts + (["before"] if before else [])
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_parts(cursor: str) -> tuple[list[Any], bool]:
+    """(the key values, before) of a cursor made by `encode_parts`; InvalidCursor otherwise."""
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor() from exc
+    if not isinstance(parts, list) or not parts:
+        raise InvalidCursor()
+    before = parts[-1] == "before"
+    return (parts[:-1] if before else parts), before
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID, *, before: bool = False) -> str:
+    return encode_parts([created_at.isoformat(), str(row_id)], before=before)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID, bool]:
     """(created_at, id, before): `before` asks for the rows that come before that row."""
+    parts, before = decode_parts(cursor)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, row_id, *rest = json.loads(base64.urlsafe_b64decode(padded))
-        if rest not in ([], ["before"]):
-            raise ValueError(rest)
-        return datetime.fromisoformat(created), uuid.UUID(row_id), bool(rest)
+        created, row_id = parts
+        return datetime.fromisoformat(created), uuid.UUID(row_id), before
     except (ValueError, TypeError) as exc:
         raise InvalidCursor() from exc
 

@@ -93,7 +93,7 @@ async def own_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
         yield own
 
 
-async def reserve(
+async def reserve_committed(
     session: AsyncSession, row: EnrichmentRun | Verification, price: Decimal
 ) -> uuid.UUID:
     """Write `row` with `cost = price` in its own committed transaction, or raise
@@ -117,7 +117,7 @@ async def reserve(
     return row.id
 
 
-async def settle(
+async def settle_committed(
     session: AsyncSession,
     model: type[EnrichmentRun] | type[Verification],
     row_id: uuid.UUID,

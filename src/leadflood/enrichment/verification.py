@@ -66,11 +66,13 @@ async def verify_lead(
                 evidence={"pending": True},
                 provider=name,
             )
-            reserved = await credits.reserve(session, reservation, credits.price_of(verifier))
+            reserved = await credits.reserve_committed(
+                session, reservation, credits.price_of(verifier)
+            )
             try:
                 answer = await verifier.verify(email)
             except TemporaryProviderError as exc:
-                await credits.settle(
+                await credits.settle_committed(
                     session, Verification, reserved, cost=Decimal(0), error=str(exc),
                     evidence={"provider_error": _problem(name, exc)},
                 )  # fmt: skip
@@ -89,7 +91,7 @@ async def verify_lead(
         "error": str(problem) if problem else None,
     }
     if reserved is not None:
-        await credits.settle(session, Verification, reserved, **values)
+        await credits.settle_committed(session, Verification, reserved, **values)
         verification = await session.get(Verification, reserved, populate_existing=True)
     else:
         verification = Verification(

@@ -198,7 +198,7 @@ async def _ask(
         fields_changed=[],
     )
     try:
-        run_id = await credits.reserve(session, reservation, credits.price_of(enricher))
+        run_id = await credits.reserve_committed(session, reservation, credits.price_of(enricher))
     except credits.CreditBudgetExhausted as exc:
         outcome.budget = exc
         refused = EnrichmentRun(
@@ -211,13 +211,13 @@ async def _ask(
             error_code=exc.code,
             settled_at=datetime.now(UTC),
         )
-        outcome.runs.append(await credits.reserve(session, refused, Decimal(0)))
+        outcome.runs.append(await credits.reserve_committed(session, refused, Decimal(0)))
         return None
     outcome.runs.append(run_id)
     try:
         result = await enricher.enrich(person_of(lead))
     except ProviderError as exc:
-        await credits.settle(
+        await credits.settle_committed(
             session,
             EnrichmentRun,
             run_id,
@@ -232,7 +232,7 @@ async def _ask(
             outcome.error = outcome.error or exc
         return None
     changed, not_copied = await fill(session, lead, result.fields)
-    await credits.settle(
+    await credits.settle_committed(
         session,
         EnrichmentRun,
         run_id,

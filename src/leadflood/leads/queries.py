@@ -4,8 +4,6 @@ that stay cheap at a million rows. Each filter and sort has an index (docs/perfo
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +18,7 @@ from leadflood import jobs
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.leads.schemas import LeadFilter, LeadSort
 from leadflood.models import Lead, LeadCounts, LeadStatus
-from leadflood.pagination import CursorOf, InvalidCursor, Window, window
+from leadflood.pagination import CursorOf, InvalidCursor, Window, decode_parts, encode_parts, window
 
 COUNT_CAP = 10_000
 COUNTS_TASK = "leads.refresh_counts"
@@ -58,18 +56,16 @@ def filtered(query: Select[Any], where: LeadFilter) -> Select[Any]:
 
 
 def _encode(parts: list[Any], before: bool) -> str:
-    parts = parts + (["before"] if before else [])
-    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+    return encode_parts(parts, before=before)
 
 
 def _decode(cursor: str, kind: str) -> tuple[list[Any], bool]:
     """The cursor's key values (the row id last, as a UUID) and whether it points backwards."""
+    parts, before = decode_parts(cursor)
     try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(parts, list) or parts[0] != kind:
+        if parts[0] != kind:
             raise ValueError(kind)
-        before = parts[-1] == "before"
-        values = parts[1:-1] if before else parts[1:]
+        values = parts[1:]
         if len(values) != 2:
             raise ValueError(parts)
         values[-1] = uuid.UUID(values[-1])
