@@ -15,7 +15,7 @@ from leadflood.auth.errors import InvalidCredentials, InvitationInvalid
 from leadflood.auth.passwords import MIN_LENGTH
 from leadflood.errors import AppError, RateLimited
 from leadflood.runtime import Runtime
-from leadflood.schemas import human_message
+from leadflood.web import forms
 from leadflood.web.deps import (
     SESSION_COOKIE,
     CurrentUser,
@@ -57,7 +57,7 @@ async def _form(request: Request, *names: str) -> dict[str, str]:
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    return {str(err["loc"][0]): human_message(err) for err in exc.errors()}
+    return forms.field_errors(exc, key=lambda loc: str(loc[0]))
 
 
 @router.get("/login")

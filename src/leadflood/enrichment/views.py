@@ -22,7 +22,7 @@ from leadflood.leads.schemas import BulkRequest
 from leadflood.leads.views import filter_from, list_page_response
 from leadflood.models import BulkAction
 from leadflood.providers.registry import ENRICHERS, VERIFIERS
-from leadflood.schemas import human_message
+from leadflood.web import forms
 from leadflood.web.deps import AdminDep, MemberDep, SessionDep
 from leadflood.web.render import render
 
@@ -113,8 +113,7 @@ async def save(request: Request, session: SessionDep, member: AdminDep) -> Respo
             )
             await enrichment_settings.update(session, member.workspace_id, data)
         except ValidationError as exc:
-            for err in exc.errors():
-                errors[str(err["loc"][0])] = human_message(err)
+            errors |= forms.field_errors(exc, key=lambda loc: str(loc[0]))
         except AppError as exc:
             field = exc.details.get("field") if isinstance(exc.details, dict) else None
             errors[str(field or "waterfall")] = exc.message

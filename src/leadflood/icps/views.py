@@ -11,7 +11,7 @@ from leadflood.icps import criteria as vocab
 from leadflood.icps import service as icps
 from leadflood.icps.schemas import SOURCES, IcpCreate, IcpUpdate
 from leadflood.models import Icp
-from leadflood.schemas import human_message
+from leadflood.web import forms
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
@@ -87,17 +87,17 @@ async def _read_form(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
     return form, payload
 
 
+def _field(loc: forms.Loc) -> str:
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["weights"] and len(parts) > 1:
+        return f"w_{parts[1]}"
+    if parts[:1] == ["criteria"]:
+        return parts[1] if len(parts) > 1 else "_criteria"
+    return parts[0] if parts else forms.FORM
+
+
 def _errors(exc: ValidationError) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        if loc[:1] == ["weights"] and len(loc) > 1:
-            key = f"w_{loc[1]}"
-        elif loc[:1] == ["criteria"]:
-            key = loc[1] if len(loc) > 1 else "_criteria"
-        else:
-            key = loc[0] if loc else "_form"
-        errors.setdefault(key, human_message(error))
+    errors = forms.field_errors(exc, key=_field)
     return errors
 
 

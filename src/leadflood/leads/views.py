@@ -15,7 +15,7 @@ from leadflood.leads import service as leads
 from leadflood.leads.schemas import LeadCreate, LeadFilter, LeadSort
 from leadflood.models import BulkState, Icp, LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
-from leadflood.schemas import human_message
+from leadflood.web import forms
 from leadflood.web.deps import MemberDep, SessionDep, WorkspaceDep
 from leadflood.web.render import render
 
@@ -138,7 +138,7 @@ async def create_lead(request: Request, session: SessionDep, member: MemberDep) 
         data = LeadCreate.model_validate({k: v for k, v in form.items() if v})
         lead, _ = await leads.create(session, workspace.id, data)
     except ValidationError as exc:
-        errors = {str(err["loc"][0]): human_message(err) for err in exc.errors()}
+        errors = forms.field_errors(exc, key=lambda loc: str(loc[0]))
         return await list_page_response(
             request, session, workspace, form=form, errors=errors, status=422
         )

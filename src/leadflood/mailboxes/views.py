@@ -16,7 +16,7 @@ from leadflood.mailboxes import checks as mailbox_checks
 from leadflood.mailboxes import service as mailboxes
 from leadflood.mailboxes.schemas import MailboxCreate, MailboxUpdate
 from leadflood.models import Mailbox
-from leadflood.schemas import human_message
+from leadflood.web import forms
 from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
@@ -106,20 +106,16 @@ def _payload(form: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
-        message = human_message(error)
-        key = loc[0] if loc else "_form"
-        if key == "window":
-            key = "start"
-            if message.lower().startswith("days "):
-                message = "Tick at least one day for the mailbox window (or clear both times)."
-        if not loc and "host" in message:
-            key = "host"
-        elif not loc and "api_key" in message:
-            key = "api_key"
-        errors.setdefault(key, message)
+    errors = forms.field_errors(exc)
+    if "window" in errors:
+        message = errors.pop("window")
+        if message.lower().startswith("days "):
+            message = "Tick at least one day for the mailbox window (or clear both times)."
+        errors.setdefault("start", message)
+    whole = errors.pop(forms.FORM, None)
+    if whole is not None:
+        field = "host" if "host" in whole else "api_key" if "api_key" in whole else forms.FORM
+        errors.setdefault(field, whole)
     return errors
 
 
@@ -171,7 +167,7 @@ async def _save(
         else:
             form["provider"] = mailbox.provider
             data = MailboxUpdate.model_validate(_payload(form, creating=False))
-        async with session.begin_nested():
+        async with forms.savepoint(session):
             if mailbox is None:
                 saved = await mailboxes.create(session, workspace_id, data)
             else:
@@ -246,7 +242,7 @@ async def mailbox_action(
         if action == "pause":
             await mailboxes.pause(session, workspace_id, mailbox_id)
         elif action == "resume":
-            async with session.begin_nested():
+            async with forms.savepoint(session):
                 await mailboxes.resume(session, workspace_id, mailbox_id)
         elif action == "dns":
             await mailboxes.check_dns(session, workspace_id, mailbox_id)

@@ -12,17 +12,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from leadflood.errors import AppError
-from leadflood.schemas import human_message
 from leadflood.sequences import service as sequences
 from leadflood.sequences import steps
 from leadflood.sequences.errors import InvalidTemplate, StepNotFound
 from leadflood.sequences.schemas import StepCreate, StepUpdate
 from leadflood.sequences.views import builder_page, cheat_sheet, field_errors
+from leadflood.web import forms
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 UNITS = (("business_days", "business days"), ("days", "days"), ("hours", "hours"))
+
+
+def _variant_field(loc: forms.Loc) -> str:
+    """`variants.1.subject` is the input `v1_subject` of the step form."""
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["variants"] and len(parts) > 2:
+        return f"v{parts[1]}_{parts[2]}"
+    return parts[0] if parts else forms.FORM
 
 
 def _template_error(exc: AppError, labels: list[str], prefix: str) -> dict[str, str]:
@@ -76,7 +84,7 @@ async def add_step(
                 "variants": [{"subject": form["v0_subject"], "body": form["v0_body"]}],
             }
         )
-        async with session.begin_nested():
+        async with forms.savepoint(session):
             await steps.add(session, member.workspace_id, sequence_id, data)
     except ValidationError as exc:
         errors = field_errors(exc, prefix="add_")
@@ -178,14 +186,10 @@ async def save_step(
                 "variants": variants,
             }
         )
-        async with session.begin_nested():
+        async with forms.savepoint(session):
             await steps.edit(session, member.workspace_id, sequence_id, step_id, data)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors():
-            loc = [str(p) for p in error["loc"]]
-            key = f"v{loc[1]}_{loc[2]}" if loc[0] == "variants" and len(loc) > 2 else loc[0]
-            errors.setdefault(key, human_message(error))
+        errors = forms.field_errors(exc, key=_variant_field)
         return _edit_page(request, sequence, step, form, errors, cheat_sheet(custom), 422)
     except AppError as exc:
         labels = [v["label"] for v in variants]

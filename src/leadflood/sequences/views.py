@@ -19,7 +19,6 @@ from leadflood.errors import AppError
 from leadflood.leads.service import LeadNotFound
 from leadflood.mailboxes import service as mailboxes
 from leadflood.models import Lead, SequenceState
-from leadflood.schemas import human_message
 from leadflood.sending import service as sending
 from leadflood.sequences import preview, queries, sample_send
 from leadflood.sequences import service as sequences
@@ -31,6 +30,7 @@ from leadflood.sequences.templating import (
     SENDER_FIELDS,
     TemplateError,
 )
+from leadflood.web import forms
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
@@ -64,13 +64,9 @@ def cheat_sheet(custom: frozenset[str]) -> list[tuple[str, str]]:
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
-        key = prefix + (loc[0] if loc else "_form")
-        if loc[:1] == ["window"]:
-            key = "window"
-        errors.setdefault(key, human_message(error))
+    errors = forms.field_errors(exc, prefix=prefix)
+    if prefix and prefix + "window" in errors:
+        errors.setdefault("window", errors.pop(prefix + "window"))
     return errors
 
 

@@ -15,6 +15,7 @@ from leadflood.errors import AppError
 from leadflood.models import SuppressionKind
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.suppressions import service as suppression
+from leadflood.web import forms
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
@@ -87,7 +88,7 @@ async def add_suppression(request: Request, session: SessionDep, member: MemberD
     try:
         if not value:
             raise suppression.InvalidSuppression("Enter an email, domain, phone or LinkedIn URL.")
-        async with session.begin_nested():
+        async with forms.savepoint(session):
             await suppression.add(
                 session, member.workspace_id, kind or suppression._guess_kind(value), value,
                 reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
