@@ -97,15 +97,8 @@ async def _selected_ids(
         picked = select(Lead.id).where(in_workspace(Lead, workspace_id), Lead.id.in_(wanted))
         return list((await session.scalars(picked.order_by(Lead.id))).all())
     if "search_run_id" in selection:
-        query = (
-            select(SearchResult.lead_id)
-            .where(
-                in_workspace(SearchResult, workspace_id),
-                SearchResult.run_id == uuid.UUID(selection["search_run_id"]),
-                SearchResult.lead_id.is_not(None),
-            )
-            .distinct()
-        )
+        run_id = uuid.UUID(selection["search_run_id"])
+        query = queries.leads_of_run(workspace_id, run_id).distinct()
         if after is not None:
             query = query.where(SearchResult.lead_id > after)
         rows = await session.scalars(query.order_by(SearchResult.lead_id).limit(PAGE))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from leadflood import jobs
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.leads.schemas import LeadFilter, LeadSort
-from leadflood.models import Lead, LeadCounts, LeadStatus
+from leadflood.models import Lead, LeadCounts, LeadStatus, SearchOutcome, SearchResult
 from leadflood.pagination import CursorOf, InvalidCursor, Window, decode_parts, encode_parts, window
 
 COUNT_CAP = 10_000
@@ -25,34 +25,59 @@ COUNTS_TASK = "leads.refresh_counts"
 COUNTS_MAX_AGE = timedelta(minutes=5)
 
 
-def filtered(query: Select[Any], where: LeadFilter) -> Select[Any]:
+def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
     if where.status is not None:
-        query = query.where(Lead.status == where.status)
-    if where.verification is not None:
-        query = query.where(Lead.verification_status == where.verification)
+        found.append(Lead.status == where.status)
+    if where.verification:
+        found.append(Lead.verification_status.in_(where.verification))
     if where.score_min is not None:
-        query = query.where(Lead.score >= where.score_min)
+        found.append(Lead.score >= where.score_min)
     if where.score_max is not None:
-        query = query.where(Lead.score <= where.score_max)
+        found.append(Lead.score <= where.score_max)
     if where.icp_id is not None:
-        query = query.where(Lead.icp_id == where.icp_id)
+        found.append(Lead.icp_id == where.icp_id)
+    if where.company_id is not None:
+        found.append(Lead.company_id == where.company_id)
     if where.company_domain:
         domain = where.company_domain.strip().lower().removeprefix("www.")
-        query = query.where(func.lower(Lead.company_domain) == domain)
+        found.append(func.lower(Lead.company_domain) == domain)
     if where.q and where.q.strip():
         # A contains-search has no index without pg_trgm: it is a scan bounded by the page size
         # (and the other filters), which the docs say.
-        pattern = f"%{where.q.strip()}%"
-        query = query.where(
+        text = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{text}%"
+        found.append(
             or_(
                 Lead.email.ilike(pattern),
                 (
                     func.coalesce(Lead.first_name, "") + " " + func.coalesce(Lead.last_name, "")
                 ).ilike(pattern),
                 Lead.company_name.ilike(pattern),
+                Lead.title.ilike(pattern),
             )
         )
-    return query
+    return found
+
+
+def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElement[bool]:
+    """The leads of this workspace that `where` selects."""
+    return and_(in_workspace(Lead, workspace_id), *conditions(where))
+
+
+def filtered(query: Select[Any], where: LeadFilter) -> Select[Any]:
+    return query.where(*conditions(where)) if conditions(where) else query
+
+
+def leads_of_run(workspace_id: uuid.UUID, run_id: uuid.UUID) -> Select[Any]:
+    """The leads of a search run: those it created or updated (not the ones it found already
+    in the workspace, nor its rejected results)."""
+    return select(SearchResult.lead_id).where(
+        in_workspace(SearchResult, workspace_id),
+        SearchResult.run_id == run_id,
+        SearchResult.outcome.in_([SearchOutcome.created, SearchOutcome.updated]),
+        SearchResult.lead_id.is_not(None),
+    )
 
 
 def _encode(parts: list[Any], before: bool) -> str:

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 import phonenumbers
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -103,14 +105,30 @@ class LeadRead(BaseModel):
 LeadSort = Literal["newest", "oldest", "score", "score_asc"]
 
 
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
 class LeadFilter(Strict):
+    """The one lead selection: the leads list, its bulk actions, export and enrollment all read
+    it, and `leads.queries.filter_condition` is its one SQL condition. Every field narrows."""
+
     status: LeadStatus | None = None
-    verification: VerificationStatus | None = None
-    score_min: int | None = Field(None, ge=0, le=100)
-    score_max: int | None = Field(None, ge=0, le=100)
+    verification: Annotated[list[VerificationStatus] | None, BeforeValidator(_listed)] = Field(
+        None, description="One status or several (any of them)."
+    )
+    score_min: int | None = Field(
+        None, ge=0, le=100, validation_alias=AliasChoices("score_min", "min_score")
+    )
+    score_max: int | None = Field(
+        None, ge=0, le=100, validation_alias=AliasChoices("score_max", "max_score")
+    )
     icp_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
     company_domain: str | None = Field(None, max_length=253)
-    q: str | None = Field(None, max_length=200)
+    q: str | None = Field(
+        None, max_length=200, description="Part of the email, the name, the company or the title."
+    )
 
     def is_empty(self) -> bool:
         return not self.model_dump(exclude_none=True)

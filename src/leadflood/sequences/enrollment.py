@@ -26,12 +26,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.scope import get_scoped, in_workspace, scoped
+from leadflood.leads import queries as lead_queries
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
     Lead,
-    SearchOutcome,
-    SearchResult,
     SearchRun,
     SequenceState,
     VerificationStatus,
@@ -44,39 +43,11 @@ from leadflood.sequences.errors import (
     SequenceArchived,
     UnknownSource,
 )
-from leadflood.sequences.schemas import EnrollRequest, EnrollResult, LeadFilter
+from leadflood.sequences.schemas import EnrollRequest, EnrollResult
 from leadflood.suppressions import service as suppression
 
 SKIP_REASONS = ("not_found", "already_enrolled", "suppressed", "invalid", "active_elsewhere")
 LIVE = (EnrollmentState.active, EnrollmentState.paused)
-
-
-def filter_condition(workspace_id: uuid.UUID, f: LeadFilter) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = [in_workspace(Lead, workspace_id)]
-    if f.status:
-        conditions.append(Lead.status == f.status)
-    if f.min_score is not None:
-        conditions.append(Lead.score >= f.min_score)
-    if f.max_score is not None:
-        conditions.append(Lead.score <= f.max_score)
-    if f.icp_id is not None:
-        conditions.append(Lead.icp_id == f.icp_id)
-    if f.verification:
-        conditions.append(Lead.verification_status.in_(f.verification))
-    if f.company_id is not None:
-        conditions.append(Lead.company_id == f.company_id)
-    if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            or_(
-                Lead.email.ilike(pattern),
-                Lead.first_name.ilike(pattern),
-                Lead.last_name.ilike(pattern),
-                Lead.company_name.ilike(pattern),
-                Lead.title.ilike(pattern),
-            )
-        )
-    return and_(*conditions)
 
 
 async def _source(
@@ -94,19 +65,10 @@ async def _source(
         ids = bindparam("enroll_ids", value=list(request.lead_ids), type_=ARRAY(Uuid))
         return and_(in_workspace(Lead, workspace_id), Lead.id == any_(ids))
     if request.filter is not None:
-        return filter_condition(workspace_id, request.filter)
+        return lead_queries.filter_condition(workspace_id, request.filter)
     assert request.search_run_id is not None
     await get_scoped(session, SearchRun, workspace_id, request.search_run_id, error=UnknownSource)
-    from_run = (
-        select(SearchResult.lead_id)
-        .where(
-            in_workspace(SearchResult, workspace_id),
-            SearchResult.run_id == request.search_run_id,
-            SearchResult.outcome.in_([SearchOutcome.created, SearchOutcome.updated]),
-            SearchResult.lead_id.is_not(None),
-        )
-        .scalar_subquery()
-    )
+    from_run = lead_queries.leads_of_run(workspace_id, request.search_run_id).scalar_subquery()
     return and_(in_workspace(Lead, workspace_id), Lead.id.in_(from_run))
 
 

@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.errors import AppError, InvalidInput
+from leadflood.leads import queries as lead_queries
+from leadflood.leads.schemas import LeadFilter
 from leadflood.models import EnrollmentState, Icp, Lead, SearchRun
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.sequences import enrollment, queries
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import EnrollBody, EnrollmentRow
-from leadflood.sequences.schemas import LeadFilter
 from leadflood.sequences.waiting import local_label
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 from leadflood.web.render import render
@@ -170,7 +171,7 @@ async def _enroll_page(
 
 async def _matching(session: AsyncSession, workspace_id: uuid.UUID, f: LeadFilter) -> int:
     count = await session.scalar(
-        select(func.count()).select_from(Lead).where(enrollment.filter_condition(workspace_id, f))
+        select(func.count()).select_from(Lead).where(lead_queries.filter_condition(workspace_id, f))
     )
     return int(count or 0)
 

@@ -6,8 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from leadflood.leads.schemas import LeadFilter
 from leadflood.mailboxes.windows import InvalidWindow, SendingWindow
-from leadflood.models import EnrollmentState, SequenceState, VerificationStatus
+from leadflood.models import EnrollmentState, SequenceState
 from leadflood.schemas import Read, Strict, TimeZone
 
 DelayUnit = Literal["hours", "days", "business_days"]
@@ -121,16 +122,6 @@ class SequenceDetail(SequenceRead):
 
 class Transition(Strict):
     state: SequenceState
-
-
-class LeadFilter(Strict):
-    status: str | None = None
-    min_score: int | None = None
-    max_score: int | None = None
-    icp_id: uuid.UUID | None = None
-    verification: list[VerificationStatus] | None = None
-    company_id: uuid.UUID | None = None
-    q: str | None = Field(None, max_length=200)
 
 
 class EnrollRequest(Strict):
