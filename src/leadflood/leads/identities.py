@@ -197,3 +197,60 @@ def employee_count(value: str) -> int | None:
         return None
     scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
     return int(float(match.group(1)) * scale)
+
+
+# The matching keys of a person's identities: the form a suppression stores and every check
+# compares, whatever way the value was typed. Lenient on purpose (a suppression must take any
+# address a person asks to be forgotten under); the stricter checks above decide what a lead's
+# fields may hold.
+
+
+def email_key(value: str) -> str | None:
+    raw = value.strip()
+    local, at, domain = raw.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in raw):
+        return None
+    return raw.lower()
+
+
+def email_domain_key(email: str) -> str | None:
+    """The domain of an address as a domain suppression stores it."""
+    if "@" not in email:
+        return None
+    return email.strip().rpartition("@")[2].lower().rstrip(".") or None
+
+
+def domain_key(value: str) -> str | None:
+    domain = value.strip().lower().removeprefix("@").rstrip(".")
+    if "://" in domain:
+        domain = (urlsplit(domain).hostname or "").rstrip(".")
+    if "." not in domain or any(c.isspace() or c in "/@" for c in domain):
+        return None
+    return domain
+
+
+def phone_key(value: str) -> str | None:
+    """E.164 of a number given with its +country code (a possible number, not only an
+    assigned one: an opt-out is never refused on a technicality)."""
+    try:
+        number = phonenumbers.parse(value.strip().lstrip("'"), None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def linkedin_key(value: str) -> str | None:
+    """`https://www.linkedin.com` and the lower-cased path of any LinkedIn URL."""
+    raw = value.strip()
+    url = raw if "://" in raw else "https://" + raw
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    path = parts.path.rstrip("/").lower()
+    if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or len(path) < 2:
+        return None
+    return "https://www.linkedin.com" + path

@@ -11,9 +11,7 @@ import io
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import phonenumbers
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +21,7 @@ from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import in_workspace
 from leadflood.errors import Forbidden, InvalidInput, NotFound
+from leadflood.leads import identities
 from leadflood.models import Suppression, SuppressionKind
 from leadflood.pagination import Window, newest_first, page_of
 
@@ -63,40 +62,28 @@ def entry_details(row: Suppression) -> dict[str, Any]:
 
 
 def normalize(kind: str | SuppressionKind, value: str) -> str:
-    """The stored form of `value`; raises InvalidSuppression when it is not a `kind`."""
+    """The stored form of `value` (`leads.identities`, the one normaliser of identities);
+    raises InvalidSuppression when it is not a `kind`."""
     kind = _kind(kind)
-    raw = value.strip()
-    if not raw:
+    if not value.strip():
         raise InvalidSuppression(f"An empty {kind.value} cannot be suppressed.")
-    if kind is SuppressionKind.email:
-        local, at, domain = raw.rpartition("@")
-        if not at or not local or "." not in domain or any(c.isspace() for c in raw):
-            raise InvalidSuppression(f"{value!r} is not an email address.")
-        return raw.lower()
-    if kind is SuppressionKind.domain:
-        domain = raw.lower().removeprefix("@").rstrip(".")
-        if "://" in domain:
-            domain = (urlsplit(domain).hostname or "").rstrip(".")
-        if "." not in domain or any(c.isspace() or c in "/@" for c in domain):
-            raise InvalidSuppression(f"{value!r} is not a domain.")
-        return domain
-    if kind is SuppressionKind.phone:
-        try:
-            number = phonenumbers.parse(raw.lstrip("'"), None)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_possible_number(number):
-            raise InvalidSuppression(
-                f"{value!r} is not a phone number in international form (+country code)."
-            )
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    url = raw if "://" in raw else "https://" + raw
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    path = parts.path.rstrip("/").lower()
-    if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or len(path) < 2:
-        raise InvalidSuppression(f"{value!r} is not a LinkedIn profile URL.")
-    return "https://www.linkedin.com" + path
+    key = {
+        SuppressionKind.email: identities.email_key,
+        SuppressionKind.domain: identities.domain_key,
+        SuppressionKind.phone: identities.phone_key,
+        SuppressionKind.linkedin: identities.linkedin_key,
+    }[kind](value)
+    if key is None:
+        raise InvalidSuppression(NOT_A[kind].format(value=repr(value)))
+    return key
+
+
+NOT_A = {
+    SuppressionKind.email: "{value} is not an email address.",
+    SuppressionKind.domain: "{value} is not a domain.",
+    SuppressionKind.phone: "{value} is not a phone number in international form (+country code).",
+    SuppressionKind.linkedin: "{value} is not a LinkedIn profile URL.",
+}
 
 
 def _kind(kind: str | SuppressionKind) -> SuppressionKind:
@@ -123,10 +110,9 @@ def _candidates(
             found.append((kind, normalize(kind, value)))
         except InvalidSuppression:
             continue
-    if email and "@" in email:
-        domain = email.strip().rpartition("@")[2].lower().rstrip(".")
-        if domain:
-            found.append((SuppressionKind.domain, domain))
+    domain = identities.email_domain_key(email) if email else None
+    if domain:
+        found.append((SuppressionKind.domain, domain))
     return found
 
 
