@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +14,13 @@ from rich.console import Console
 from leadflood.errors import AppError, ConfigError
 from leadflood.providers.base import ProviderError
 from leadflood.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.auth.principal import CurrentMember
+    from leadflood.models import Workspace
+    from leadflood.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -43,7 +50,7 @@ WorkspaceOption = Annotated[
 
 
 def settings_from(data_dir: Path | None) -> Settings:
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, object] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir.expanduser().resolve()
     try:
@@ -66,7 +73,7 @@ def clean_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def build_runtime(settings: Settings, *, migrate: bool = False) -> Any:
+def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
     from leadflood.db import migrate as migrations
     from leadflood.db.engine import connect, resolve_url
     from leadflood.logging import configure_logging
@@ -83,11 +90,12 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Any:
     return Runtime(settings, connect(settings, url=url, server=server))
 
 
+# What a coroutine yields and is sent is the event loop's business (Any, as in asyncio.run).
 def run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
 
 
-def in_session(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+def in_session(settings: Settings, work: Callable[[AsyncSession, Runtime], Awaitable[T]]) -> T:
     """Run `work(session, runtime)` in one unit of work (committed when it returns)."""
     runtime = build_runtime(settings)
 
@@ -102,7 +110,7 @@ def in_session(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> 
         return run(main)
 
 
-def shell_member(workspace: Any) -> Any:
+def shell_member(workspace: Workspace) -> CurrentMember:
     """Who a command acts as in the audit log: the shell's user, with the owner's rights."""
     from leadflood.auth.principal import CurrentMember
     from leadflood.models import Role
@@ -110,7 +118,7 @@ def shell_member(workspace: Any) -> Any:
     return CurrentMember(workspace=workspace, role=Role.owner, via="cli")
 
 
-async def find_workspace(session: Any, name: str | None) -> Any:
+async def find_workspace(session: AsyncSession, name: str | None) -> Workspace:
     """The workspace named by --workspace, or the only one there is."""
     from sqlalchemy import select
 

@@ -10,12 +10,15 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from leadflood.console import DataDir, build_runtime, console, run, settings_from
 from leadflood.settings import Settings
+
+if TYPE_CHECKING:
+    from leadflood.runtime import Runtime
 
 
 def up(
@@ -65,7 +68,7 @@ def _listens_everywhere(host: str) -> bool:
         return False  # a host name
 
 
-def _print_sign_in_hint(runtime: Any, url: str) -> None:
+def _print_sign_in_hint(runtime: Runtime, url: str) -> None:
     from leadflood.auth import service as accounts
 
     async def main() -> bool:
@@ -79,7 +82,7 @@ def _print_sign_in_hint(runtime: Any, url: str) -> None:
         )
 
 
-async def _serve_all(runtime: Any, *, host: str, port: int, concurrency: int) -> None:
+async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int) -> None:
     import uvicorn
 
     from leadflood import worker as job_worker

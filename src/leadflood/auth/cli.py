@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,12 @@ from leadflood.console import (
     settings_from,
     shell_member,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.models import User, Workspace
+    from leadflood.runtime import Runtime
 
 users_app = typer.Typer(help="Users and workspaces.", no_args_is_help=True)
 credentials_app = typer.Typer(help="Provider credentials.", no_args_is_help=True)
@@ -61,7 +67,7 @@ def users_create(
         err.print(f"[red]validation_error[/red]: the password needs {MIN_LENGTH}+ characters")
         raise typer.Exit(2)
 
-    async def work(session: Any, runtime: Any) -> tuple[Any, Any, bool]:
+    async def work(session: AsyncSession, runtime: Runtime) -> tuple[User, Workspace, bool]:
         user = await accounts.user_by_email(session, email)
         created = user is None
         if user is None:
@@ -103,7 +109,7 @@ def credentials_list(
     """The providers with a stored key in the workspace (never the keys)."""
     from leadflood.auth import credentials
 
-    async def work(session: Any, runtime: Any) -> list[dict[str, str]]:
+    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, str]]:
         found = await find_workspace(session, workspace)
         rows = await credentials.list_all(session, found.id)
         return [{"provider": r.provider, "updated_at": r.updated_at.isoformat()} for r in rows]
@@ -138,7 +144,7 @@ def credentials_set(
         err.print("[red]validation_error[/red]: the key is empty")
         raise typer.Exit(2)
 
-    async def work(session: Any, runtime: Any) -> None:
+    async def work(session: AsyncSession, runtime: Runtime) -> None:
         found = await find_workspace(session, workspace)
         await credentials.set_secret(session, shell_member(found), provider.lower(), secret)
 
@@ -155,7 +161,7 @@ def credentials_delete(
     """Delete a provider's stored key; the environment's key (if any) is used again."""
     from leadflood.auth import credentials
 
-    async def work(session: Any, runtime: Any) -> None:
+    async def work(session: AsyncSession, runtime: Runtime) -> None:
         found = await find_workspace(session, workspace)
         await credentials.delete(session, shell_member(found), provider.lower())
 
@@ -168,7 +174,7 @@ def credentials_rotate(data_dir: DataDir = None) -> None:
     """Re-encrypt every provider secret with the first key of ENCRYPTION_KEYS."""
     from leadflood.auth import credentials
 
-    async def work(session: Any, runtime: Any) -> int:
+    async def work(session: AsyncSession, runtime: Runtime) -> int:
         return await credentials.rotate(session)
 
     changed = in_session(settings_from(data_dir), work)

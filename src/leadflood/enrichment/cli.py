@@ -7,7 +7,8 @@ import asyncio
 import json
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +26,14 @@ from leadflood.console import (
     run,
     settings_from,
 )
-from leadflood.models import BulkAction, BulkState
+from leadflood.models import BulkAction, BulkOperation, BulkState
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.enrichment.config import EnrichmentConfig
+    from leadflood.leads.schemas import BulkRequest
+    from leadflood.runtime import Runtime
 
 settings_app = typer.Typer(help="Workspace settings.", no_args_is_help=True)
 enrichment_app = typer.Typer(help="Enrichment and verification settings.", no_args_is_help=True)
@@ -60,12 +68,14 @@ RunWorker = Annotated[
 ]
 
 
-def _selection(ids: list[str] | None, filters: list[str] | None, run_id: uuid.UUID | None) -> Any:
+def _selection(
+    ids: list[str] | None, filters: list[str] | None, run_id: uuid.UUID | None
+) -> BulkRequest:
     from pydantic import ValidationError
 
     from leadflood.leads.schemas import BulkRequest
 
-    body: dict[str, Any] = {}
+    body: dict[str, object] = {}
     if ids:
         body["lead_ids"] = [part.strip() for item in ids for part in item.split(",") if part]
     if filters:
@@ -87,9 +97,9 @@ def _selection(ids: list[str] | None, filters: list[str] | None, run_id: uuid.UU
 
 def _start(
     action: BulkAction,
-    selection: Any,
+    selection: BulkRequest,
     workspace: str | None,
-    data_dir: Any,
+    data_dir: Path | None,
     *,
     wait: bool,
     run_worker: bool,
@@ -108,11 +118,12 @@ def _start(
             assert operation.job_id is not None
             return found.id, operation.id, operation.job_id
 
-    async def snapshot(workspace_id: uuid.UUID, op_id: uuid.UUID) -> Any:
+    async def snapshot(workspace_id: uuid.UUID, op_id: uuid.UUID) -> BulkOperation:
         async with runtime.db.session() as session:
-            return await bulk.get(session, workspace_id, op_id)
+            operation: BulkOperation = await bulk.get(session, workspace_id, op_id)
+            return operation
 
-    async def main() -> Any:
+    async def main() -> dict[str, Any]:
         try:
             workspace_id, op_id, job_id = await started()
             if not wait:
@@ -203,7 +214,7 @@ def verify_leads(
            wait=wait, run_worker=run_worker, as_json=as_json)  # fmt: skip
 
 
-def _settings_json(config: Any) -> dict[str, Any]:
+def _settings_json(config: EnrichmentConfig) -> dict[str, Any]:
     return {
         "waterfall": config.waterfall,
         "wanted_fields": config.wanted_fields,
@@ -217,7 +228,7 @@ def show(workspace: WorkspaceOption = None, data_dir: DataDir = None) -> None:
     """The waterfall, wanted fields, monthly budget and verifier, as JSON."""
     from leadflood.enrichment import config as enrichment_settings
 
-    async def work(session: Any, runtime: Any) -> Any:
+    async def work(session: AsyncSession, runtime: Runtime) -> EnrichmentConfig:
         found = await find_workspace(session, workspace)
         return await enrichment_settings.load(session, found.id)
 
@@ -245,7 +256,7 @@ def set_settings(
     from leadflood.enrichment import config as enrichment_settings
     from leadflood.enrichment.schemas import EnrichmentSettingsUpdate
 
-    changes: dict[str, Any] = {}
+    changes: dict[str, object] = {}
     if waterfall is not None:
         changes["waterfall"] = [p.strip() for p in waterfall.split(",") if p.strip()]
     if wanted is not None:
@@ -264,7 +275,7 @@ def set_settings(
         err.print(f"[red]validation_error[/red]: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from None
 
-    async def work(session: Any, runtime: Any) -> Any:
+    async def work(session: AsyncSession, runtime: Runtime) -> EnrichmentConfig:
         found = await find_workspace(session, workspace)
         return await enrichment_settings.update(session, found.id, data)
 
@@ -276,7 +287,7 @@ def usage(workspace: WorkspaceOption = None, data_dir: DataDir = None) -> None:
     """Credits spent this month by enrichment and verification, and what is left."""
     from leadflood.enrichment import credits
 
-    async def work(session: Any, runtime: Any) -> dict[str, Any]:
+    async def work(session: AsyncSession, runtime: Runtime) -> dict[str, str | None]:
         found = await find_workspace(session, workspace)
         used = await credits.used_this_month(session, found.id)
         budget = await credits.budget_of(session, found.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +21,11 @@ from leadflood.console import (
 )
 from leadflood.icps import edit_cli as icp_edits
 from leadflood.icps.edit_cli import invalid, parse_weights, split_values
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.runtime import Runtime
 
 app = typer.Typer(help="Ideal customer profiles and provider searches.", no_args_is_help=True)
 
@@ -93,7 +98,7 @@ def create(
     except ValidationError as exc:
         raise invalid(exc) from None
 
-    async def work(session: Any, runtime: Any) -> IcpRead:
+    async def work(session: AsyncSession, runtime: Runtime) -> IcpRead:
         found = await find_workspace(session, workspace)
         return IcpRead.model_validate(await icps.create(session, found.id, data))
 
@@ -111,7 +116,7 @@ def list_icps(
     """The workspace's ICPs, newest first, with their lead counts and last run."""
     from leadflood.icps import service as icps
 
-    async def work(session: Any, runtime: Any) -> list[dict[str, Any]]:
+    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, Any]]:
         found = await find_workspace(session, workspace)
         rows = (await icps.list_page(session, found.id, limit=200)).items
         ids = [row.id for row in rows]
@@ -153,7 +158,7 @@ def show(
     from leadflood.icps.criteria import DEFAULT_WEIGHTS as DEFAULTS
     from leadflood.icps.schemas import IcpRead
 
-    async def work(session: Any, runtime: Any) -> IcpRead:
+    async def work(session: AsyncSession, runtime: Runtime) -> IcpRead:
         found = await find_workspace(session, workspace)
         return IcpRead.model_validate(await icps.get(session, found.id, icp_id))
 

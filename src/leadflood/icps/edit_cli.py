@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,11 @@ from leadflood.console import (
     settings_from,
 )
 from leadflood.icps.criteria import LISTS
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.runtime import Runtime
 
 Values = Annotated[
     str | None,
@@ -91,10 +96,10 @@ def update(
     lists = {key: split_values(value) for key, value in given.items() if value is not None}
     weights = parse_weights(weight or [])
 
-    async def work(session: Any, runtime: Any) -> tuple[IcpRead, int | None]:
+    async def work(session: AsyncSession, runtime: Runtime) -> tuple[IcpRead, int | None]:
         found = await find_workspace(session, workspace)
         current = await icps.get(session, found.id, icp_id)
-        payload: dict[str, Any] = {
+        payload: dict[str, object] = {
             key: value
             for key, value in (("name", name), ("description", description), ("source", source))
             if value is not None
@@ -137,7 +142,7 @@ def delete(
     if not yes:
         typer.confirm(f"Delete ICP {icp_id}? Its leads stay, unscored.", abort=True)
 
-    async def work(session: Any, runtime: Any) -> None:
+    async def work(session: AsyncSession, runtime: Runtime) -> None:
         found = await find_workspace(session, workspace)
         await icps.delete(session, found.id, icp_id)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,7 +23,7 @@ from leadflood.console import (
     run,
     settings_from,
 )
-from leadflood.models import ImportState, OnDuplicate
+from leadflood.models import ImportState, LeadImport, OnDuplicate
 
 COUNTS = ("rows_read", "created", "updated", "skipped", "rejected")
 
@@ -85,7 +85,7 @@ def import_leads(
         disable=json_output,
     )
 
-    async def main() -> Any:
+    async def main() -> LeadImport:
         try:
             async with runtime.db.session() as session:
                 found = await find_workspace(session, workspace)
@@ -101,7 +101,7 @@ def import_leads(
                 f"Importing {imp.file_name}", total=imp.rows_estimate or None, counts=""
             )
 
-            def show(current: Any) -> None:
+            def show(current: LeadImport) -> None:
                 counts = (
                     f"created {current.created:,} · updated {current.updated:,} · "
                     f"skipped {current.skipped:,} · rejected {current.rejected:,}"

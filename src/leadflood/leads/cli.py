@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,7 +21,11 @@ from leadflood.console import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from leadflood.leads.schemas import LeadSort
+    from leadflood.models import Lead
+    from leadflood.runtime import Runtime
 
 app = typer.Typer(help="Leads.", no_args_is_help=True)
 SORTS: tuple[LeadSort, ...] = ("newest", "oldest", "score", "score_asc")
@@ -50,7 +54,7 @@ def leads_add(
         err.print(f"[red]validation_error[/red]: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from None
 
-    async def work(session: Any, runtime: Any) -> tuple[Any, int]:
+    async def work(session: AsyncSession, runtime: Runtime) -> tuple[Lead, int]:
         found = await find_workspace(session, workspace)
         return await leads.create(session, found.id, data)
 
@@ -106,7 +110,7 @@ def leads_list(
         err.print(f"[red]{error['loc'][0]}[/red]: {error['msg']}")
         raise typer.Exit(2) from None
 
-    async def work(session: Any, runtime: Any) -> Page[LeadRead]:
+    async def work(session: AsyncSession, runtime: Runtime) -> Page[LeadRead]:
         found = await find_workspace(session, workspace)
         window = await queries.list_page(
             session, found.id, where, sort=chosen, limit=limit, cursor=cursor
@@ -147,7 +151,7 @@ def leads_show(
     from leadflood.leads import service as leads
     from leadflood.leads.schemas import LeadRead
 
-    async def work(session: Any, runtime: Any) -> Any:
+    async def work(session: AsyncSession, runtime: Runtime) -> LeadRead:
         found = await find_workspace(session, workspace)
         return LeadRead.model_validate(await leads.get(session, found.id, lead_id))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +22,13 @@ from leadflood.console import (
     in_session,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.mailboxes.schemas import MailboxHealth
+    from leadflood.models import Mailbox
+    from leadflood.runtime import Runtime
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -42,16 +50,18 @@ MailboxArg = Annotated[uuid.UUID, typer.Argument(help="The mailbox's id.")]
 
 
 def _in_workspace(
-    data_dir: Any, workspace: str | None, work: Callable[[Any, Any, uuid.UUID], Awaitable[T]]
+    data_dir: Path | None,
+    workspace: str | None,
+    work: Callable[[AsyncSession, Runtime, uuid.UUID], Awaitable[T]],
 ) -> T:
-    async def run(session: Any, runtime: Any) -> T:
+    async def run(session: AsyncSession, runtime: Runtime) -> T:
         found = await find_workspace(session, workspace)
         return await work(session, runtime, found.id)
 
     return in_session(settings_from(data_dir), run)
 
 
-def _read(mailbox: Any, health: Any = None) -> dict[str, Any]:
+def _read(mailbox: Mailbox, health: MailboxHealth | None = None) -> dict[str, Any]:
     from leadflood.mailboxes import service as mailboxes
     from leadflood.mailboxes.schemas import MailboxRead
 
@@ -69,7 +79,9 @@ def _read(mailbox: Any, health: Any = None) -> dict[str, Any]:
     return result
 
 
-def _create(payload: dict[str, Any], workspace: str | None, data_dir: Any, as_json: bool) -> None:
+def _create(
+    payload: dict[str, object], workspace: str | None, data_dir: Path | None, as_json: bool
+) -> None:
     from leadflood.mailboxes import service as mailboxes
     from leadflood.mailboxes.schemas import MailboxCreate
 
@@ -81,7 +93,9 @@ def _create(payload: dict[str, Any], workspace: str | None, data_dir: Any, as_js
             err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
         raise typer.Exit(2) from None
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         return _read(await mailboxes.create(session, workspace_id, data))
 
     made = _in_workspace(data_dir, workspace, work)
@@ -94,7 +108,7 @@ def _create(payload: dict[str, Any], workspace: str | None, data_dir: Any, as_js
 def _sending(
     from_name: str | None, daily_cap: int, min_gap: int, jitter: int,
     warmup: int | None, warmup_increment: int,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, object]:  # fmt: skip
     return {
         "from_name": from_name,
         "daily_cap": daily_cap,
@@ -161,7 +175,12 @@ def add_http(
     as_json: Json = False,
 ) -> None:
     """Add a mailbox sending through Resend, Postmark or SendGrid."""
-    payload = {"name": name, "provider": provider, "from_email": from_email, "api_key": api_key}
+    payload: dict[str, object] = {
+        "name": name,
+        "provider": provider,
+        "from_email": from_email,
+        "api_key": api_key,
+    }
     payload |= _sending(from_name, daily_cap, min_gap, jitter, warmup, warmup_increment)
     _create(payload, workspace, data_dir, as_json)
 
@@ -173,7 +192,9 @@ def list_mailboxes(
     """Mailboxes with today's sends against the cap, bounce rate and last error."""
     from leadflood.mailboxes import service as mailboxes
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> list[dict[str, Any]]:
         rows = await mailboxes.list_all(session, workspace_id)
         health = await mailboxes.health(session, rows)
         return [_read(m, health[m.id]) for m in rows]
@@ -203,7 +224,9 @@ def check(
     """Log in again with the saved settings; exits 1 when it fails."""
     from leadflood.mailboxes import checks as mailbox_checks
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         verdict = await mailbox_checks.check(session, runtime.settings, workspace_id, mailbox)
         return verdict.model_dump(mode="json")
 
@@ -219,11 +242,13 @@ def check(
 
 
 def _set_state(
-    action: str, mailbox: uuid.UUID, workspace: str | None, data_dir: Any, as_json: bool
+    action: str, mailbox: uuid.UUID, workspace: str | None, data_dir: Path | None, as_json: bool
 ) -> None:
     from leadflood.mailboxes import service as mailboxes
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         change = mailboxes.pause if action == "pause" else mailboxes.resume
         return _read(await change(session, workspace_id, mailbox))
 
@@ -266,7 +291,9 @@ def dns(
     """Look up the sender domain's SPF, DKIM and DMARC records now (offline: unknown)."""
     from leadflood.mailboxes import service as mailboxes
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         found: dict[str, Any] = await mailboxes.check_dns(session, workspace_id, mailbox)
         return found
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -27,6 +27,11 @@ from leadflood.console import (
     settings_from,
 )
 from leadflood.icps.edit_cli import invalid
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.runtime import Runtime
 
 app = typer.Typer(help="ICP searches.", no_args_is_help=True)
 
@@ -94,7 +99,7 @@ def runs(
     """An ICP's search runs, newest first."""
     from leadflood.searches import service as searches
 
-    async def work(session: Any, runtime: Any) -> list[dict[str, Any]]:
+    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, Any]]:
         found = await find_workspace(session, workspace)
         rows = (await searches.list_runs(session, found.id, icp_id, limit=50)).items
         return [searches.read(row).model_dump(mode="json") for row in rows]
@@ -118,7 +123,7 @@ def runs(
 
 
 async def _follow(
-    runtime: Any,
+    runtime: Runtime,
     workspace_id: uuid.UUID,
     icp_id: uuid.UUID,
     run_id: uuid.UUID,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,6 +14,11 @@ from rich.table import Table
 from leadflood.console import DataDir, Json, WorkspaceOption, console, err
 from leadflood.sequences import cli_support as support
 from leadflood.sequences import enrollment_cli as sequence_enrollments
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.runtime import Runtime
 
 app = typer.Typer(help="Sequences: steps, enrollments and previews.", no_args_is_help=True)
 app.add_typer(sequence_enrollments.app, name="enrollments")
@@ -57,7 +63,9 @@ def create(
         },
     )
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         return await support.read_detail(
             session, await sequences.create(session, workspace_id, data)
         )
@@ -83,7 +91,9 @@ def list_sequences(
         err.print("[red]state[/red]: one of draft, active, paused, archived")
         raise typer.Exit(2) from None
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> list[dict[str, Any]]:
         rows = (await sequences.list_page(session, workspace_id, limit=200, state=wanted)).items
         counts = await queries.counts(session, workspace_id, [r.id for r in rows])
         return [
@@ -117,7 +127,9 @@ def show(
     from leadflood.sequences import queries
     from leadflood.sequences import service as sequences
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         detail = await support.read_detail(
             session, await sequences.get(session, workspace_id, sequence_id)
@@ -159,7 +171,9 @@ def add_step(
         },
     )
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         return await support.read_detail(
             session, await steps.add(session, workspace_id, sequence_id, data)
@@ -169,12 +183,14 @@ def add_step(
 
 
 def _transition(
-    sequence: str, action: str, workspace: str | None, data_dir: Any, as_json: bool
+    sequence: str, action: str, workspace: str | None, data_dir: Path | None, as_json: bool
 ) -> None:
     from leadflood.sequences import service as sequences
     from leadflood.sequences.errors import SequenceNotReady
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         try:
             await sequences.apply_action(
@@ -239,8 +255,8 @@ def archive(
     _transition(sequence, "archive", workspace, data_dir, as_json)
 
 
-def _filter(pairs: list[str]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+def _filter(pairs: list[str]) -> dict[str, str | list[str]]:
+    result: dict[str, str | list[str]] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
@@ -282,7 +298,9 @@ def enroll(
         },
     )
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         result = await enrollment.enroll(
             session, workspace_id, sequence_id, body.as_request(), now=datetime.now(UTC)
@@ -312,7 +330,9 @@ def preview(
     from leadflood.sequences import preview as previews
     from leadflood.sequences import service as sequences
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> list[dict[str, Any]]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         row = await sequences.get(session, workspace_id, sequence_id)
         found = await get_scoped(session, Lead, workspace_id, lead, error=LeadNotFound)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -16,7 +17,14 @@ from leadflood.console import console, err, find_workspace, in_session, settings
 from leadflood.db import scope
 from leadflood.schemas import human_message
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.models import Sequence
+    from leadflood.runtime import Runtime
+
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def invalid(exc: ValidationError) -> typer.Exit:
@@ -26,7 +34,7 @@ def invalid(exc: ValidationError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def validate(model: type[BaseModel], payload: dict[str, Any]) -> Any:
+def validate(model: type[M], payload: dict[str, object]) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -34,16 +42,18 @@ def validate(model: type[BaseModel], payload: dict[str, Any]) -> Any:
 
 
 def in_workspace(
-    data_dir: Any, workspace: str | None, work: Callable[[Any, Any, uuid.UUID], Awaitable[T]]
+    data_dir: Path | None,
+    workspace: str | None,
+    work: Callable[[AsyncSession, Runtime, uuid.UUID], Awaitable[T]],
 ) -> T:
-    async def run(session: Any, runtime: Any) -> T:
+    async def run(session: AsyncSession, runtime: Runtime) -> T:
         found = await find_workspace(session, workspace)
         return await work(session, runtime, found.id)
 
     return in_session(settings_from(data_dir), run)
 
 
-async def resolve(session: Any, workspace_id: uuid.UUID, ref: str) -> uuid.UUID:
+async def resolve(session: AsyncSession, workspace_id: uuid.UUID, ref: str) -> uuid.UUID:
     from sqlalchemy import select
 
     from leadflood.models import Sequence
@@ -62,11 +72,10 @@ async def resolve(session: Any, workspace_id: uuid.UUID, ref: str) -> uuid.UUID:
     )
     if len(found) != 1:
         raise SequenceNotFound(f"No single sequence named {ref!r}; use its id.")
-    sequence_id: uuid.UUID = found[0]
-    return sequence_id
+    return found[0]
 
 
-async def read_detail(session: Any, sequence: Any) -> dict[str, Any]:
+async def read_detail(session: AsyncSession, sequence: Sequence) -> dict[str, Any]:
     from leadflood.sequences import service as sequences
     from leadflood.sequences.schemas import SequenceDetail, SequenceRead
 

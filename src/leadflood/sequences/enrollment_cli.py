@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,6 +15,11 @@ from rich.table import Table
 
 from leadflood.console import DataDir, Json, WorkspaceOption, console, err
 from leadflood.sequences import cli_support as support
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.runtime import Runtime
 
 app = typer.Typer(help="Enrollments: list them; pause, resume or stop them.", no_args_is_help=True)
 
@@ -39,7 +45,9 @@ def list_enrollments(
         err.print(f"[red]state[/red]: one of {', '.join(STATES)}")
         raise typer.Exit(2)
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> list[dict[str, Any]]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         rows = (await enrollment.list_page(
             session, workspace_id, sequence_id, limit=limit,
@@ -78,10 +86,10 @@ def _waiting(item: dict[str, Any]) -> str:
     return escape(found["summary"] + (f"\n{reason}" if reason else ""))
 
 
-def _act(action: str, ids: list[uuid.UUID], workspace: str | None, data_dir: Any) -> int:
+def _act(action: str, ids: list[uuid.UUID], workspace: str | None, data_dir: Path | None) -> int:
     from leadflood.sequences import enrollment
 
-    async def work(session: Any, runtime: Any, workspace_id: uuid.UUID) -> int:
+    async def work(session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID) -> int:
         return await enrollment.act(session, workspace_id, action, ids, now=datetime.now(UTC))
 
     return support.in_workspace(data_dir, workspace, work)

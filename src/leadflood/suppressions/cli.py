@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -23,6 +23,13 @@ from leadflood.console import (
     shell_member,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.auth.principal import CurrentMember
+    from leadflood.models import Suppression
+    from leadflood.runtime import Runtime
+
 T = TypeVar("T")
 app = typer.Typer(help="The suppression list: never contact these.", no_args_is_help=True)
 
@@ -30,20 +37,20 @@ Global = Annotated[bool, typer.Option("--global", help="For every workspace of t
 
 
 def _in_workspace(
-    data_dir: Any,
+    data_dir: Path | None,
     workspace: str | None,
-    work: Callable[[Any, Any, Any], Awaitable[T]],
+    work: Callable[[AsyncSession, Runtime, CurrentMember], Awaitable[T]],
 ) -> T:
     """Runs `work(session, runtime, member)`, acting in the named workspace as the command
     line (so in the audit log)."""
 
-    async def run(session: Any, runtime: Any) -> T:
+    async def run(session: AsyncSession, runtime: Runtime) -> T:
         return await work(session, runtime, shell_member(await find_workspace(session, workspace)))
 
     return in_session(settings_from(data_dir), run)
 
 
-def _read(row: Any) -> dict[str, Any]:
+def _read(row: Suppression) -> dict[str, Any]:
     from leadflood.suppressions.schemas import SuppressionRead
 
     fields = {k: getattr(row, k) for k in SuppressionRead.model_fields if k != "scope"}
@@ -72,7 +79,9 @@ def add(
     """Suppress one value (idempotent: an existing entry is kept as it was)."""
     from leadflood.suppressions import service as suppression
 
-    async def work(session: Any, runtime: Any, member: Any) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, member: CurrentMember
+    ) -> dict[str, Any]:
         guessed = kind or suppression._guess_kind(value).value
         row = await suppression.add(
             session,
@@ -106,7 +115,9 @@ def list_suppressions(
     from leadflood.models import SuppressionKind
     from leadflood.suppressions import service as suppression
 
-    async def work(session: Any, runtime: Any, member: Any) -> list[dict[str, Any]]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, member: CurrentMember
+    ) -> list[dict[str, Any]]:
         rows = (
             await suppression.list_suppressions(
                 session,
@@ -144,7 +155,9 @@ def import_file(
 
     content = path.read_bytes()
 
-    async def work(session: Any, runtime: Any, member: Any) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, member: CurrentMember
+    ) -> dict[str, Any]:
         report = await suppression.import_csv(
             session,
             None if global_ else member.workspace_id,
@@ -176,7 +189,9 @@ def remove(
     """Remove an entry (the server's command line may also remove instance-wide ones)."""
     from leadflood.suppressions import service as suppression
 
-    async def work(session: Any, runtime: Any, member: Any) -> dict[str, Any]:
+    async def work(
+        session: AsyncSession, runtime: Runtime, member: CurrentMember
+    ) -> dict[str, str]:
         await suppression.delete_suppression(
             session, member.workspace_id, suppression_id, may_global=True, by=member
         )

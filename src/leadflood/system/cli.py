@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,6 +19,13 @@ from leadflood.console import (
     settings_from,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflood.runtime import Runtime
+    from leadflood.system.doctor import Check
+    from leadflood.system.schemas import JobRead
+
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 
@@ -30,7 +37,7 @@ def doctor(data_dir: DataDir = None) -> None:
     settings = settings_from(data_dir)
     runtime = build_runtime(settings)
 
-    async def main() -> list[Any]:
+    async def main() -> list[Check]:
         try:
             return await checks.run(runtime)
         finally:
@@ -94,7 +101,7 @@ def jobs_show(job_id: int, data_dir: DataDir = None, workspace: WorkspaceOption 
     """Show a job's state, attempts and error."""
     from leadflood.system import jobs_service
 
-    async def work(session: Any, runtime: Any) -> Any:
+    async def work(session: AsyncSession, runtime: Runtime) -> JobRead:
         found = await find_workspace(session, workspace)
         return await jobs_service.get(session, found.id, job_id)
 
