@@ -6,12 +6,12 @@ three-step sequence (`sequence.py`). Idempotent: running it again finds what the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from leadflood.console import console, run
 from leadflood.demo import account
 from leadflood.demo.catcher import DemoSmtpCatcher, ensure_demo_mailbox
 from leadflood.demo.sequence import ensure_demo_sequence
+from leadflood.runtime import Runtime
 from leadflood.sending import catcher_store
 
 
@@ -24,7 +24,7 @@ class Demo:
         self.catcher.stop()
 
 
-def start(runtime: Any, url: str) -> Demo:
+def start(runtime: Runtime, url: str) -> Demo:
     """Seed the demo and start its catcher; the caller calls `stop()` when the server stops."""
     catcher = DemoSmtpCatcher(catcher_store.demo_inbox(runtime.settings))
     catcher.start()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,7 +67,9 @@ async def start(
     return operation
 
 
-async def get(session: AsyncSession, workspace_id: uuid.UUID, operation_id: uuid.UUID) -> Any:
+async def get(
+    session: AsyncSession, workspace_id: uuid.UUID, operation_id: uuid.UUID
+) -> BulkOperation:
     return await get_scoped(session, BulkOperation, workspace_id, operation_id, error=BulkNotFound)
 
 

@@ -82,7 +82,7 @@ def add(
     async def work(
         session: AsyncSession, runtime: Runtime, member: CurrentMember
     ) -> dict[str, Any]:
-        guessed = kind or suppression._guess_kind(value).value
+        guessed = kind or suppression.guess_kind(value).value
         row = await suppression.add(
             session,
             None if global_ else member.workspace_id,

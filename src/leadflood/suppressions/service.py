@@ -284,7 +284,7 @@ class ImportReport:
     rejected: list[dict[str, str]] = field(default_factory=list)
 
 
-def _guess_kind(value: str) -> SuppressionKind:
+def guess_kind(value: str) -> SuppressionKind:
     lowered = value.lower()
     if "linkedin.com" in lowered:
         return SuppressionKind.linkedin
@@ -331,7 +331,7 @@ async def import_csv(
             continue
         raw_kind = row[kind_col].strip() if kind_col is not None and len(row) > kind_col else ""
         try:
-            kind = _kind(raw_kind) if raw_kind else _guess_kind(value)
+            kind = _kind(raw_kind) if raw_kind else guess_kind(value)
             normalized = normalize(kind, value)
         except InvalidSuppression as exc:
             report.rejected.append({"line": str(line), "value": value, "error": exc.message})

@@ -90,7 +90,7 @@ async def add_suppression(request: Request, session: SessionDep, member: MemberD
             raise suppression.InvalidSuppression("Enter an email, domain, phone or LinkedIn URL.")
         async with forms.savepoint(session):
             await suppression.add(
-                session, member.workspace_id, kind or suppression._guess_kind(value), value,
+                session, member.workspace_id, kind or suppression.guess_kind(value), value,
                 reason, f"ui:{member.label}"[:80], note=str(raw.get("note") or "")[:1000],
                 by=member,
             )  # fmt: skip
