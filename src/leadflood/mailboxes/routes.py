@@ -21,10 +21,10 @@ from leadflood.mailboxes.schemas import (
 from leadflood.models import Mailbox
 from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"])
 
 
-@router.post("/mailboxes/{mailbox_id}/check", response_model=MailboxCheck, tags=["mailboxes"])
+@router.post("/{mailbox_id}/check", response_model=MailboxCheck)
 async def check_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> MailboxCheck:
@@ -33,7 +33,7 @@ async def check_mailbox(
     return await mailbox_checks.check(session, runtime.settings, member.workspace_id, mailbox_id)
 
 
-@router.get("/mailboxes/{mailbox_id}/health", response_model=MailboxHealth, tags=["mailboxes"])
+@router.get("/{mailbox_id}/health", response_model=MailboxHealth)
 async def mailbox_health(
     mailbox_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> MailboxHealth:
@@ -42,7 +42,7 @@ async def mailbox_health(
     return (await mailboxes.health(session, [mailbox]))[mailbox.id]
 
 
-@router.get("/mailboxes/{mailbox_id}/dns", response_model=DnsCheckRead, tags=["mailboxes"])
+@router.get("/{mailbox_id}/dns", response_model=DnsCheckRead)
 async def mailbox_dns(
     mailbox_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> DnsCheckRead:
@@ -65,48 +65,48 @@ def _mailbox_read(mailbox: Mailbox, health: Any = None) -> MailboxRead:
     )
 
 
-@router.get("/mailboxes", response_model=list[MailboxRead], tags=["mailboxes"])
+@router.get("", response_model=list[MailboxRead])
 async def list_mailboxes(member: ViewerDep, session: SessionDep) -> list[MailboxRead]:
     rows = await mailboxes.list_all(session, member.workspace_id)
     health = await mailboxes.health(session, rows)
     return [_mailbox_read(m, health[m.id]) for m in rows]
 
 
-@router.post("/mailboxes", status_code=201, response_model=MailboxRead, tags=["mailboxes"])
+@router.post("", status_code=201, response_model=MailboxRead)
 async def create_mailbox(data: MailboxCreate, member: AdminDep, session: SessionDep) -> MailboxRead:
     """SMTP mailboxes are checked by connecting and logging in; a failure answers 422."""
     return _mailbox_read(await mailboxes.create(session, member.workspace_id, data))
 
 
-@router.get("/mailboxes/{mailbox_id}", response_model=MailboxRead, tags=["mailboxes"])
+@router.get("/{mailbox_id}", response_model=MailboxRead)
 async def get_mailbox(mailbox_id: uuid.UUID, member: ViewerDep, session: SessionDep) -> MailboxRead:
     mailbox = await mailboxes.get(session, member.workspace_id, mailbox_id)
     health = await mailboxes.health(session, [mailbox])
     return _mailbox_read(mailbox, health[mailbox.id])
 
 
-@router.patch("/mailboxes/{mailbox_id}", response_model=MailboxRead, tags=["mailboxes"])
+@router.patch("/{mailbox_id}", response_model=MailboxRead)
 async def update_mailbox(
     mailbox_id: uuid.UUID, data: MailboxUpdate, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
     return _mailbox_read(await mailboxes.update(session, member.workspace_id, mailbox_id, data))
 
 
-@router.post("/mailboxes/{mailbox_id}/pause", response_model=MailboxRead, tags=["mailboxes"])
+@router.post("/{mailbox_id}/pause", response_model=MailboxRead)
 async def pause_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
     return _mailbox_read(await mailboxes.pause(session, member.workspace_id, mailbox_id))
 
 
-@router.post("/mailboxes/{mailbox_id}/resume", response_model=MailboxRead, tags=["mailboxes"])
+@router.post("/{mailbox_id}/resume", response_model=MailboxRead)
 async def resume_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
     return _mailbox_read(await mailboxes.resume(session, member.workspace_id, mailbox_id))
 
 
-@router.delete("/mailboxes/{mailbox_id}", status_code=204, tags=["mailboxes"])
+@router.delete("/{mailbox_id}", status_code=204)
 async def delete_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep) -> Response:
     await mailboxes.delete(session, member.workspace_id, mailbox_id)
     return Response(status_code=204)

@@ -11,12 +11,12 @@ from leadflood.sending import outbox
 from leadflood.sending.schemas import AttemptRead, MessageDetail, MessageRead
 from leadflood.web.deps import SessionDep, ViewerDep
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get("/messages", response_model=Page[MessageRead], tags=["messages"])
+@router.get("", response_model=Page[MessageRead])
 async def list_messages(
     member: ViewerDep,
     session: SessionDep,
@@ -38,7 +38,7 @@ async def list_messages(
     return Page[MessageRead].of(page, MessageRead.model_validate)
 
 
-@router.get("/messages/{message_id}", response_model=MessageDetail, tags=["messages"])
+@router.get("/{message_id}", response_model=MessageDetail)
 async def get_message(
     message_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> MessageDetail:

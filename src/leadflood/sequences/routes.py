@@ -37,7 +37,7 @@ from leadflood.sequences.schemas import (
 from leadflood.sequences.templating import TemplateError
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["sequences"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
@@ -66,7 +66,7 @@ async def detail(session: SessionDep, sequence: Sequence) -> SequenceDetail:
     )
 
 
-@router.get("/sequences", response_model=Page[SequenceRead], tags=["sequences"])
+@router.get("/sequences", response_model=Page[SequenceRead])
 async def list_sequences(
     member: ViewerDep,
     session: SessionDep,
@@ -80,21 +80,21 @@ async def list_sequences(
     return Page[SequenceRead].of(page, SequenceRead.model_validate)
 
 
-@router.post("/sequences", status_code=201, response_model=SequenceDetail, tags=["sequences"])
+@router.post("/sequences", status_code=201, response_model=SequenceDetail)
 async def create_sequence(
     data: SequenceCreate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     return await detail(session, await sequences.create(session, member.workspace_id, data))
 
 
-@router.get("/sequences/{sequence_id}", response_model=SequenceDetail, tags=["sequences"])
+@router.get("/sequences/{sequence_id}", response_model=SequenceDetail)
 async def get_sequence(
     sequence_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> SequenceDetail:
     return await detail(session, await sequences.get(session, member.workspace_id, sequence_id))
 
 
-@router.patch("/sequences/{sequence_id}", response_model=SequenceDetail, tags=["sequences"])
+@router.patch("/sequences/{sequence_id}", response_model=SequenceDetail)
 async def update_sequence(
     sequence_id: uuid.UUID, data: SequenceUpdate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
@@ -102,7 +102,7 @@ async def update_sequence(
     return await detail(session, sequence)
 
 
-@router.delete("/sequences/{sequence_id}", status_code=204, tags=["sequences"])
+@router.delete("/sequences/{sequence_id}", status_code=204)
 async def delete_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> Response:
@@ -118,7 +118,7 @@ async def _transition(
     return await detail(session, await sequences.get(session, workspace_id, sequence_id))
 
 
-@router.post("/sequences/{sequence_id}/activate", response_model=SequenceDetail, tags=["sequences"])
+@router.post("/sequences/{sequence_id}/activate", response_model=SequenceDetail)
 async def activate_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
@@ -126,7 +126,7 @@ async def activate_sequence(
     return await _transition(session, member.workspace_id, sequence_id, "activate")
 
 
-@router.post("/sequences/{sequence_id}/pause", response_model=SequenceDetail, tags=["sequences"])
+@router.post("/sequences/{sequence_id}/pause", response_model=SequenceDetail)
 async def pause_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
@@ -134,14 +134,14 @@ async def pause_sequence(
     return await _transition(session, member.workspace_id, sequence_id, "pause")
 
 
-@router.post("/sequences/{sequence_id}/resume", response_model=SequenceDetail, tags=["sequences"])
+@router.post("/sequences/{sequence_id}/resume", response_model=SequenceDetail)
 async def resume_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     return await _transition(session, member.workspace_id, sequence_id, "resume")
 
 
-@router.post("/sequences/{sequence_id}/archive", response_model=SequenceDetail, tags=["sequences"])
+@router.post("/sequences/{sequence_id}/archive", response_model=SequenceDetail)
 async def archive_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
@@ -149,9 +149,7 @@ async def archive_sequence(
     return await _transition(session, member.workspace_id, sequence_id, "archive")
 
 
-@router.post(
-    "/sequences/{sequence_id}/enrollments", response_model=EnrollResult, tags=["sequences"]
-)
+@router.post("/sequences/{sequence_id}/enrollments", response_model=EnrollResult)
 async def enroll_leads(
     sequence_id: uuid.UUID, data: EnrollBody, member: MemberDep, session: SessionDep
 ) -> EnrollResult:
@@ -166,7 +164,6 @@ async def enroll_leads(
 @router.get(
     "/sequences/{sequence_id}/enrollments",
     response_model=Page[EnrollmentRow],
-    tags=["sequences"],
 )
 async def list_enrollments(
     sequence_id: uuid.UUID,
@@ -202,25 +199,21 @@ async def _act_one(
     return EnrollmentRead.model_validate(row)
 
 
-@router.post(
-    "/enrollments/{enrollment_id}/pause", response_model=EnrollmentRead, tags=["sequences"]
-)
+@router.post("/enrollments/{enrollment_id}/pause", response_model=EnrollmentRead)
 async def pause_enrollment(
     enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> EnrollmentRead:
     return await _act_one(session, member.workspace_id, enrollment_id, "pause")
 
 
-@router.post(
-    "/enrollments/{enrollment_id}/resume", response_model=EnrollmentRead, tags=["sequences"]
-)
+@router.post("/enrollments/{enrollment_id}/resume", response_model=EnrollmentRead)
 async def resume_enrollment(
     enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> EnrollmentRead:
     return await _act_one(session, member.workspace_id, enrollment_id, "resume")
 
 
-@router.post("/enrollments/{enrollment_id}/stop", response_model=EnrollmentRead, tags=["sequences"])
+@router.post("/enrollments/{enrollment_id}/stop", response_model=EnrollmentRead)
 async def stop_enrollment(
     enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> EnrollmentRead:
@@ -228,7 +221,7 @@ async def stop_enrollment(
     return await _act_one(session, member.workspace_id, enrollment_id, "stop")
 
 
-@router.post("/enrollments/bulk", response_model=BulkResult, tags=["sequences"])
+@router.post("/enrollments/bulk", response_model=BulkResult)
 async def bulk_enrollments(
     data: EnrollmentAction, member: MemberDep, session: SessionDep
 ) -> BulkResult:
@@ -239,9 +232,7 @@ async def bulk_enrollments(
     return BulkResult(changed=changed)
 
 
-@router.get(
-    "/sequences/{sequence_id}/preview", response_model=list[PlannedStep], tags=["sequences"]
-)
+@router.get("/sequences/{sequence_id}/preview", response_model=list[PlannedStep])
 async def preview_sequence(
     sequence_id: uuid.UUID,
     member: ViewerDep,
@@ -265,7 +256,6 @@ async def preview_sequence(
     "/sequences/{sequence_id}/test-send",
     status_code=202,
     response_model=TestSendResult,
-    tags=["sequences"],
 )
 async def test_send(
     sequence_id: uuid.UUID,
@@ -291,7 +281,7 @@ async def test_send(
     return result
 
 
-@router.get("/sequences/{sequence_id}/stats", response_model=SequenceReport, tags=["sequences"])
+@router.get("/sequences/{sequence_id}/stats", response_model=SequenceReport)
 async def sequence_stats(
     sequence_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> SequenceReport:

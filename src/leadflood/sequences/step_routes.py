@@ -13,14 +13,13 @@ from leadflood.sequences.routes import detail as _detail
 from leadflood.sequences.schemas import SequenceDetail, StepMove, StepUpdate, VariantIn
 from leadflood.web.deps import MemberDep, SessionDep
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1/sequences", tags=["sequences"])
 
 
 @router.post(
-    "/sequences/{sequence_id}/steps",
+    "/{sequence_id}/steps",
     status_code=201,
     response_model=SequenceDetail,
-    tags=["sequences"],
 )
 async def add_step(
     sequence_id: uuid.UUID, data: NewStep, member: MemberDep, session: SessionDep
@@ -31,9 +30,7 @@ async def add_step(
     return await _detail(session, sequence)
 
 
-@router.patch(
-    "/sequences/{sequence_id}/steps/{step_id}", response_model=SequenceDetail, tags=["sequences"]
-)
+@router.patch("/{sequence_id}/steps/{step_id}", response_model=SequenceDetail)
 async def edit_step(
     sequence_id: uuid.UUID,
     step_id: uuid.UUID,
@@ -46,9 +43,8 @@ async def edit_step(
 
 
 @router.post(
-    "/sequences/{sequence_id}/steps/{step_id}/move",
+    "/{sequence_id}/steps/{step_id}/move",
     response_model=SequenceDetail,
-    tags=["sequences"],
 )
 async def move_step(
     sequence_id: uuid.UUID,
@@ -61,9 +57,7 @@ async def move_step(
     return await _detail(session, sequence)
 
 
-@router.delete(
-    "/sequences/{sequence_id}/steps/{step_id}", response_model=SequenceDetail, tags=["sequences"]
-)
+@router.delete("/{sequence_id}/steps/{step_id}", response_model=SequenceDetail)
 async def delete_step(
     sequence_id: uuid.UUID, step_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
@@ -72,10 +66,9 @@ async def delete_step(
 
 
 @router.post(
-    "/sequences/{sequence_id}/steps/{step_id}/variants",
+    "/{sequence_id}/steps/{step_id}/variants",
     status_code=201,
     response_model=SequenceDetail,
-    tags=["sequences"],
 )
 async def add_variant(
     sequence_id: uuid.UUID,
@@ -89,9 +82,8 @@ async def add_variant(
 
 
 @router.patch(
-    "/sequences/{sequence_id}/steps/{step_id}/variants/{variant_id}",
+    "/{sequence_id}/steps/{step_id}/variants/{variant_id}",
     response_model=SequenceDetail,
-    tags=["sequences"],
 )
 async def edit_variant(
     sequence_id: uuid.UUID,
@@ -109,9 +101,8 @@ async def edit_variant(
 
 
 @router.delete(
-    "/sequences/{sequence_id}/steps/{step_id}/variants/{variant_id}",
+    "/{sequence_id}/steps/{step_id}/variants/{variant_id}",
     response_model=SequenceDetail,
-    tags=["sequences"],
 )
 async def delete_variant(
     sequence_id: uuid.UUID,

@@ -12,7 +12,7 @@ from leadflood.suppressions import service as suppression
 from leadflood.suppressions.schemas import SuppressionCreate, SuppressionImportRead, SuppressionRead
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
@@ -30,7 +30,7 @@ def _may_global(member: Any, runtime: RuntimeDep) -> bool:
     return bool(runtime.settings.allow_global_suppressions and member.role.at_least(Role.owner))
 
 
-@router.get("/suppressions", response_model=Page[SuppressionRead], tags=["suppressions"])
+@router.get("", response_model=Page[SuppressionRead])
 async def list_suppressions(
     member: ViewerDep,
     session: SessionDep,
@@ -45,9 +45,7 @@ async def list_suppressions(
     return Page[SuppressionRead].of(page, _suppression_read)
 
 
-@router.post(
-    "/suppressions", status_code=201, response_model=SuppressionRead, tags=["suppressions"]
-)
+@router.post("", status_code=201, response_model=SuppressionRead)
 async def add_suppression(
     data: SuppressionCreate, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> SuppressionRead:
@@ -68,7 +66,7 @@ async def add_suppression(
     return _suppression_read(row)
 
 
-@router.delete("/suppressions/{suppression_id}", status_code=204, tags=["suppressions"])
+@router.delete("/{suppression_id}", status_code=204)
 async def delete_suppression(
     suppression_id: uuid.UUID, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -82,7 +80,7 @@ async def delete_suppression(
     return Response(status_code=204)
 
 
-@router.post("/suppressions/import", response_model=SuppressionImportRead, tags=["suppressions"])
+@router.post("/import", response_model=SuppressionImportRead)
 async def import_suppressions(
     request: Request,
     member: MemberDep,
