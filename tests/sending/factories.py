@@ -65,7 +65,7 @@ async def make_mailbox(
         "timezone": "UTC",
     }
     mailbox = Mailbox(workspace_id=workspace_id, **(values | fields))
-    mailbox_secrets.store(settings, mailbox, secret=secret, dkim_key=None)
+    await mailbox_secrets.store(session, mailbox, secret=secret, dkim_key=None)
     session.add(mailbox)
     await session.flush()
     return mailbox

@@ -1,5 +1,7 @@
-"""Provider credentials, encrypted at rest. Secrets go in and are read only by
-`get_secret` (for the providers); nothing else returns or logs them."""
+"""The one store for secrets at rest (`provider_credentials`, encrypted with the key ring): a
+workspace's provider keys (one per provider, `set_secret`/`get_secret`) and the secrets other
+rows reference (a mailbox's password, API key or DKIM key: `store`/`reveal`). Secrets go in
+and are read only here; nothing returns or logs them."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from leadflood.auth.crypto import Keyring, keyring
 from leadflood.auth.errors import CredentialNotFound, UnknownProvider
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import scoped
-from leadflood.models import ProviderCredential
+from leadflood.models import CredentialKind, ProviderCredential
 from leadflood.providers.registry import KEYED, ProviderRegistry
 from leadflood.settings import Settings
 
@@ -26,7 +28,10 @@ def _keys(session: AsyncSession) -> Keyring:
 async def _find(
     session: AsyncSession, workspace_id: uuid.UUID, provider: str, *, for_update: bool = False
 ) -> ProviderCredential | None:
-    query = scoped(ProviderCredential, workspace_id).where(ProviderCredential.provider == provider)
+    query = scoped(ProviderCredential, workspace_id).where(
+        ProviderCredential.provider == provider,
+        ProviderCredential.kind == CredentialKind.provider_key,
+    )
     if for_update:
         query = query.with_for_update()
     return await session.scalar(query)
@@ -81,7 +86,11 @@ async def delete(session: AsyncSession, actor: CurrentMember, provider: str) -> 
 
 
 async def list_all(session: AsyncSession, workspace_id: uuid.UUID) -> list[ProviderCredential]:
-    query = scoped(ProviderCredential, workspace_id).order_by(ProviderCredential.provider)
+    query = (
+        scoped(ProviderCredential, workspace_id)
+        .where(ProviderCredential.kind == CredentialKind.provider_key)
+        .order_by(ProviderCredential.provider)
+    )
     return list((await session.scalars(query)).all())
 
 
@@ -101,6 +110,47 @@ async def provider_key(
     if provider not in KEYED:
         return None
     return providers.key_for(provider, await get_secret(session, workspace_id, provider))
+
+
+async def store(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    provider: str,
+    kind: CredentialKind,
+    secret: str,
+    credential_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Encrypt `secret` into the row `credential_id` (replacing what it held) or a new row; its
+    id, for the row that references it."""
+    ciphertext, version = _keys(session).encrypt(secret)
+    row = await session.get(ProviderCredential, credential_id) if credential_id else None
+    if row is None or row.workspace_id != workspace_id:
+        row = ProviderCredential(
+            id=uuid.uuid4(), workspace_id=workspace_id, provider=provider, kind=kind,
+            ciphertext=ciphertext, key_version=version,
+        )  # fmt: skip
+        session.add(row)
+    else:
+        row.provider, row.ciphertext, row.key_version = provider, ciphertext, version
+    await session.flush()
+    return row.id
+
+
+async def reveal(session: AsyncSession, credential_id: uuid.UUID | None) -> str | None:
+    """The decrypted secret of a referenced credential (None when there is none)."""
+    if credential_id is None:
+        return None
+    row = await session.get(ProviderCredential, credential_id)
+    return None if row is None else _keys(session).decrypt(row.ciphertext)
+
+
+async def forget(session: AsyncSession, credential_id: uuid.UUID | None) -> None:
+    if credential_id is not None:
+        row = await session.get(ProviderCredential, credential_id)
+        if row is not None:
+            await session.delete(row)
+            await session.flush()
 
 
 async def rotate(session: AsyncSession) -> int:

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth.crypto import UndecryptableSecret
 from leadflood.mailboxes import service as mailboxes
-from leadflood.settings import Settings
 
 
 class MailboxCheck(BaseModel):
@@ -23,7 +22,6 @@ class MailboxCheck(BaseModel):
 
 async def check(
     session: AsyncSession,
-    settings: Settings,
     workspace_id: uuid.UUID,
     mailbox_id: uuid.UUID,
     *,
@@ -33,7 +31,7 @@ async def check(
     now = datetime.now(UTC)
     try:
         # The same check as on save (mailboxes.create/update), so the verdicts agree.
-        await mailboxes.check_sender(settings, mailbox, smtp_check)
+        await mailboxes.check_sender(session, mailbox, smtp_check)
     except mailboxes.MailboxCheckFailed as exc:
         code = exc.details.get("code") if isinstance(exc.details, dict) else None
         return MailboxCheck(ok=False, error=exc.message, code=code, checked_at=now)

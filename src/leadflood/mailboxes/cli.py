@@ -70,8 +70,8 @@ def _read(mailbox: Mailbox, health: MailboxHealth | None = None) -> dict[str, An
         fields
         | {
             "settings": mailboxes.settings_of(mailbox),
-            "has_secret": mailbox.secret_ciphertext is not None,
-            "has_dkim_key": mailbox.dkim_key_ciphertext is not None,
+            "has_secret": mailbox.secret_id is not None,
+            "has_dkim_key": mailbox.dkim_key_id is not None,
             "health": health,
         }
     )
@@ -227,7 +227,7 @@ def check(
     async def work(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> dict[str, Any]:
-        verdict = await mailbox_checks.check(session, runtime.settings, workspace_id, mailbox)
+        verdict = await mailbox_checks.check(session, workspace_id, mailbox)
         return verdict.model_dump(mode="json")
 
     verdict = _in_workspace(data_dir, workspace, work)

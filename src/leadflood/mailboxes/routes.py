@@ -30,7 +30,7 @@ async def check_mailbox(
 ) -> MailboxCheck:
     """Connects and logs in (SMTP) or builds the API client (HTTP providers) with the saved
     settings; `ok: false` carries the error to fix."""
-    return await mailbox_checks.check(session, runtime.settings, member.workspace_id, mailbox_id)
+    return await mailbox_checks.check(session, member.workspace_id, mailbox_id)
 
 
 @router.get("/{mailbox_id}/health", response_model=MailboxHealth)
@@ -58,8 +58,8 @@ def _mailbox_read(mailbox: Mailbox, health: Any = None) -> MailboxRead:
         {
             **{k: getattr(mailbox, k) for k in MailboxRead.model_fields if hasattr(mailbox, k)},
             "settings": mailboxes.settings_of(mailbox),
-            "has_secret": mailbox.secret_ciphertext is not None,
-            "has_dkim_key": mailbox.dkim_key_ciphertext is not None,
+            "has_secret": mailbox.secret_id is not None,
+            "has_dkim_key": mailbox.dkim_key_id is not None,
             "health": health,
         }
     )

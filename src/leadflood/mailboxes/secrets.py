@@ -1,54 +1,51 @@
-"""A mailbox's secrets (SMTP password or API key, DKIM private key), encrypted at rest with the
-same key ring as provider credentials. Only `sender_config` ever decrypts them."""
+"""A mailbox's secrets (SMTP password or API key, DKIM private key), kept in the one store for
+secrets (`auth.credentials`, encrypted at rest with the key ring) and referenced by the mailbox.
+Only `sender_config` ever reads them back."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from leadflood.auth.crypto import keyring
-from leadflood.models import Mailbox
-from leadflood.settings import Settings
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.auth import credentials
+from leadflood.models import CredentialKind, Mailbox
 
 
-def store(
-    settings: Settings, mailbox: Mailbox, *, secret: str | None, dkim_key: str | None
+async def store(
+    session: AsyncSession, mailbox: Mailbox, *, secret: str | None, dkim_key: str | None
 ) -> None:
     """Set the secrets that are given (None leaves one as it is, "" removes it)."""
-    keys = keyring(settings)
     if secret is not None:
         if secret:
-            ciphertext, version = keys.encrypt(secret)
-            mailbox.secret_ciphertext = ciphertext.encode("ascii")
-            mailbox.secret_key_version = version
+            mailbox.secret_id = await credentials.store(
+                session, mailbox.workspace_id, provider=mailbox.provider,
+                kind=CredentialKind.mailbox_secret, secret=secret, credential_id=mailbox.secret_id,
+            )  # fmt: skip
         else:
-            mailbox.secret_ciphertext = None
-            mailbox.secret_key_version = None
+            gone, mailbox.secret_id = mailbox.secret_id, None
+            await session.flush()
+            await credentials.forget(session, gone)
     if dkim_key is not None:
-        mailbox.dkim_key_ciphertext = (
-            keys.encrypt(dkim_key)[0].encode("ascii") if dkim_key else None
-        )
+        if dkim_key:
+            mailbox.dkim_key_id = await credentials.store(
+                session, mailbox.workspace_id, provider=mailbox.provider,
+                kind=CredentialKind.dkim_key, secret=dkim_key, credential_id=mailbox.dkim_key_id,
+            )  # fmt: skip
+        else:
+            gone, mailbox.dkim_key_id = mailbox.dkim_key_id, None
+            await session.flush()
+            await credentials.forget(session, gone)
 
 
-def secret_of(settings: Settings, mailbox: Mailbox) -> str | None:
-    if mailbox.secret_ciphertext is None:
-        return None
-    return keyring(settings).decrypt(bytes(mailbox.secret_ciphertext).decode("ascii"))
-
-
-def dkim_key_of(settings: Settings, mailbox: Mailbox) -> str | None:
-    if mailbox.dkim_key_ciphertext is None:
-        return None
-    return keyring(settings).decrypt(bytes(mailbox.dkim_key_ciphertext).decode("ascii"))
-
-
-def sender_config(settings: Settings, mailbox: Mailbox) -> dict[str, Any]:
+async def sender_config(session: AsyncSession, mailbox: Mailbox) -> dict[str, Any]:
     """The `build_email_sender` config of this mailbox, secrets decrypted."""
     config: dict[str, Any] = dict(mailbox.config or {})
-    secret = secret_of(settings, mailbox)
+    secret = await credentials.reveal(session, mailbox.secret_id)
     if mailbox.provider == "smtp":
         if secret is not None:
             config["password"] = secret
-        dkim_key = dkim_key_of(settings, mailbox)
+        dkim_key = await credentials.reveal(session, mailbox.dkim_key_id)
         if dkim_key and mailbox.dkim_selector and mailbox.dkim_domain:
             config |= {
                 "dkim_selector": mailbox.dkim_selector,

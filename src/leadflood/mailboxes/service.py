@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import credentials
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, InvalidInput, NotFound
 from leadflood.mailboxes import capacity, dns
@@ -90,9 +91,11 @@ def _apply(mailbox: Mailbox, data: MailboxFields) -> None:
         mailbox.warmup_started_on = datetime.now(UTC).date()
 
 
-async def check_sender(settings: Settings, mailbox: Mailbox, smtp_check: SmtpCheck | None) -> None:
+async def check_sender(
+    session: AsyncSession, mailbox: Mailbox, smtp_check: SmtpCheck | None
+) -> None:
     """Build the sender (catches missing keys, bad DKIM PEM) and, for SMTP, log in for real."""
-    config = mailbox_secrets.sender_config(settings, mailbox)
+    config = await mailbox_secrets.sender_config(session, mailbox)
     try:
         sender = build_email_sender(mailbox.provider, config)
         close = getattr(sender, "aclose", None)
@@ -111,7 +114,6 @@ async def create(
     *,
     smtp_check: SmtpCheck | None = None,
 ) -> Mailbox:
-    settings = _settings(session)
     mailbox = Mailbox(
         id=uuid.uuid4(),
         workspace_id=workspace_id,
@@ -124,13 +126,13 @@ async def create(
         signature="",
     )
     _apply(mailbox, data)
-    mailbox_secrets.store(
-        settings,
+    await mailbox_secrets.store(
+        session,
         mailbox,
         secret=data.password if data.provider == "smtp" else data.api_key,
         dkim_key=data.dkim_private_key,
     )
-    await check_sender(settings, mailbox, smtp_check)
+    await check_sender(session, mailbox, smtp_check)
     session.add(mailbox)
     await session.flush()
     return mailbox
@@ -144,15 +146,14 @@ async def update(
     *,
     smtp_check: SmtpCheck | None = None,
 ) -> Mailbox:
-    settings = _settings(session)
     mailbox = await get_scoped(
         session, Mailbox, workspace_id, mailbox_id, error=MailboxNotFound, for_update=True
     )
     _apply(mailbox, data)
     secret = data.password if mailbox.provider == "smtp" else data.api_key
-    mailbox_secrets.store(settings, mailbox, secret=secret, dkim_key=data.dkim_private_key)
+    await mailbox_secrets.store(session, mailbox, secret=secret, dkim_key=data.dkim_private_key)
     if CONNECTION_FIELDS & data.model_fields_set:
-        await check_sender(settings, mailbox, smtp_check)
+        await check_sender(session, mailbox, smtp_check)
         if mailbox.state == MailboxState.error:
             mailbox.state, mailbox.last_error = MailboxState.active, None
     await session.flush()
@@ -180,7 +181,7 @@ async def resume(
         session, Mailbox, workspace_id, mailbox_id, error=MailboxNotFound, for_update=True
     )
     if mailbox.state == MailboxState.error:
-        await check_sender(_settings(session), mailbox, smtp_check)
+        await check_sender(session, mailbox, smtp_check)
     mailbox.state, mailbox.last_error, mailbox.next_send_at = MailboxState.active, None, None
     await session.flush()
     return mailbox
@@ -199,8 +200,11 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, mailbox_id: uui
             f"{waiting} message(s) are still waiting to leave from this mailbox; pause it and "
             "wait, or stop their enrollments first."
         )
+    secrets = (mailbox.secret_id, mailbox.dkim_key_id)
     await session.delete(mailbox)
     await session.flush()
+    for credential_id in secrets:
+        await credentials.forget(session, credential_id)
 
 
 async def health(

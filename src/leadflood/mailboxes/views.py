@@ -248,9 +248,7 @@ async def mailbox_action(
             await mailboxes.check_dns(session, workspace_id, mailbox_id)
             target += "#dns"
         elif action == "check":
-            verdict = await mailbox_checks.check(
-                session, runtime.settings, workspace_id, mailbox_id
-            )
+            verdict = await mailbox_checks.check(session, workspace_id, mailbox_id)
             if not verdict.ok:
                 field = CHECK_FIELD.get(str(verdict.code), "host")
                 if mailbox.provider != "smtp":

@@ -5,7 +5,7 @@ from leadflood.models.audit import AuditEvent
 from leadflood.models.auth_session import AuthSession, RefreshToken
 from leadflood.models.base import Base
 from leadflood.models.company import Company
-from leadflood.models.credential import ProviderCredential
+from leadflood.models.credential import CredentialKind, ProviderCredential
 from leadflood.models.enrichment import (
     BulkAction,
     BulkOperation,
@@ -46,6 +46,7 @@ __all__ = [
     "BulkOperation",
     "BulkState",
     "Company",
+    "CredentialKind",
     "DeliveryAttempt",
     "EnrichmentCache",
     "EnrichmentRun",

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Enum, Index, LargeBinary, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -18,8 +19,9 @@ class MailboxState(enum.StrEnum):
 
 class Mailbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     """A sender account. `provider` is smtp, resend, postmark or sendgrid; `config` holds the
-    non-secret settings (host, port, tls_mode, username, message_stream, base_url) and
-    `secret_ciphertext` the encrypted password or API key (and DKIM private key)."""
+    non-secret settings (host, port, tls_mode, username, message_stream, base_url); its secrets
+    live in `provider_credentials` (`secret_id`, `dkim_key_id`), read only by
+    `mailboxes.secrets.sender_config`."""
 
     __tablename__ = "mailboxes"
     __table_args__ = (Index("ix_mailboxes_workspace_state", "workspace_id", "state"),)
@@ -32,11 +34,15 @@ class Mailbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     reply_to: Mapped[str | None] = mapped_column(String(320))
     signature: Mapped[str] = mapped_column(Text, default="")
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    secret_key_version: Mapped[str | None] = mapped_column(String(16))
+    # The password or API key, and the DKIM private key, in the one store for secrets.
+    secret_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("provider_credentials.id", ondelete="SET NULL")
+    )
+    dkim_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("provider_credentials.id", ondelete="SET NULL")
+    )
     dkim_selector: Mapped[str | None] = mapped_column(String(63))
     dkim_domain: Mapped[str | None] = mapped_column(String(253))
-    dkim_key_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     daily_cap: Mapped[int] = mapped_column(default=50)
     min_gap_seconds: Mapped[int] = mapped_column(default=120)
     jitter_seconds: Mapped[int] = mapped_column(default=60)

@@ -112,7 +112,9 @@ async def deliver_mailbox(
             report.claimed += len(claim.messages)
             if sender is None:
                 try:
-                    sender = sender_factory(claim.mailbox, sender_config(settings, claim.mailbox))
+                    async with db.session() as session:
+                        config = await sender_config(session, claim.mailbox)
+                    sender = sender_factory(claim.mailbox, config)
                 except (ProviderError, UndecryptableSecret) as exc:
                     error = (
                         exc
