@@ -3,11 +3,8 @@ scheduler tick, the delivery worker: the message arrives with the right headers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus
@@ -19,12 +16,6 @@ from tests.support.sequences import make_lead, make_mailbox, make_sequence, make
 from tests.support.smtp_server import SmtpTestServer
 
 POSTAL = "Acme Inc, 1 Main Street, Springfield"
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(record_dir=tmp_path / "caught") as server:
-        yield server
 
 
 async def test_enrolled_lead_receives_the_first_step(

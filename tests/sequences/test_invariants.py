@@ -9,13 +9,10 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
@@ -286,12 +283,6 @@ async def test_scheduler_invariants(
     await _check_windows_caps_and_steps(
         runtime, world, SendingWindow.from_dict(window), sequence_zone
     )
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(record_dir=tmp_path / "caught") as server:
-        yield server
 
 
 async def _delay_queued(runtime: Runtime, delays: list[int]) -> None:
