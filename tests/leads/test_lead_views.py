@@ -3,15 +3,18 @@ from __future__ import annotations
 import re
 
 from leadflood.models import Role
+from tests.factories import make_lead
 from tests.support.accounts import browser_login, csrf_of
-from tests.support.enrichers import make_lead
 from tests.support.jobs import drain
 
 
 async def test_list_filters_bulk_form_and_lead_page(anon_client, runtime, owner) -> None:
     client = anon_client
     await browser_login(client, owner)
-    lead_id = await make_lead(runtime, owner.workspace_id, email="ada@lovelace-analytics.com")
+    async with runtime.db.session() as session:
+        lead_id = (
+            await make_lead(session, owner.workspace_id, email="ada@lovelace-analytics.com")
+        ).id
     page = await client.get("/leads", params={"status": "new", "sort": "score"})
     assert page.status_code == 200
     assert 'name="lead_ids"' in page.text and "Enrich selected" in page.text

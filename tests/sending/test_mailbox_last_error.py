@@ -7,7 +7,7 @@ import re
 import httpx
 
 from leadflood.runtime import Runtime
-from tests.sending.factories import make_mailbox
+from tests.factories import make_mailbox
 from tests.support.accounts import Account, browser_login
 
 
@@ -22,10 +22,16 @@ async def test_the_mailbox_list_shows_a_dash_when_there_is_no_error(
     anon_client: httpx.AsyncClient, owner: Account, runtime: Runtime
 ) -> None:
     async with runtime.db.session() as session:
-        await make_mailbox(session, runtime.settings, owner.workspace_id, name="Clean")
         await make_mailbox(
-            session, runtime.settings, owner.workspace_id, name="Broken",
-            from_email="b@sender.example", last_error="535 authentication failed",
+            session,
+            owner.workspace_id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            name="Clean",
+        )
+        await make_mailbox(
+            session, owner.workspace_id, name="Broken", from_email="b@sender.example",
+            daily_cap=10_000, last_error="535 authentication failed",
         )  # fmt: skip
     await browser_login(anon_client, owner)
     page = await anon_client.get("/settings/mailboxes")

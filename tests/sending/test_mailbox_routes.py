@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 
 from leadflood.runtime import Runtime
-from tests.sending.factories import make_lead, queue_message
+from tests.factories import make_lead, queue_message
 from tests.support.accounts import Account
 from tests.support.smtp_server import SmtpTestServer
 

@@ -6,7 +6,7 @@ import httpx
 
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
-from tests.sending.factories import make_lead, queue_message
+from tests.factories import make_lead, queue_message
 from tests.support.accounts import Account
 from tests.support.smtp_server import SmtpTestServer
 
@@ -80,11 +80,15 @@ async def test_http_mailbox_needs_a_key_and_viewers_cannot_create(
 async def test_messages_api_lists_and_shows_attempts(
     client: httpx.AsyncClient, runtime: Runtime, owner: Account, smtp: SmtpTestServer
 ) -> None:
-    from tests.sending.factories import make_mailbox
+    from tests.factories import make_mailbox
 
     async with runtime.db.session() as session:
         box = await make_mailbox(
-            session, runtime.settings, owner.workspace_id, config=smtp.config()
+            session,
+            owner.workspace_id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            config=smtp.config(),
         )
         lead = await make_lead(session, owner.workspace_id)
         for _ in range(3):

@@ -19,13 +19,21 @@ from sqlalchemy import select, text
 
 from leadflood.mailboxes import capacity
 from leadflood.mailboxes.windows import SendingWindow, is_open, resolve_zone
-from leadflood.models import Enrollment, Lead, Mailbox, Message, MessageStatus, SequenceStep
+from leadflood.models import (
+    Enrollment,
+    Lead,
+    Mailbox,
+    Message,
+    MessageStatus,
+    SequenceStep,
+    VerificationStatus,
+)
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
 from leadflood.suppressions import service as suppression
-from tests.support.sequences import clean, make_lead, make_mailbox, make_sequence, make_workspace
+from tests.factories import clean, make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.smtp_server import SmtpTestServer
 
 REAL_ZONES = [
@@ -124,7 +132,7 @@ async def _build(
 ) -> World:
     async with runtime.db.session() as session:
         await clean(session)
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailboxes = [await make_mailbox(session, ws, **spec) for spec in boxes]
         seq = await make_sequence(
             session,
@@ -138,7 +146,16 @@ async def _build(
             ],
             now=now,
         )
-        leads = [await make_lead(session, ws, timezone=z) for z in zones]
+        leads = [
+            await make_lead(
+                session,
+                ws,
+                timezone=z,
+                first_name="Ada",
+                verification_status=VerificationStatus.valid,
+            )
+            for z in zones
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=now
         )
