@@ -19,6 +19,7 @@ from leadflood.db.engine import Database, connect
 from leadflood.runtime import Runtime
 from leadflood.settings import Settings, load_settings
 from tests.support.accounts import Account, api_login, make_account
+from tests.support.smtp_server import SmtpTestServer
 
 TEMPLATE = "leadflood_template"
 _counter = itertools.count()
@@ -119,6 +120,13 @@ async def client(app: Any, owner: Account) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://testserver", headers=owner.headers
     ) as c:
         yield c
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
+    """A test SMTP server that keeps what it receives under `tmp_path/caught`."""
+    with SmtpTestServer(record_dir=tmp_path / "caught") as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from playwright.async_api import expect
 
 from leadflood.models import Lead, LeadStatus
 from tests.e2e.conftest import console_errors
-from tests.support.enrichers import make_lead
+from tests.factories import make_lead
 
 pytestmark = pytest.mark.e2e
 
@@ -17,13 +17,14 @@ BREAKDOWN = [
 
 
 async def _seed(runtime, workspace_id) -> list:
-    ids = [
-        await make_lead(runtime, workspace_id, email="ada@lovelace-analytics.com",
-                        first_name="Ada", last_name="Lovelace"),
-        await make_lead(runtime, workspace_id, email="grace@hopper-systems.com",
-                        first_name="Grace"),
-        await make_lead(runtime, workspace_id, email="alan@turing-labs.co.uk", first_name="Alan"),
-    ]  # fmt: skip
+    ids = []
+    for values in (
+        {"email": "ada@lovelace-analytics.com", "first_name": "Ada", "last_name": "Lovelace"},
+        {"email": "grace@hopper-systems.com", "first_name": "Grace"},
+        {"email": "alan@turing-labs.co.uk", "first_name": "Alan"},
+    ):
+        async with runtime.db.session() as session:
+            ids.append((await make_lead(session, workspace_id, **values)).id)
     async with runtime.db.session() as session:
         lead = await session.get(Lead, ids[0])
         lead.score, lead.score_breakdown = 40, BREAKDOWN

@@ -21,11 +21,11 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from leadflood.demo.account import DEMO_EMAIL, DEMO_PASSWORD
-from leadflood.models import Enrollment, Message, MessageStatus, Workspace
+from leadflood.models import Enrollment, Message, MessageStatus, VerificationStatus, Workspace
 from leadflood.runtime import Runtime
 from tests.e2e.conftest import console_errors, running
+from tests.factories import make_lead
 from tests.support.processes import wait_for
-from tests.support.sequences import make_lead
 from tests.support.smtp_server import SmtpTestServer
 
 pytestmark = pytest.mark.e2e
@@ -65,11 +65,15 @@ async def _leads(runtime: Runtime) -> dict[str, uuid.UUID]:
         leads = {
             email: (
                 await make_lead(session, workspace.id, email=email, first_name=first,
-                                timezone=zone, company_name="Northwind")
+                                timezone=zone, company_name="Northwind",
+                                verification_status=VerificationStatus.valid)
             ).id
             for email, (first, zone) in spec.items()
         }  # fmt: skip
-        await make_lead(session, workspace.id, email=None, company_name="Northwind")
+        await make_lead(
+            session, workspace.id, email=None, first_name="Ada", company_name="Northwind",
+            verification_status=VerificationStatus.valid,
+        )  # fmt: skip
         return leads
 
 

@@ -15,11 +15,11 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from leadflood.demo.account import DEMO_EMAIL, DEMO_PASSWORD
-from leadflood.models import Workspace
+from leadflood.models import VerificationStatus, Workspace
 from leadflood.runtime import Runtime
 from tests.e2e.conftest import console_errors, running
+from tests.factories import make_lead
 from tests.support.processes import wait_for
-from tests.support.sequences import make_lead
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +42,7 @@ async def _sandbox_leads(runtime: Runtime, count: int) -> list[Any]:
                     session, workspace.id, first_name=["Maya", "Jonas", "Priya"][i % 3],
                     last_name="Sandbox", company_name="Northwind Labs",
                     email=f"prospect{i}@northwind-labs.example", timezone="UTC",
+                    verification_status=VerificationStatus.valid,
                 )
             )  # fmt: skip
         return leads

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import re
 
-from leadflood.models import Role
+from tests.factories import make_lead
 from tests.support.accounts import browser_login, csrf_of
-from tests.support.enrichers import make_lead
 from tests.support.jobs import drain
 
 
 async def test_list_filters_bulk_form_and_lead_page(anon_client, runtime, owner) -> None:
     client = anon_client
     await browser_login(client, owner)
-    lead_id = await make_lead(runtime, owner.workspace_id, email="ada@lovelace-analytics.com")
+    async with runtime.db.session() as session:
+        lead_id = (
+            await make_lead(session, owner.workspace_id, email="ada@lovelace-analytics.com")
+        ).id
     page = await client.get("/leads", params={"status": "new", "sort": "score"})
     assert page.status_code == 200
     assert 'name="lead_ids"' in page.text and "Enrich selected" in page.text
@@ -32,36 +34,3 @@ async def test_list_filters_bulk_form_and_lead_page(anon_client, runtime, owner)
     assert "Enriched by sandbox" in detail.text and "Timeline" in detail.text
     nothing = await client.post("/leads/bulk", data={"csrf_token": token, "do": "verify:selected"})
     assert nothing.status_code == 422 and "Tick at least one lead" in nothing.text
-
-
-async def test_enrichment_settings_page_saves_and_checks_its_fields(
-    anon_client, owner, make_user
-) -> None:
-    await browser_login(anon_client, owner)
-    page = await anon_client.get("/settings/enrichment")
-    assert page.status_code == 200 and "Waterfall" in page.text
-    token = csrf_of(page.text)
-    bad = await anon_client.post(
-        "/settings/enrichment",
-        data={"csrf_token": token, "step_0": "sandbox", "monthly_budget": "lots"},
-    )
-    assert bad.status_code == 422
-    assert "Enter a number of credits" in bad.text and "Choose at least one field" in bad.text
-    good = await anon_client.post(
-        "/settings/enrichment",
-        data={
-            "csrf_token": token, "step_0": "sandbox", "wanted_fields": ["title", "phone"],
-            "monthly_budget": "25", "verifier": "none",
-        },
-    )  # fmt: skip
-    assert good.status_code == 303
-    api = await anon_client.get("/v1/settings/enrichment")
-    body = api.json()
-    assert (body["wanted_fields"], body["monthly_budget"], body["verifier"]) == (
-        ["title", "phone"],
-        "25.0000",
-        "none",
-    )
-    member = await make_user(role=Role.member, workspace=owner.workspace_id)
-    refused = await anon_client.get("/v1/settings/enrichment", headers=member.headers)
-    assert refused.status_code == 403

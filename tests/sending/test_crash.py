@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from leadflood.models import Message, MessageStatus
 from leadflood.runtime import Runtime
-from tests.sending.factories import make_lead, make_mailbox, make_workspace, queue_message
+from tests.factories import make_lead, make_mailbox, make_workspace, queue_message
 from tests.support.processes import leadflood_env, start, stop, wait_for
 from tests.support.smtp_server import SmtpTestServer
 
@@ -25,8 +25,14 @@ async def test_worker_killed_mid_batch_loses_and_duplicates_nothing(
 ) -> None:
     with SmtpTestServer(delay=0.1, record_dir=tmp_path / "caught") as smtp:
         async with runtime.db.session() as session:
-            ws = await make_workspace(session)
-            box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+            ws = await make_workspace(session, "Acme")
+            box = await make_mailbox(
+                session,
+                ws.id,
+                from_email="sam@sender.example",
+                daily_cap=10_000,
+                config=smtp.config(),
+            )
             ids = []
             for i in range(COUNT):
                 lead = await make_lead(session, ws.id, email=f"crash{i}@example.com")

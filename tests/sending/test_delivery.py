@@ -19,23 +19,37 @@ from leadflood.providers.email import ResendSender
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.suppressions import service as suppression
-from tests.sending.factories import (
+from tests.factories import (
     POSTAL,
+    make_bare_sequence,
     make_enrollment,
     make_lead,
     make_mailbox,
-    make_sequence,
     make_workspace,
     queue_message,
 )
 from tests.support.smtp_server import SmtpTestServer
 
 
-async def _setup(runtime: Runtime, smtp: SmtpTestServer, count: int, **mailbox: object) -> tuple:
+async def _setup(
+    runtime: Runtime,
+    smtp: SmtpTestServer,
+    count: int,
+    *,
+    daily_cap: int = 10_000,
+    **mailbox: object,
+) -> tuple:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config(), **mailbox)
-        sequence, (step,) = await make_sequence(session, ws.id)
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session,
+            ws.id,
+            from_email="sam@sender.example",
+            daily_cap=daily_cap,
+            config=smtp.config(),
+            **mailbox,
+        )
+        sequence, (step,) = await make_bare_sequence(session, ws.id)
         messages = []
         for i in range(count):
             lead = await make_lead(session, ws.id, email=f"lead{i}@example.com", first_name="Ann")
@@ -89,9 +103,11 @@ async def test_adds_unsubscribe_headers_and_footer_when_missing(
     runtime: Runtime, smtp: SmtpTestServer
 ) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
-        sequence, (_step,) = await make_sequence(session, ws.id)
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, config=smtp.config()
+        )
+        sequence, (_step,) = await make_bare_sequence(session, ws.id)
         lead = await make_lead(session, ws.id)
         enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
         await queue_message(
@@ -273,9 +289,15 @@ async def test_http_provider_gets_the_message_id_as_idempotency_key(runtime: Run
         )
 
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         box = await make_mailbox(
-            session, runtime.settings, ws.id, provider="resend", secret="re_secret"
+            session,
+            ws.id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            provider="resend",
+            secret="re_secret",
+            settings=runtime.settings,
         )
         lead = await make_lead(session, ws.id)
         message = await queue_message(session, runtime.settings, box, lead)

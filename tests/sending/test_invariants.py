@@ -16,12 +16,12 @@ from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.sending.reconcile import reconcile_stale
 from leadflood.suppressions import service as suppression
-from tests.sending.factories import (
+from tests.factories import (
     POSTAL,
+    make_bare_sequence,
     make_enrollment,
     make_lead,
     make_mailbox,
-    make_sequence,
     make_workspace,
     queue_message,
 )
@@ -83,9 +83,15 @@ async def test_delivery_invariants(
     async with runtime.db.session() as session:
         # Global entries would leak into the next example.
         await session.execute(delete(Suppression).where(Suppression.workspace_id.is_(None)))
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config(timeout=2))
-        sequence, (step,) = await make_sequence(session, ws.id)
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session,
+            ws.id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            config=smtp.config(timeout=2),
+        )
+        sequence, (step,) = await make_bare_sequence(session, ws.id)
         for address in recipients:
             lead = await make_lead(session, ws.id, email=address)
             enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)

@@ -8,7 +8,7 @@ from leadflood.models import DeliveryAttempt, Message, MessageStatus
 from leadflood.runtime import Runtime
 from leadflood.sending import catcher_store, delivery
 from leadflood.sending.reconcile import reconcile_stale
-from tests.sending.factories import make_lead, make_mailbox, make_workspace, queue_message
+from tests.factories import make_lead, make_mailbox, make_workspace, queue_message
 from tests.support.smtp_server import SmtpTestServer
 
 
@@ -28,8 +28,10 @@ async def test_drop_during_data_is_reconciled_by_message_id(
     runtime: Runtime, smtp: SmtpTestServer
 ) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, config=smtp.config()
+        )
         lead = await make_lead(session, ws.id)
         message = await queue_message(session, runtime.settings, box, lead)
     smtp.drop_next(stage="DATA")
@@ -48,8 +50,10 @@ async def test_found_at_the_server_is_marked_sent_without_resending(
     runtime: Runtime, smtp: SmtpTestServer
 ) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, config=smtp.config()
+        )
         lead = await make_lead(session, ws.id)
         message = await queue_message(session, runtime.settings, box, lead)
         message.status = MessageStatus.sending
@@ -65,9 +69,13 @@ async def test_found_at_the_server_is_marked_sent_without_resending(
 
 async def test_unknowable_smtp_attempt_is_recorded_not_resent(runtime: Runtime) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         box = await make_mailbox(
-            session, runtime.settings, ws.id, config={"host": "127.0.0.1", "port": 1}
+            session,
+            ws.id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            config={"host": "127.0.0.1", "port": 1},
         )
         lead = await make_lead(session, ws.id)
         started = await queue_message(session, runtime.settings, box, lead)
@@ -89,8 +97,10 @@ async def test_unknowable_smtp_attempt_is_recorded_not_resent(runtime: Runtime) 
 
 async def test_fresh_sending_messages_are_left_alone(runtime: Runtime) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, provider="resend")
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, provider="resend"
+        )
         lead = await make_lead(session, ws.id)
         message = await queue_message(session, runtime.settings, box, lead)
         await session.flush()
@@ -114,7 +124,7 @@ async def test_demo_catcher_receives_and_answers_the_reconciler(runtime: Runtime
     catcher.start()
     try:
         async with runtime.db.session() as session:
-            ws = await make_workspace(session)
+            ws = await make_workspace(session, "Acme")
             box = await demo.ensure_demo_mailbox(session, ws.id, catcher.port, catcher.directory)
             again = await demo.ensure_demo_mailbox(session, ws.id, catcher.port, catcher.directory)
             assert again.id == box.id

@@ -4,7 +4,7 @@ import httpx
 
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
-from tests.sending.factories import make_lead, make_mailbox, queue_message
+from tests.factories import make_lead, make_mailbox, queue_message
 from tests.support.accounts import Account
 from tests.support.smtp_server import SmtpTestServer
 
@@ -16,7 +16,11 @@ async def test_outbox_lists_messages_and_shows_headers(
     assert empty.status_code == 200 and "Nothing has been queued yet" in empty.text
     async with runtime.db.session() as session:
         box = await make_mailbox(
-            session, runtime.settings, owner.workspace_id, config=smtp.config()
+            session,
+            owner.workspace_id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            config=smtp.config(),
         )
         lead = await make_lead(session, owner.workspace_id, email="ann@example.com")
         message = await queue_message(session, runtime.settings, box, lead, subject="Hello Ann")

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus
+from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus, VerificationStatus
 from leadflood.runtime import Runtime
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
 from leadflood.suppressions import stops
-from tests.support.sequences import (
+from tests.factories import (
     FIXED_NOW,
     clean,
     make_lead,
@@ -37,7 +37,7 @@ PROPERTY = settings(
 async def _setup(runtime: Runtime, leads: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
     async with runtime.db.session() as session:
         await clean(session)
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         boxes = [await make_mailbox(session, ws, min_gap_seconds=5) for _ in range(2)]
         seq = await make_sequence(
             session,
@@ -45,7 +45,14 @@ async def _setup(runtime: Runtime, leads: int) -> tuple[uuid.UUID, list[uuid.UUI
             mailboxes=boxes,
             step_specs=[(0, "hours", "One", "1"), (0, "hours", "", "2"), (1, "hours", "", "3")],
         )
-        lead_ids = [(await make_lead(session, ws)).id for _ in range(leads)]
+        lead_ids = [
+            (
+                await make_lead(
+                    session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+                )
+            ).id
+            for _ in range(leads)
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=lead_ids), now=FIXED_NOW
         )

@@ -3,28 +3,19 @@ scheduler tick, the delivery worker: the message arrives with the right headers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus
+from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus, VerificationStatus
 from leadflood.runtime import Runtime
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
+from tests.factories import make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.jobs import drain
-from tests.support.sequences import make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.smtp_server import SmtpTestServer
 
 POSTAL = "Acme Inc, 1 Main Street, Springfield"
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(record_dir=tmp_path / "caught") as server:
-        yield server
 
 
 async def test_enrolled_lead_receives_the_first_step(
@@ -32,7 +23,7 @@ async def test_enrolled_lead_receives_the_first_step(
 ) -> None:
     now = datetime.now(UTC)
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(
             session,
             ws,
@@ -41,7 +32,12 @@ async def test_enrolled_lead_receives_the_first_step(
             reply_to="replies@sender.example",
         )
         lead = await make_lead(
-            session, ws, email="grace@prospect.example", first_name="Grace", company_name="Navy"
+            session,
+            ws,
+            email="grace@prospect.example",
+            first_name="Grace",
+            company_name="Navy",
+            verification_status=VerificationStatus.valid,
         )
         sequence = await make_sequence(
             session,

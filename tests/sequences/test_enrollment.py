@@ -22,7 +22,7 @@ from leadflood.sequences import service as sequences
 from leadflood.sequences.errors import InvalidEnrollSource, SequenceArchived
 from leadflood.sequences.schemas import EnrollRequest, LeadFilter
 from leadflood.suppressions import service as suppression
-from tests.support.sequences import (
+from tests.factories import (
     FIXED_NOW,
     make_lead,
     make_mailbox,
@@ -33,16 +33,35 @@ from tests.support.sequences import (
 
 async def test_skips_are_counted_by_reason(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
         other = await make_sequence(session, ws, mailboxes=[mailbox])
-        good = [await make_lead(session, ws) for _ in range(3)]
-        no_email = await make_lead(session, ws, email=None)
-        invalid = await make_lead(session, ws, verification=VerificationStatus.invalid)
-        unsubscribed = await make_lead(session, ws)
-        blocked_domain = await make_lead(session, ws, email="ceo@blocked.example")
-        busy = await make_lead(session, ws)
+        good = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(3)
+        ]
+        no_email = await make_lead(
+            session, ws, email=None, first_name="Ada", verification_status=VerificationStatus.valid
+        )
+        invalid = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.invalid
+        )
+        unsubscribed = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
+        blocked_domain = await make_lead(
+            session,
+            ws,
+            email="ceo@blocked.example",
+            first_name="Ada",
+            verification_status=VerificationStatus.valid,
+        )
+        busy = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         await suppression.add(session, ws, "email", unsubscribed.email or "", "unsubscribed", "t")
         await suppression.add(session, None, "domain", "blocked.example", "do_not_contact", "t")
         await enrollment.enroll(
@@ -51,8 +70,10 @@ async def test_skips_are_counted_by_reason(db: Database) -> None:
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[good[0].id]), now=FIXED_NOW
         )
-        foreign_ws = await make_workspace(session)
-        foreign = await make_lead(session, foreign_ws)
+        foreign_ws = (await make_workspace(session)).id
+        foreign = await make_lead(
+            session, foreign_ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         ids = [g.id for g in good] + [
             no_email.id,
             invalid.id,
@@ -86,13 +107,15 @@ async def test_skips_are_counted_by_reason(db: Database) -> None:
 
 async def test_active_elsewhere_is_configurable(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         first = await make_sequence(session, ws, mailboxes=[mailbox])
         relaxed = await make_sequence(
             session, ws, mailboxes=[mailbox], stop_rules={"skip_if_active_elsewhere": False}
         )
-        lead = await make_lead(session, ws)
+        lead = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         request = EnrollRequest(lead_ids=[lead.id])
         await enrollment.enroll(session, ws, first.id, request, now=FIXED_NOW)
         result = await enrollment.enroll(session, ws, relaxed.id, request, now=FIXED_NOW)
@@ -101,11 +124,18 @@ async def test_active_elsewhere_is_configurable(db: Database) -> None:
 
 async def test_enroll_by_filter_is_set_based(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox], activate=False)
         for i in range(40):
-            await make_lead(session, ws, score=i, company_name="Globex" if i % 2 else "Initech")
+            await make_lead(
+                session,
+                ws,
+                score=i,
+                company_name="Globex" if i % 2 else "Initech",
+                first_name="Ada",
+                verification_status=VerificationStatus.valid,
+            )
         result = await enrollment.enroll(
             session,
             ws,
@@ -132,7 +162,7 @@ async def test_enroll_by_filter_is_set_based(db: Database) -> None:
 
 async def test_enroll_a_search_run(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
         icp = Icp(workspace_id=ws, name="ICP")
@@ -151,7 +181,9 @@ async def test_enroll_a_search_run(db: Database) -> None:
         outcomes = [SearchOutcome.created, SearchOutcome.updated, SearchOutcome.duplicate]
         leads = []
         for i, outcome in enumerate(outcomes):
-            lead = await make_lead(session, ws)
+            lead = await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
             leads.append(lead)
             session.add(
                 SearchResult(
@@ -164,7 +196,9 @@ async def test_enroll_a_search_run(db: Database) -> None:
                     outcome=outcome,
                 )
             )
-        await make_lead(session, ws)  # not from this run
+        await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )  # not from this run
         await session.flush()
         result = await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(search_run_id=run.id), now=FIXED_NOW
@@ -174,7 +208,7 @@ async def test_enroll_a_search_run(db: Database) -> None:
 
 async def test_source_must_be_exactly_one(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
         with pytest.raises(InvalidEnrollSource):
@@ -194,10 +228,15 @@ async def test_source_must_be_exactly_one(db: Database) -> None:
 
 async def test_pause_resume_stop_in_bulk(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
-        leads = [await make_lead(session, ws) for _ in range(3)]
+        leads = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(3)
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=FIXED_NOW
         )
@@ -207,7 +246,7 @@ async def test_pause_resume_stop_in_bulk(db: Database) -> None:
         assert await enrollment.act(session, ws, "pause", ids[:2], now=FIXED_NOW) == 0
         assert await enrollment.act(session, ws, "resume", ids, now=FIXED_NOW) == 2
         assert await enrollment.act(session, ws, "stop", ids[:1], now=FIXED_NOW) == 1
-        other_ws = await make_workspace(session)
+        other_ws = (await make_workspace(session)).id
         assert await enrollment.act(session, other_ws, "stop", ids, now=FIXED_NOW) == 0
         states = dict(
             (
@@ -222,10 +261,15 @@ async def test_pause_resume_stop_in_bulk(db: Database) -> None:
 
 async def test_a_selection_larger_than_the_parameter_limit(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
-        real = [await make_lead(session, ws) for _ in range(2)]
+        real = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(2)
+        ]
         ids = [uuid.uuid4() for _ in range(70_000)] + [x.id for x in real]
         result = await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=ids), now=FIXED_NOW

@@ -9,26 +9,31 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from leadflood.mailboxes import capacity
 from leadflood.mailboxes.windows import SendingWindow, is_open, resolve_zone
-from leadflood.models import Enrollment, Lead, Mailbox, Message, MessageStatus, SequenceStep
+from leadflood.models import (
+    Enrollment,
+    Lead,
+    Mailbox,
+    Message,
+    MessageStatus,
+    SequenceStep,
+    VerificationStatus,
+)
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
 from leadflood.suppressions import service as suppression
-from tests.support.sequences import clean, make_lead, make_mailbox, make_sequence, make_workspace
+from tests.factories import clean, make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.smtp_server import SmtpTestServer
 
 REAL_ZONES = [
@@ -127,7 +132,7 @@ async def _build(
 ) -> World:
     async with runtime.db.session() as session:
         await clean(session)
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailboxes = [await make_mailbox(session, ws, **spec) for spec in boxes]
         seq = await make_sequence(
             session,
@@ -141,7 +146,16 @@ async def _build(
             ],
             now=now,
         )
-        leads = [await make_lead(session, ws, timezone=z) for z in zones]
+        leads = [
+            await make_lead(
+                session,
+                ws,
+                timezone=z,
+                first_name="Ada",
+                verification_status=VerificationStatus.valid,
+            )
+            for z in zones
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=now
         )
@@ -286,12 +300,6 @@ async def test_scheduler_invariants(
     await _check_windows_caps_and_steps(
         runtime, world, SendingWindow.from_dict(window), sequence_zone
     )
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(record_dir=tmp_path / "caught") as server:
-        yield server
 
 
 async def _delay_queued(runtime: Runtime, delays: list[int]) -> None:

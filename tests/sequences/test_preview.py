@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from leadflood.models import Enrollment, Message, UnsubscribeToken
+from leadflood.models import Enrollment, Message, UnsubscribeToken, VerificationStatus
 from leadflood.runtime import Runtime
 from leadflood.sequences import enrollment, preview, scheduler, steps
 from leadflood.sequences import service as sequences
 from leadflood.sequences.schemas import EnrollRequest, StepCreate, VariantIn
-from tests.support.sequences import make_lead, make_mailbox, make_sequence, make_workspace
+from tests.factories import make_lead, make_mailbox, make_sequence, make_workspace
 
 FRIDAY_3PM_NEW_YORK = datetime(2025, 3, 7, 20, 0, tzinfo=UTC)
 WORKDAYS = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}
@@ -27,7 +27,7 @@ async def _counts(runtime: Runtime) -> tuple[int, int, int]:
 async def test_timeline_in_the_leads_zone_is_a_dry_run(runtime: Runtime) -> None:
     now = FRIDAY_3PM_NEW_YORK
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(
             session,
@@ -53,7 +53,12 @@ async def test_timeline_in_the_leads_zone_is_a_dry_run(runtime: Runtime) -> None
             ),
         )
         lead = await make_lead(
-            session, ws, first_name="Linus", timezone="America/New_York", company_name="Initech"
+            session,
+            ws,
+            first_name="Linus",
+            timezone="America/New_York",
+            company_name="Initech",
+            verification_status=VerificationStatus.valid,
         )
     before = await _counts(runtime)
     async with runtime.db.session() as session:

@@ -6,11 +6,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from leadflood.models import Message, Suppression, SuppressionKind
+from leadflood.models import Message, Suppression, SuppressionKind, VerificationStatus
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
+from tests.factories import make_lead, make_mailbox
 from tests.support.accounts import Account, api_login
-from tests.support.sequences import make_lead, make_mailbox
 from tests.support.smtp_server import SmtpTestServer
 
 STEP_1 = {
@@ -35,6 +35,7 @@ async def _mailbox(runtime: Runtime, account: Account, config: dict[str, Any] | 
 
 
 async def _leads(runtime: Runtime, account: Account, n: int, **values: Any) -> list[str]:
+    values = {"first_name": "Ada", "verification_status": VerificationStatus.valid} | values
     async with runtime.db.session() as session:
         return [
             str((await make_lead(session, account.workspace_id, **values)).id) for _ in range(n)

@@ -5,13 +5,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from leadflood.db.engine import Database
-from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus, SequenceState
+from leadflood.models import (
+    Enrollment,
+    EnrollmentState,
+    Message,
+    MessageStatus,
+    SequenceState,
+    VerificationStatus,
+)
 from leadflood.runtime import Runtime
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences import service as sequences
 from leadflood.sequences.schemas import EnrollRequest
 from leadflood.suppressions import service as suppression
-from tests.support.sequences import (
+from tests.factories import (
     FIXED_NOW,
     make_lead,
     make_mailbox,
@@ -36,10 +43,13 @@ async def _enrollments(db: Database) -> list[Enrollment]:
 async def test_a_tick_queues_each_step_then_completes(runtime: Runtime) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws, reply_to="replies@sender.example")
         seq = await make_sequence(session, ws, mailboxes=[mailbox], window=WORKDAYS)
-        leads = [await make_lead(session, ws, first_name=n) for n in ("Ada", "Bob", None)]
+        leads = [
+            await make_lead(session, ws, first_name=n, verification_status=VerificationStatus.valid)
+            for n in ("Ada", "Bob", None)
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=FIXED_NOW
         )
@@ -76,11 +86,23 @@ async def test_a_tick_queues_each_step_then_completes(runtime: Runtime) -> None:
 async def test_outside_the_window_only_moves_the_enrollment(runtime: Runtime) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox], window=WORKDAYS)
-        tokyo = await make_lead(session, ws, timezone="Asia/Tokyo")
-        unknown_zone = await make_lead(session, ws, timezone="Mars/Olympus")
+        tokyo = await make_lead(
+            session,
+            ws,
+            timezone="Asia/Tokyo",
+            first_name="Ada",
+            verification_status=VerificationStatus.valid,
+        )
+        unknown_zone = await make_lead(
+            session,
+            ws,
+            timezone="Mars/Olympus",
+            first_name="Ada",
+            verification_status=VerificationStatus.valid,
+        )
         await enrollment.enroll(
             session,
             ws,
@@ -101,10 +123,15 @@ async def test_outside_the_window_only_moves_the_enrollment(runtime: Runtime) ->
 async def test_the_daily_cap_moves_the_rest_to_the_next_day(runtime: Runtime) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws, daily_cap=2, min_gap_seconds=60)
         seq = await make_sequence(session, ws, mailboxes=[mailbox], window=WORKDAYS)
-        leads = [await make_lead(session, ws) for _ in range(5)]
+        leads = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(5)
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=FIXED_NOW
         )
@@ -119,10 +146,15 @@ async def test_the_daily_cap_moves_the_rest_to_the_next_day(runtime: Runtime) ->
 async def test_rotation_spreads_over_mailboxes_and_follow_ups_stick(runtime: Runtime) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         boxes = [await make_mailbox(session, ws, daily_cap=3, min_gap_seconds=30) for _ in range(2)]
         seq = await make_sequence(session, ws, mailboxes=boxes)
-        leads = [await make_lead(session, ws) for _ in range(6)]
+        leads = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(6)
+        ]
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[x.id for x in leads]), now=FIXED_NOW
         )
@@ -139,10 +171,15 @@ async def test_rotation_spreads_over_mailboxes_and_follow_ups_stick(runtime: Run
 async def test_stop_conditions_are_checked_at_the_tick(runtime: Runtime) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
-        unsubscribed, replied, fine = [await make_lead(session, ws) for _ in range(3)]
+        unsubscribed, replied, fine = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(3)
+        ]
         await enrollment.enroll(
             session,
             ws,
@@ -175,10 +212,12 @@ async def test_pausing_withdraws_unsent_messages_and_resuming_plans_them_again(
 ) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
-        lead = await make_lead(session, ws)
+        lead = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[lead.id]), now=FIXED_NOW
         )
@@ -200,12 +239,14 @@ async def test_stopping_a_completed_enrollment_cancels_its_unsent_last_step(
 ) -> None:
     db, settings = runtime.db, runtime.settings
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(
             session, ws, mailboxes=[mailbox], step_specs=[(0, "hours", "Only", "One step")]
         )
-        lead = await make_lead(session, ws)
+        lead = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[lead.id]), now=FIXED_NOW
         )

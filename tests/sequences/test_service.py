@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leadflood.db.engine import Database
-from leadflood.models import EnrollmentState, MailboxState, SequenceState
+from leadflood.models import EnrollmentState, MailboxState, SequenceState, VerificationStatus
 from leadflood.sequences import enrollment, steps
 from leadflood.sequences import service as sequences
 from leadflood.sequences.errors import (
@@ -21,7 +21,7 @@ from leadflood.sequences.schemas import (
     StepUpdate,
     VariantIn,
 )
-from tests.support.sequences import (
+from tests.factories import (
     FIXED_NOW,
     make_lead,
     make_mailbox,
@@ -38,7 +38,7 @@ def _step(subject: str = "Hi", body: str = "Hello {{ first_name }}", **kw: objec
 
 async def test_transitions_follow_the_state_machine(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox], activate=False)
         assert seq.state == S.draft
@@ -60,7 +60,7 @@ async def test_transitions_follow_the_state_machine(db: Database) -> None:
 
 async def test_draft_to_archived_and_active_to_active_refused(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
         with pytest.raises(InvalidTransition):
@@ -74,7 +74,7 @@ async def test_draft_to_archived_and_active_to_active_refused(db: Database) -> N
 
 async def test_activation_lists_what_is_missing(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         paused_box = await make_mailbox(session, ws, state=MailboxState.paused)
         seq = await sequences.create(
             session,
@@ -100,8 +100,14 @@ async def test_activation_lists_what_is_missing(db: Database) -> None:
 
 async def test_templates_are_validated_when_saved(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
-        await make_lead(session, ws, custom_fields={"pain_point": "churn"})
+        ws = (await make_workspace(session)).id
+        await make_lead(
+            session,
+            ws,
+            custom_fields={"pain_point": "churn"},
+            first_name="Ada",
+            verification_status=VerificationStatus.valid,
+        )
         seq = await sequences.create(session, ws, SequenceCreate(name="T"))
         with pytest.raises(InvalidTemplate) as caught:
             await steps.add(session, ws, seq.id, _step(body="Hi {{ frist_name }}"))
@@ -129,7 +135,7 @@ async def test_templates_are_validated_when_saved(db: Database) -> None:
 
 async def test_positions_stay_dense(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         seq = await sequences.create(session, ws, SequenceCreate(name="P"))
         for name in ("a", "b", "c"):
             seq = await steps.add(session, ws, seq.id, _step(subject=name))
@@ -148,7 +154,7 @@ async def test_positions_stay_dense(db: Database) -> None:
 
 async def test_variants_get_labels_and_weights(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         seq = await sequences.create(session, ws, SequenceCreate(name="AB"))
         seq = await steps.add(
             session,
@@ -169,8 +175,8 @@ async def test_variants_get_labels_and_weights(db: Database) -> None:
 
 async def test_unknown_mailbox_of_another_workspace(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
-        other = await make_workspace(session)
+        ws = (await make_workspace(session)).id
+        other = (await make_workspace(session)).id
         foreign = await make_mailbox(session, other)
         with pytest.raises(UnknownMailbox):
             await sequences.create(session, ws, SequenceCreate(name="x", mailbox_ids=[foreign.id]))
@@ -178,10 +184,12 @@ async def test_unknown_mailbox_of_another_workspace(db: Database) -> None:
 
 async def test_archiving_stops_enrollments(db: Database) -> None:
     async with db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox])
-        lead = await make_lead(session, ws)
+        lead = await make_lead(
+            session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         await enrollment.enroll(
             session, ws, seq.id, EnrollRequest(lead_ids=[lead.id]), now=FIXED_NOW
         )

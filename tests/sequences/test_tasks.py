@@ -5,22 +5,27 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from leadflood import jobs
-from leadflood.models import Message
+from leadflood.models import Message, VerificationStatus
 from leadflood.runtime import Runtime
 from leadflood.sequences import enrollment, tasks
 from leadflood.sequences.schemas import EnrollRequest
+from tests.factories import make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.jobs import drain
-from tests.support.sequences import make_lead, make_mailbox, make_sequence, make_workspace
 
 
 async def test_the_tick_job_queues_due_messages(runtime: Runtime) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         # No SMTP settings: delivery fails, but the scheduler's work is what is checked here.
         mailbox = await make_mailbox(session, ws, state="paused")
         other = await make_mailbox(session, ws)
         seq = await make_sequence(session, ws, mailboxes=[mailbox, other])
-        leads = [await make_lead(session, ws) for _ in range(3)]
+        leads = [
+            await make_lead(
+                session, ws, first_name="Ada", verification_status=VerificationStatus.valid
+            )
+            for _ in range(3)
+        ]
         await enrollment.enroll(
             session,
             ws,

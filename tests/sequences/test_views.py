@@ -5,9 +5,10 @@ from typing import Any
 
 import httpx
 
+from leadflood.models import VerificationStatus
 from leadflood.runtime import Runtime
+from tests.factories import make_lead, make_mailbox
 from tests.support.accounts import Account, browser_login, csrf_of
-from tests.support.sequences import make_lead, make_mailbox
 
 
 async def _signed_in(client: httpx.AsyncClient, owner: Account) -> str:
@@ -21,8 +22,20 @@ async def test_build_a_sequence_in_the_browser(
     token = await _signed_in(anon_client, owner)
     async with runtime.db.session() as session:
         box = await make_mailbox(session, owner.workspace_id, config={"host": "x"})
-        lead = await make_lead(session, owner.workspace_id, first_name="Grace", company_name="Navy")
-        other = await make_lead(session, owner.workspace_id, email=None)
+        lead = await make_lead(
+            session,
+            owner.workspace_id,
+            first_name="Grace",
+            company_name="Navy",
+            verification_status=VerificationStatus.valid,
+        )
+        other = await make_lead(
+            session,
+            owner.workspace_id,
+            email=None,
+            first_name="Ada",
+            verification_status=VerificationStatus.valid,
+        )
     empty = await anon_client.get("/sequences")
     assert "No sequences yet" in empty.text and 'href="/sequences"' in empty.text
 
@@ -199,7 +212,7 @@ async def test_viewers_see_but_cannot_change_and_other_workspaces_are_hidden(
     runtime: Runtime,
 ) -> None:  # fmt: skip
     async with runtime.db.session() as session:
-        from tests.support.sequences import make_sequence
+        from tests.factories import make_sequence
 
         mine = await make_sequence(session, owner.workspace_id, activate=False)
         theirs = await make_sequence(session, other_workspace.workspace_id, activate=False)
@@ -224,7 +237,7 @@ async def _waiting_fixture(runtime: Runtime, workspace_id: Any, now: Any) -> dic
     from zoneinfo import ZoneInfo
 
     from leadflood.models import Enrollment, MailboxState, Message, MessageStatus
-    from tests.support.sequences import make_sequence
+    from tests.factories import make_sequence
 
     chicago = ZoneInfo("America/Chicago")
     day = (now.astimezone(chicago).weekday() + 3) % 7
@@ -256,7 +269,13 @@ async def _waiting_fixture(runtime: Runtime, workspace_id: Any, now: Any) -> dic
             ("capped", "America/Chicago", capped), ("night", "America/Chicago", closed),
             ("window", "America/Chicago", ok),
         ]:  # fmt: skip
-            lead = await make_lead(session, workspace_id, first_name=name, timezone=zone)
+            lead = await make_lead(
+                session,
+                workspace_id,
+                first_name=name,
+                timezone=zone,
+                verification_status=VerificationStatus.valid,
+            )
             queued = box is not None
             e = Enrollment(
                 workspace_id=workspace_id, sequence_id=seq.id, lead_id=lead.id,
@@ -364,7 +383,7 @@ async def test_the_enrollment_rows_cost_the_same_queries_for_any_page_size(
 async def test_the_enroll_form_shows_only_the_chosen_source_with_its_script(
     anon_client: httpx.AsyncClient, owner: Account, runtime: Runtime
 ) -> None:
-    from tests.support.sequences import make_sequence
+    from tests.factories import make_sequence
 
     await browser_login(anon_client, owner)
     async with runtime.db.session() as session:

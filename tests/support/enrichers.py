@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadflood.models import Lead
 from leadflood.providers.base import EnrichmentInput, EnrichmentResult, ProviderError
-from leadflood.runtime import Runtime
 
 
 @dataclass
@@ -27,18 +24,3 @@ class Scripted:
         return EnrichmentResult(
             provider=self.name, found=bool(self.fields), fields=dict(self.fields), cost=self.cost
         )
-
-
-async def make_lead(
-    runtime: Runtime, workspace_id: uuid.UUID, *, email: str | None = None, **values: Any
-) -> uuid.UUID:
-    async with runtime.db.session() as session:
-        lead = Lead(
-            workspace_id=workspace_id,
-            email=email or f"{uuid.uuid4().hex[:10]}@example.org",
-            source="manual",
-            **values,
-        )
-        session.add(lead)
-        await session.flush()
-        return lead.id

@@ -4,35 +4,34 @@ already completed when it queued the last step."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from leadflood.models import Enrollment, EnrollmentState, Message, MessageStatus
+from leadflood.models import (
+    Enrollment,
+    EnrollmentState,
+    Message,
+    MessageStatus,
+    VerificationStatus,
+)
 from leadflood.runtime import Runtime
 from leadflood.sequences import enrollment, scheduler
 from leadflood.sequences.schemas import EnrollRequest
 from leadflood.suppressions import stops
+from tests.factories import make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.jobs import drain
-from tests.support.sequences import make_lead, make_mailbox, make_sequence, make_workspace
 from tests.support.smtp_server import SmtpTestServer
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(record_dir=tmp_path / "caught") as server:
-        yield server
 
 
 async def _one_step_enrollment(runtime: Runtime, smtp: SmtpTestServer, email: str) -> None:
     now = datetime.now(UTC)
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = (await make_workspace(session)).id
         mailbox = await make_mailbox(session, ws, config=smtp.config())
-        lead = await make_lead(session, ws, email=email)
+        lead = await make_lead(
+            session, ws, email=email, first_name="Ada", verification_status=VerificationStatus.valid
+        )
         sequence = await make_sequence(
             session, ws, mailboxes=[mailbox], step_specs=[(0, "hours", "Hello", "Hi.")], now=now
         )

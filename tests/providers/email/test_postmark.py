@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from leadflood.providers.base import (
-    OutboundEmail,
     PermanentProviderError,
     ProviderError,
     ProviderNotConfiguredError,
@@ -16,32 +15,13 @@ from leadflood.providers.base import (
     TemporaryProviderError,
 )
 from leadflood.providers.email import PostmarkSender, build_email_sender
+from tests.providers.email.messages import make_email
 from tests.support.fake_api import FakeApi
 
 FIXTURES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "postmark.json").read_text()
 )
 ERRORS: dict[str, Any] = FIXTURES["errors"]
-
-
-def make_email(**overrides: Any) -> OutboundEmail:
-    fields: dict[str, Any] = {
-        "message_id": "<lead-42.step-1@mail.sender.test>",
-        "from_email": "ana@sender.test",
-        "from_name": "Ana Lopez",
-        "to": ["lead@prospect.test"],
-        "subject": "Quick question",
-        "text": "Hi there",
-        "html": "<p>Hi there</p>",
-        "reply_to": "replies@sender.test",
-        "headers": {
-            "List-Unsubscribe": "<https://app.test/u/tok>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        "metadata": {"lead_id": "42"},
-    }
-    fields.update(overrides)
-    return OutboundEmail(**fields)
 
 
 def sender(api: FakeApi, **options: Any) -> PostmarkSender:

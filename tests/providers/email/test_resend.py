@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadflood.providers.base import (
-    OutboundEmail,
     PermanentProviderError,
     ProviderError,
     ProviderNotConfiguredError,
@@ -20,6 +20,7 @@ from leadflood.providers.base import (
 )
 from leadflood.providers.email import ResendSender, build_email_sender
 from leadflood.providers.email.resend import resend_error
+from tests.providers.email import messages
 from tests.support.fake_api import FakeApi
 
 FIXTURES: dict[str, Any] = json.loads(
@@ -28,25 +29,12 @@ FIXTURES: dict[str, Any] = json.loads(
 ERRORS: dict[str, Any] = FIXTURES["errors"]
 
 
-def make_email(**overrides: Any) -> OutboundEmail:
-    fields: dict[str, Any] = {
-        "message_id": "<lead-42.step-1@mail.sender.test>",
-        "from_email": "ana@sender.test",
-        "from_name": "Ana Lopez",
-        "to": ["lead@prospect.test"],
-        "subject": "Quick question",
-        "text": "Hi there",
-        "html": "<p>Hi there</p>",
-        "reply_to": "replies@sender.test",
-        "headers": {
-            "List-Unsubscribe": "<https://app.test/u/tok>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        "idempotency_key": "msg-0191f2c4",
-        "metadata": {"lead_id": "42", "step": "step 1"},
-    }
-    fields.update(overrides)
-    return OutboundEmail(**fields)
+# Resend is also given an idempotency key, and tags (whose values it wants without spaces).
+make_email = partial(
+    messages.make_email,
+    idempotency_key="msg-0191f2c4",
+    metadata={"lead_id": "42", "step": "step 1"},
+)
 
 
 def sender(api: FakeApi, **options: Any) -> ResendSender:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,6 @@ import httpx
 import pytest
 
 from leadflood.providers.base import (
-    OutboundEmail,
     PermanentProviderError,
     ProviderError,
     ProviderNotConfiguredError,
@@ -16,6 +16,7 @@ from leadflood.providers.base import (
     TemporaryProviderError,
 )
 from leadflood.providers.email import SendGridSender, build_email_sender
+from tests.providers.email import messages
 from tests.support.fake_api import FakeApi
 
 ERRORS: dict[str, Any] = json.loads(
@@ -24,24 +25,8 @@ ERRORS: dict[str, Any] = json.loads(
 X_MESSAGE_ID = "W86EgYT6SQKk0lRflfLRsA"
 
 
-def make_email(**overrides: Any) -> OutboundEmail:
-    fields: dict[str, Any] = {
-        "message_id": "<lead-42.step-1@mail.sender.test>",
-        "from_email": "ana@sender.test",
-        "from_name": "Ana Lopez",
-        "to": ["lead@prospect.test"],
-        "subject": "Quick question",
-        "text": "Hi there",
-        "html": "<p>Hi there</p>",
-        "reply_to": "replies@sender.test",
-        "headers": {
-            "List-Unsubscribe": "<https://app.test/u/tok>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        "metadata": {"lead_id": "42", "message_id": "m-1"},
-    }
-    fields.update(overrides)
-    return OutboundEmail(**fields)
+# SendGrid's custom_args carry our message id too.
+make_email = partial(messages.make_email, metadata={"lead_id": "42", "message_id": "m-1"})
 
 
 def sender(api: FakeApi, **options: Any) -> SendGridSender:

@@ -26,8 +26,8 @@ from leadflood.models import EnrichmentRun, Lead, LeadStatus, Role, Verification
 from leadflood.providers.base import ProviderNotConfiguredError
 from leadflood.providers.registry import ProviderRegistry
 from leadflood.runtime import Runtime
+from tests.factories import make_lead
 from tests.support.accounts import Account, make_account
-from tests.support.enrichers import make_lead
 from tests.support.icps import make_icp
 from tests.support.jobs import drain
 
@@ -88,10 +88,12 @@ async def _use_hunter(runtime: Runtime, account: Account, key: str | None) -> No
 
 
 async def _patrick(runtime: Runtime, workspace_id: uuid.UUID) -> uuid.UUID:
-    return await make_lead(
-        runtime, workspace_id, email="patrick@stripe.com", first_name="Patrick",
-        last_name="Collison", company_domain="stripe.com",
-    )  # fmt: skip
+    async with runtime.db.session() as session:
+        lead = await make_lead(
+            session, workspace_id, email="patrick@stripe.com", first_name="Patrick",
+            last_name="Collison", company_domain="stripe.com",
+        )  # fmt: skip
+        return lead.id
 
 
 async def _verify(runtime: Runtime, lead_id: uuid.UUID) -> Lead:

@@ -5,7 +5,7 @@ import subprocess
 from decimal import Decimal
 
 from leadflood.models import Lead, LeadStatus
-from tests.support.enrichers import make_lead
+from tests.factories import make_lead
 from tests.support.processes import run_cli
 
 
@@ -25,10 +25,10 @@ async def test_settings_and_bulk_enrich_from_the_cli(tmp_path, database_url, run
     )
     assert wrong.returncode == 1 and "unknown_provider" in wrong.stderr
 
-    ids = [
-        await make_lead(runtime, owner.workspace_id, email="ada@lovelace-analytics.com"),
-        await make_lead(runtime, owner.workspace_id, email="grace@hopper-systems.com"),
-    ]
+    ids = []
+    for email in ("ada@lovelace-analytics.com", "grace@hopper-systems.com"):
+        async with runtime.db.session() as session:
+            ids.append((await make_lead(session, owner.workspace_id, email=email)).id)
     done = leadflood(
         tmp_path, database_url, "leads", "enrich", "-w", "Acme", "--filter", "status=new",
         "--run-worker", "--json",

@@ -9,10 +9,10 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from leadflood.models import Enrollment
+from leadflood.models import Enrollment, VerificationStatus
 from leadflood.runtime import Runtime
+from tests.factories import make_lead, make_sequence
 from tests.support.accounts import Account, browser_login, csrf_of
-from tests.support.sequences import make_lead, make_sequence
 
 
 async def _setup(
@@ -24,7 +24,11 @@ async def _setup(
         emails = []
         for i in range(leads):
             lead = await make_lead(
-                session, owner.workspace_id, company_name="Navy" if i < 3 else "Initech"
+                session,
+                owner.workspace_id,
+                company_name="Navy" if i < 3 else "Initech",
+                first_name="Ada",
+                verification_status=VerificationStatus.valid,
             )
             emails.append(str(lead.email))
     token = csrf_of((await anon_client.get(f"/sequences/{seq.id}/enroll")).text)
@@ -110,7 +114,13 @@ async def test_the_page_and_the_count_endpoint_give_the_servers_count(
 ) -> None:
     sid, _, _ = await _setup(anon_client, owner, runtime)
     async with runtime.db.session() as session:
-        await make_lead(session, other_workspace.workspace_id, company_name="Navy")
+        await make_lead(
+            session,
+            other_workspace.workspace_id,
+            company_name="Navy",
+            first_name="Ada",
+            verification_status=VerificationStatus.valid,
+        )
     page = await anon_client.get(f"/sequences/{sid}/enroll")
     assert "12 leads match this filter." in page.text
     assert f'data-count-url="/sequences/{sid}/enroll/count"' in page.text

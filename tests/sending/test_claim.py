@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
-from tests.sending.factories import (
+from tests.factories import (
+    make_bare_sequence,
     make_enrollment,
     make_lead,
     make_mailbox,
-    make_sequence,
     make_workspace,
     queue_message,
 )
@@ -48,9 +48,11 @@ async def _queue(
     runtime: Runtime, smtp: SmtpTestServer, zones: list[str | None], send_after: datetime
 ) -> tuple[Mailbox, list[Message]]:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
-        sequence, (step,) = await make_sequence(
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, config=smtp.config()
+        )
+        sequence, (step,) = await make_bare_sequence(
             session, ws.id, window=WEEKDAYS_9_TO_5, timezone="Asia/Tokyo"
         )
         messages = []
@@ -134,16 +136,17 @@ async def test_the_mailbox_sends_only_inside_its_own_window(
     # The lead's window is always open; the mailbox's is weekdays 09:00-17:00 in Berlin.
     monday_0730 = datetime(2025, 1, 13, 7, 30, tzinfo=UTC)  # 08:30 in Berlin
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         box = await make_mailbox(
             session,
-            runtime.settings,
             ws.id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
             config=smtp.config(),
             window=WEEKDAYS_9_TO_5,
             timezone="Europe/Berlin",
         )
-        sequence, (step,) = await make_sequence(session, ws.id)
+        sequence, (step,) = await make_bare_sequence(session, ws.id)
         lead = await make_lead(session, ws.id)
         enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
         message = await queue_message(

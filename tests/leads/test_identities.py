@@ -1,4 +1,4 @@
-"""The fast paths of value_checks against the full checks they stand in for."""
+"""The fast paths of leadflood.leads.identities against the full checks they stand in for."""
 
 from __future__ import annotations
 

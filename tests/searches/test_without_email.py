@@ -28,8 +28,9 @@ from leadflood.models import (
     Workspace,
 )
 from leadflood.providers.registry import ProviderRegistry
+from tests.factories import make_lead
 from tests.support.accounts import Account
-from tests.support.enrichers import Scripted, make_lead
+from tests.support.enrichers import Scripted
 from tests.support.icps import make_icp, reload_run, start_run
 from tests.support.jobs import drain
 
@@ -236,7 +237,8 @@ async def test_enrichment_fills_the_email_of_search_leads(
 async def test_enrichment_leaves_out_an_email_another_lead_has(
     runtime, owner: Account, providers: Providers, client
 ) -> None:
-    imported = await make_lead(runtime, owner.workspace_id, email="Andrew@Scicomm.media")
+    async with runtime.db.session() as session:
+        imported = (await make_lead(session, owner.workspace_id, email="Andrew@Scicomm.media")).id
     icp = await make_icp(runtime, owner.workspace_id, criteria={"titles": ["CEO"]})
     await start_run(runtime, owner.workspace_id, icp.id, source="apollo")
     await drain(runtime)
@@ -261,7 +263,8 @@ async def test_enrichment_leaves_out_an_email_another_lead_has(
 
 
 async def test_an_email_another_lead_has_is_not_copied(runtime, owner: Account) -> None:
-    taken = await make_lead(runtime, owner.workspace_id, email="Tim@Apollo.io")
+    async with runtime.db.session() as session:
+        taken = (await make_lead(session, owner.workspace_id, email="Tim@Apollo.io")).id
     async with runtime.db.session() as session:
         lead = Lead(
             workspace_id=owner.workspace_id, source="apollo", linkedin_url=TIM, custom_fields={}

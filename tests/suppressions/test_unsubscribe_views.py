@@ -8,7 +8,7 @@ import pytest
 
 from leadflood.runtime import Runtime
 from leadflood.suppressions import unsubscribe
-from tests.sending.factories import make_workspace
+from tests.factories import make_workspace
 from tests.support.accounts import Account, browser_login
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -74,7 +74,7 @@ async def test_a_valid_link_still_shows_the_confirmation_page(
     runtime: Runtime, anon_client: httpx.AsyncClient
 ) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         token = await unsubscribe.issue_token(session, ws.id, None, "ann@example.com")
     page = await anon_client.get(f"/u/{token}", headers=BROWSER)
     assert page.status_code == 200 and "Unsubscribe?" in page.text

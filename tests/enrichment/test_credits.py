@@ -10,7 +10,8 @@ from sqlalchemy import select
 from leadflood.enrichment import credits
 from leadflood.enrichment import waterfall as enrichment
 from leadflood.models import EnrichmentRun, EnrichmentSettings, Lead, LeadStatus, Workspace
-from tests.support.enrichers import Scripted, make_lead
+from tests.factories import make_lead
+from tests.support.enrichers import Scripted
 from tests.support.jobs import drain
 
 WANTED = ["title"]
@@ -35,7 +36,10 @@ async def _used(runtime, workspace_id) -> Decimal:
 async def test_spending_stops_with_a_clear_error_once_the_budget_is_used_up(runtime, owner):
     await _set_budget(runtime, owner.workspace_id, Decimal(2))
     paid = Scripted("paid", {"title": "CFO"}, cost=1, max_cost=1)
-    ids = [await make_lead(runtime, owner.workspace_id) for _ in range(3)]
+    ids = []
+    for _ in range(3):
+        async with runtime.db.session() as session:
+            ids.append((await make_lead(session, owner.workspace_id)).id)
     outcomes = []
     for lead_id in ids:
         async with runtime.db.session() as session:
@@ -57,7 +61,8 @@ async def test_spending_stops_with_a_clear_error_once_the_budget_is_used_up(runt
 async def test_free_providers_keep_working_when_the_budget_is_used_up(runtime, owner):
     await _set_budget(runtime, owner.workspace_id, Decimal(0))
     free = Scripted("free", {"title": "CFO"})
-    lead_id = await make_lead(runtime, owner.workspace_id)
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id)).id
     async with runtime.db.session() as session:
         outcome = await enrichment.enrich_lead(session, lead_id, [free], wanted=WANTED)
     assert outcome.answered and outcome.budget is None
@@ -65,7 +70,8 @@ async def test_free_providers_keep_working_when_the_budget_is_used_up(runtime, o
 
 async def test_api_refuses_at_once_when_the_budget_is_used_up(client, runtime, owner):
     await _set_budget(runtime, owner.workspace_id, Decimal(1), waterfall=("hunter",))
-    lead_id = await make_lead(runtime, owner.workspace_id)
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id)).id
     async with runtime.db.session() as session:
         session.add(
             EnrichmentRun(
@@ -87,7 +93,8 @@ async def test_the_job_fails_with_the_budget_error_and_leaves_the_lead_alone(
 ):
     await _set_budget(runtime, owner.workspace_id, Decimal(0), waterfall=("hunter",))
     runtime.settings.hunter_api_key = "test-key"
-    lead_id = await make_lead(runtime, owner.workspace_id, first_name="Ada", last_name="L")
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id, first_name="Ada", last_name="L")).id
     async with runtime.db.session() as session:
         from leadflood import jobs
 
@@ -125,7 +132,8 @@ async def test_recorded_spending_never_exceeds_the_budget(runtime, budget, calls
     await _set_budget(runtime, workspace_id, Decimal(budget))
     for price, spent in calls:
         enricher = Scripted(f"p{price}", {"title": "VP"}, cost=min(price, spent), max_cost=price)
-        lead_id = await make_lead(runtime, workspace_id)
+        async with runtime.db.session() as session:
+            lead_id = (await make_lead(session, workspace_id)).id
         async with runtime.db.session() as session:
             await enrichment.enrich_lead(session, lead_id, [enricher], wanted=WANTED)
         assert await _used(runtime, workspace_id) <= budget

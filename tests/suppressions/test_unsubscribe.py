@@ -10,12 +10,12 @@ from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.suppressions import service as suppression
 from leadflood.suppressions import unsubscribe
-from tests.sending.factories import (
+from tests.factories import (
     POSTAL,
+    make_bare_sequence,
     make_enrollment,
     make_lead,
     make_mailbox,
-    make_sequence,
     make_workspace,
     queue_message,
 )
@@ -39,10 +39,12 @@ def test_headers_and_footer(runtime: Runtime) -> None:
 
 async def _two_step_lead(runtime: Runtime, smtp: SmtpTestServer) -> dict[str, Any]:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
-        sequence, (first, second) = await make_sequence(session, ws.id, steps=2)
-        other_sequence, (_other_step,) = await make_sequence(session, ws.id)
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, config=smtp.config()
+        )
+        sequence, (first, second) = await make_bare_sequence(session, ws.id, steps=2)
+        other_sequence, (_other_step,) = await make_bare_sequence(session, ws.id)
         lead = await make_lead(session, ws.id, email="Ann@Example.com")
         enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
         other = await make_enrollment(session, ws.id, other_sequence.id, lead.id)

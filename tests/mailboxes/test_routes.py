@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 
 from leadflood.runtime import Runtime
-from tests.sending.factories import make_lead, queue_message
+from tests.factories import make_lead, queue_message
 from tests.support.accounts import Account
 from tests.support.smtp_server import SmtpTestServer
 
@@ -134,3 +134,71 @@ async def test_roles_and_workspaces(
             response = await theirs.request(method, path)
             assert response.status_code == 404, (path, response.text)
             assert response.json()["error"]["code"] == "mailbox_not_found"
+
+
+def _smtp_body_with_window(server: SmtpTestServer, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "Sales",
+        "provider": "smtp",
+        "from_email": "sam@sender.example",
+        "from_name": "Sam",
+        "host": server.host,
+        "port": server.port,
+        "tls_mode": "none",
+        "username": server.username,
+        "password": server.password,
+        "daily_cap": 40,
+        "timezone": "Europe/London",
+        "window": {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"},
+        **extra,
+    }
+
+
+async def test_smtp_mailbox_is_checked_and_secrets_never_returned(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    with SmtpTestServer(username="sam", password="s3cret") as server:
+        bad = await client.post(
+            "/v1/mailboxes", json=_smtp_body_with_window(server, password="wrong")
+        )
+        assert bad.status_code == 422
+        assert bad.json()["error"]["code"] == "mailbox_check_failed"
+        assert "rejected" in bad.json()["error"]["message"]
+        created = await client.post("/v1/mailboxes", json=_smtp_body_with_window(server))
+        assert created.status_code == 201, created.text
+        assert server.auth_attempts[-1] == ("sam", True)
+    body = created.json()
+    assert body["has_secret"] is True and "s3cret" not in created.text
+    assert body["settings"] == {"host": "127.0.0.1", "port": server.port, "tls_mode": "none",
+                                "username": "sam"}  # fmt: skip
+    listed = await client.get("/v1/mailboxes")
+    (item,) = listed.json()
+    assert item["health"]["cap_today"] == 40 and item["health"]["sent_today"] == 0
+    assert "s3cret" not in listed.text
+    paused = await client.post(f"/v1/mailboxes/{body['id']}/pause")
+    assert paused.json()["state"] == "paused"
+    resumed = await client.post(f"/v1/mailboxes/{body['id']}/resume")
+    assert resumed.json()["state"] == "active"
+    patched = await client.patch(f"/v1/mailboxes/{body['id']}", json={"daily_cap": 5})
+    assert patched.json()["daily_cap"] == 5
+    invalid = await client.patch(
+        f"/v1/mailboxes/{body['id']}", json={"window": {"days": [9], "start": "x"}}
+    )
+    assert invalid.status_code == 422
+
+
+async def test_http_mailbox_needs_a_key_and_viewers_cannot_create(
+    client: httpx.AsyncClient, make_user: Any, owner: Account, app: Any
+) -> None:
+    body = {"name": "R", "provider": "resend", "from_email": "a@b.example"}
+    assert (await client.post("/v1/mailboxes", json=body)).status_code == 422
+    made = await client.post("/v1/mailboxes", json=body | {"api_key": "re_x"})
+    assert made.status_code == 201 and "re_x" not in made.text
+    viewer = await make_user(role="viewer", workspace=owner.workspace_id)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=viewer.headers
+    ) as as_viewer:
+        assert (await as_viewer.get("/v1/mailboxes")).status_code == 200
+        denied = await as_viewer.post("/v1/mailboxes", json=body | {"api_key": "re_y"})
+        assert denied.status_code == 403

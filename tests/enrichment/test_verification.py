@@ -11,7 +11,7 @@ from leadflood.enrichment import verification as verifying
 from leadflood.models import Lead, Verification, VerificationStatus
 from leadflood.providers.registry import ProviderRegistry
 from leadflood.providers.sandbox import SandboxVerifier, default_universe
-from tests.support.enrichers import make_lead
+from tests.factories import make_lead
 from tests.support.jobs import drain
 
 
@@ -48,7 +48,8 @@ async def _verify(runtime, lead_id) -> verifying.Checked:
 
 
 async def test_sandbox_verdict_with_offline_mx_is_kept_with_its_evidence(offline, owner) -> None:
-    lead_id = await make_lead(offline, owner.workspace_id, email=_universe_email("valid"))
+    async with offline.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id, email=_universe_email("valid"))).id
     checked = await _verify(offline, lead_id)
     assert checked.verification is not None
     async with offline.db.session() as session:
@@ -86,7 +87,8 @@ async def test_local_checks_flag_reserved_and_disposable_addresses(
                 verifier="none",
             )
         )  # fmt: skip
-    lead_id = await make_lead(offline, owner.workspace_id, email=email)
+    async with offline.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id, email=email)).id
     await _verify(offline, lead_id)
     async with offline.db.session() as session:
         lead = await session.get(Lead, lead_id)
@@ -106,7 +108,8 @@ async def test_a_lead_without_email_is_skipped(offline, owner) -> None:
 async def test_hunter_without_a_key_falls_back_to_our_checks(client, offline, owner) -> None:
     put = await client.put("/v1/settings/enrichment", json={"verifier": "hunter"})
     assert put.status_code == 200, put.text
-    lead_id = await make_lead(offline, owner.workspace_id, email="ceo@mailinator.com")
+    async with offline.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id, email="ceo@mailinator.com")).id
     await _verify(offline, lead_id)
     async with offline.db.session() as session:
         lead = await session.get(Lead, lead_id)
@@ -115,10 +118,10 @@ async def test_hunter_without_a_key_falls_back_to_our_checks(client, offline, ow
 
 
 async def test_verify_through_the_api_and_bulk(client, offline, owner) -> None:
-    ids = [
-        await make_lead(offline, owner.workspace_id, email=_universe_email("valid")),
-        await make_lead(offline, owner.workspace_id, email="x@mailinator.com"),
-    ]
+    ids = []
+    for email in (_universe_email("valid"), "x@mailinator.com"):
+        async with offline.db.session() as session:
+            ids.append((await make_lead(session, owner.workspace_id, email=email)).id)
     single = await client.post(f"/v1/leads/{ids[0]}/verify")
     assert single.status_code == 202, single.text
     # The filter is read when the operation is planned: let the single check land first.

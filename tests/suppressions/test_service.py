@@ -5,7 +5,7 @@ import pytest
 from leadflood.runtime import Runtime
 from leadflood.suppressions import service as suppression
 from leadflood.suppressions.service import InvalidSuppression
-from tests.sending.factories import make_lead, make_workspace
+from tests.factories import make_lead, make_workspace
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ async def test_reason_for_checks_workspace_global_and_domain(runtime: Runtime) -
 
 async def test_add_is_idempotent_and_keeps_first_reason(runtime: Runtime) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         first = await suppression.add(session, ws.id, "email", "a@example.com", "bounced", "smtp")
         again = await suppression.add(session, ws.id, "email", "A@example.com", "manual", "ui")
         glob = await suppression.add(session, None, "email", "a@example.com", "manual", "cli")
@@ -74,7 +74,7 @@ async def test_add_is_idempotent_and_keeps_first_reason(runtime: Runtime) -> Non
 
 async def test_suppressed_lead_ids_is_one_set_based_query(runtime: Runtime) -> None:
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         by_email = await make_lead(session, ws.id, email="Jane@Example.com")
         by_domain = await make_lead(session, ws.id, email="joe@competitor.example")
         by_phone = await make_lead(session, ws.id, email=None, phone="+14155550100")
@@ -108,7 +108,7 @@ async def test_import_csv_reports_bad_rows(runtime: Runtime) -> None:
         "a@example.com,email\n"
     )
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
+        ws = await make_workspace(session, "Acme")
         report = await suppression.import_csv(session, ws.id, content.encode())
         assert report.added == 4
         assert report.existing == 1

@@ -4,6 +4,8 @@ import re
 
 import httpx
 
+from leadflood.runtime import Runtime
+from tests.factories import make_mailbox
 from tests.support.accounts import Account, browser_login, csrf_of
 from tests.support.smtp_server import SmtpTestServer
 
@@ -45,47 +47,32 @@ async def test_mailbox_pages_check_smtp_on_save_and_show_health_and_dns(
     assert gone.headers["location"] == "/settings/mailboxes?deleted=1"
 
 
-async def test_suppression_page_adds_imports_and_removes(
-    anon_client: httpx.AsyncClient, owner: Account
+def _last_error_cells(html: str) -> list[str]:
+    rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in rows]
+    # Last error is the sixth column of the mailbox table.
+    return [re.sub(r"<[^>]+>", "", c[5]).strip() for c in cells if len(c) == 7]
+
+
+async def test_the_mailbox_list_shows_a_dash_when_there_is_no_error(
+    anon_client: httpx.AsyncClient, owner: Account, runtime: Runtime
 ) -> None:
+    """A mailbox without an error shows a dash, never the word "None"; one with an error
+    shows it."""
+    async with runtime.db.session() as session:
+        await make_mailbox(
+            session,
+            owner.workspace_id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            name="Clean",
+        )
+        await make_mailbox(
+            session, owner.workspace_id, name="Broken", from_email="b@sender.example",
+            daily_cap=10_000, last_error="535 authentication failed",
+        )  # fmt: skip
     await browser_login(anon_client, owner)
-    page = await anon_client.get("/suppressions")
-    assert "The suppression list is empty" in page.text
-    token = csrf_of(page.text)
-    added = await anon_client.post(
-        "/suppressions",
-        data={"value": "Jane@Rival.com", "reason": "do_not_contact", "csrf_token": token},
-    )
-    assert added.status_code == 303
-    blank = await anon_client.post("/suppressions", data={"value": "", "csrf_token": token})
-    assert blank.status_code == 422 and 'id="e-value"' in blank.text
-    unclear = await anon_client.post(
-        "/suppressions", data={"value": "???", "reason": "do_not_contact", "csrf_token": token}
-    )
-    assert unclear.status_code == 422
-    assert "is not an email, a domain, a phone number" in unclear.text
-    # The refused entry comes back as typed, its error under the value.
-    assert (
-        'value="???"' in unclear.text and '<option value="do_not_contact" selected>' in unclear.text
-    )
-    as_domain = await anon_client.post(
-        "/suppressions", data={"value": "???", "kind": "domain", "csrf_token": token}
-    )
-    assert "is not a domain." in as_domain.text
-    assert '<option value="domain" selected>' in as_domain.text
-    imported = await anon_client.post(
-        "/suppressions/import",
-        data={"csrf_token": token},
-        files={"file": ("dnc.csv", b"value\nrival.example\nbad@@\n", "text/csv")},
-    )
-    assert imported.status_code == 303
-    listing = await anon_client.get(imported.headers["location"])
-    assert "1 added" in listing.text and "1 rejected — line 3: " in listing.text
-    assert "jane@rival.com" in listing.text and "rival.example" in listing.text
-    (entry,) = re.findall(r'action="/suppressions/([0-9a-f-]{36})/delete"', listing.text)[:1]
-    removed = await anon_client.post(f"/suppressions/{entry}/delete", data={"csrf_token": token})
-    assert removed.status_code == 303
-    after = await anon_client.get("/suppressions?kind=email")
-    assert (
-        after.text.count('action="/suppressions/') - after.text.count("/suppressions/import") <= 2
-    )
+    page = await anon_client.get("/settings/mailboxes")
+    assert page.status_code == 200
+    assert sorted(_last_error_cells(page.text)) == ["535 authentication failed", "—"]
+    assert ">None<" not in page.text

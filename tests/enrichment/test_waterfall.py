@@ -7,7 +7,8 @@ from sqlalchemy import select
 from leadflood.enrichment import waterfall as enrichment
 from leadflood.models import EnrichmentCache, EnrichmentRun, Lead, LeadStatus
 from leadflood.providers.base import PermanentProviderError
-from tests.support.enrichers import Scripted, make_lead
+from tests.factories import make_lead
+from tests.support.enrichers import Scripted
 from tests.support.jobs import drain
 
 WANTED = ["title", "company_name", "country"]
@@ -31,7 +32,8 @@ async def _enrich(runtime, lead_id, chain, *, force=False) -> enrichment.Outcome
 async def test_waterfall_asks_in_order_and_stops_once_the_wanted_fields_are_filled(
     runtime, owner
 ) -> None:
-    lead_id = await make_lead(runtime, owner.workspace_id, title="CTO")
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id, title="CTO")).id
     first = Scripted("first", {"company_name": "Acme", "title": "Intern"}, cost=1, max_cost=1)
     second = Scripted("second", {"country": "Germany", "city": "Berlin"}, cost=2, max_cost=2)
     third = Scripted("third", {"phone": "+14155550123"})
@@ -53,7 +55,8 @@ async def test_waterfall_asks_in_order_and_stops_once_the_wanted_fields_are_fill
 
 
 async def test_a_second_run_reads_the_cache_and_pays_nothing(runtime, owner) -> None:
-    lead_id = await make_lead(runtime, owner.workspace_id)
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id)).id
     paid = Scripted("paid", {"title": "VP Sales"}, cost=1, max_cost=1)
     other = Scripted("other", {"company_name": "Acme", "country": "FR"})
     await _enrich(runtime, lead_id, [paid, other])
@@ -77,7 +80,8 @@ async def test_a_second_run_reads_the_cache_and_pays_nothing(runtime, owner) -> 
 
 
 async def test_a_failing_provider_is_recorded_and_the_next_one_is_asked(runtime, owner) -> None:
-    lead_id = await make_lead(runtime, owner.workspace_id)
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id)).id
     broken = Scripted(
         "broken", error=PermanentProviderError("no match", provider="broken", code="no_match")
     )
@@ -94,7 +98,8 @@ async def test_a_failing_provider_is_recorded_and_the_next_one_is_asked(runtime,
 
 
 async def test_when_every_provider_fails_the_lead_fails_with_the_error(runtime, owner) -> None:
-    lead_id = await make_lead(runtime, owner.workspace_id)
+    async with runtime.db.session() as session:
+        lead_id = (await make_lead(session, owner.workspace_id)).id
     broken = Scripted("broken", error=PermanentProviderError("nobody", provider="broken"))
     outcome = await _enrich(runtime, lead_id, [broken])
     assert isinstance(enrichment.failure_of(outcome), PermanentProviderError)
@@ -104,7 +109,10 @@ async def test_when_every_provider_fails_the_lead_fails_with_the_error(runtime, 
 
 
 async def test_an_enricher_without_a_key_is_recorded_and_skipped(runtime, owner) -> None:
-    lead_id = await make_lead(runtime, owner.workspace_id, email="ada@lovelace-analytics.com")
+    async with runtime.db.session() as session:
+        lead_id = (
+            await make_lead(session, owner.workspace_id, email="ada@lovelace-analytics.com")
+        ).id
     async with runtime.db.session() as session:
         chain = await enrichment.waterfall_of(
             session, runtime.providers, owner.workspace_id, ["hunter", "sandbox"]
@@ -127,7 +135,10 @@ async def test_api_settings_order_the_waterfall_and_single_enrich_runs_it(
     )
     assert put.status_code == 200, put.text
     assert put.json()["waterfall"] == ["hunter", "sandbox"]
-    lead_id = await make_lead(runtime, owner.workspace_id, email="ada@lovelace-analytics.com")
+    async with runtime.db.session() as session:
+        lead_id = (
+            await make_lead(session, owner.workspace_id, email="ada@lovelace-analytics.com")
+        ).id
 
     started = await client.post(f"/v1/leads/{lead_id}/enrich")
     assert started.status_code == 202, started.text

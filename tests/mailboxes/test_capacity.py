@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from leadflood.mailboxes import capacity
 from leadflood.models import Mailbox, MessageStatus
 from leadflood.runtime import Runtime
-from tests.sending.factories import make_lead, make_mailbox, make_workspace, queue_message
+from tests.factories import make_lead, make_mailbox, make_workspace, queue_message
 
 
 def _mailbox(**fields: object) -> Mailbox:
@@ -67,8 +67,14 @@ def test_gap_is_min_plus_stable_jitter(gap: int, jitter: int, key: str) -> None:
 async def test_sent_today_counts_sent_and_sending_in_the_mailbox_zone(runtime: Runtime) -> None:
     now = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
     async with runtime.db.session() as session:
-        ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, timezone="America/New_York")
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session,
+            ws.id,
+            from_email="sam@sender.example",
+            daily_cap=10_000,
+            timezone="America/New_York",
+        )
         lead = await make_lead(session, ws.id)
         stamps = [
             (MessageStatus.sent, datetime(2026, 3, 3, 4, 59, tzinfo=UTC)),  # yesterday in NY

@@ -5,10 +5,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from leadflood.models import VerificationStatus
 from leadflood.runtime import Runtime
+from tests.factories import make_lead
 from tests.support.accounts import Account
 from tests.support.processes import run_cli
-from tests.support.sequences import make_lead
 from tests.support.smtp_server import SmtpTestServer
 
 
@@ -32,7 +33,11 @@ async def test_mailboxes_sequences_and_suppressions_from_the_command_line(
     cli = Cli(tmp_path, database_url)
     async with runtime.db.session() as session:
         lead = await make_lead(
-            session, owner.workspace_id, first_name="Ada", company_name="Initech"
+            session,
+            owner.workspace_id,
+            first_name="Ada",
+            company_name="Initech",
+            verification_status=VerificationStatus.valid,
         )
         lead_id = str(lead.id)
     with SmtpTestServer(username="sam", password="pw") as smtp:

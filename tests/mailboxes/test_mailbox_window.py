@@ -22,7 +22,7 @@ from leadflood.mailboxes.windows import (
     next_open,
     window_state,
 )
-from tests.sending.test_windows import EVERY_DAY, NY, instants, utc, windows, zones
+from tests.mailboxes.test_windows import EVERY_DAY, NY, instants, utc, windows, zones
 
 WEEKDAYS = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}
 
