@@ -5,7 +5,7 @@ domain, countries, head counts, switchboard phone numbers) or follow one common 
 ASCII address, `https://www.linkedin.com/in/<slug>`). So each check is memoised per distinct
 value in a bounded cache, and the common shapes take a fast path that accepts only what the full
 check accepts, with the same result; anything unusual goes to the full check
-(tests/leads/test_value_checks.py compares the two on generated input).
+(tests/leads/test_identities.py compares the two on generated input).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The statements that store a page of search results (search_store.py): every lead write is
+"""The statements that store a page of search results (store.py): every lead write is
 set-based over a JSON array of rows and fills only the columns that are still empty."""
 
 from __future__ import annotations
