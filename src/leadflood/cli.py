@@ -12,6 +12,7 @@ from leadflood.imports import cli as imports
 from leadflood.leads import cli as leads
 from leadflood.mailboxes import cli as mailboxes
 from leadflood.searches import cli as searches
+from leadflood.sending import cli as outbox
 from leadflood.sequences import cli as sequences
 from leadflood.suppressions import cli as suppressions
 from leadflood.system import cli as system
@@ -38,6 +39,7 @@ icps.app.command("runs")(searches.runs)
 app.add_typer(icps.app, name="icps")
 app.add_typer(sequences.app, name="sequences")
 app.add_typer(mailboxes.app, name="mailboxes")
+app.add_typer(outbox.app, name="outbox")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(enrichment.settings_app, name="settings")
 

@@ -84,7 +84,7 @@ async def test_unknowable_smtp_attempt_is_recorded_not_resent(runtime: Runtime) 
             row.status, row.attempts, row.sending_started_at = MessageStatus.sending, 1, at
     assert await _later(runtime) == {"unknown": 1, "not_started": 1}
     statuses = await _statuses(runtime)
-    assert statuses[started.message_id] == MessageStatus.sent
+    assert statuses[started.message_id] == MessageStatus.unconfirmed  # never reported as sent
     assert statuses[claimed.message_id] == MessageStatus.queued
     async with runtime.db.session() as session:
         (attempt,) = await session.scalars(select(DeliveryAttempt))
@@ -138,3 +138,57 @@ async def test_demo_catcher_receives_and_answers_the_reconciler(runtime: Runtime
         assert await reconciler.was_delivered("<nope@x>") is False
     finally:
         catcher.stop()
+
+
+async def test_the_next_delivery_settles_a_dead_jobs_messages_at_once(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    """No waiting for the periodic sweep: a delivery starting on the mailbox settles what the
+    previous (dead) delivery left `sending`: a started one the server has is sent, a started one
+    it lacks is queued again and sent, a claimed one never started is sent."""
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, from_email="sam@sender.example", daily_cap=10_000, config=smtp.config()
+        )
+        lead = await make_lead(session, ws.id)
+        arrived = await queue_message(session, runtime.settings, box, lead)
+        lost = await queue_message(session, runtime.settings, box, lead)
+        unstarted = await queue_message(session, runtime.settings, box, lead)
+        now = datetime.now(UTC)
+        for row, at in ((arrived, now), (lost, now), (unstarted, None)):
+            row.status, row.attempts, row.sending_started_at = MessageStatus.sending, 1, at
+    assert smtp.record_dir is not None
+    catcher_store.save(smtp.record_dir, arrived.message_id, b"Subject: x\r\n\r\nbody\r\n")
+    report = await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+    assert report.sent == 2
+    assert sorted(m.message["Message-ID"] for m in smtp.messages) == sorted(
+        [lost.message_id, unstarted.message_id]
+    )
+    assert set((await _statuses(runtime)).values()) == {MessageStatus.sent}
+
+
+async def test_an_unconfirmed_message_is_never_resent_until_a_person_queues_it(
+    client, runtime: Runtime, owner, smtp: SmtpTestServer
+) -> None:
+    async with runtime.db.session() as session:
+        box = await make_mailbox(
+            session, owner.workspace_id, from_email="sam@sender.example", config=smtp.config()
+        )
+        lead = await make_lead(session, owner.workspace_id)
+        message = await queue_message(session, runtime.settings, box, lead)
+        message.status, message.attempts = MessageStatus.unconfirmed, 1
+    await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+    assert smtp.messages == []
+    listed = await client.get("/v1/messages", params={"status": "unconfirmed"})
+    assert [m["id"] for m in listed.json()["items"]] == [str(message.id)]
+
+    requeued = await client.post(f"/v1/messages/{message.id}/requeue")
+    assert requeued.status_code == 200 and requeued.json()["status"] == "queued"
+    again = await client.post(f"/v1/messages/{message.id}/requeue")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "message_not_requeueable"
+    await delivery.deliver_mailbox(runtime.db, runtime.settings, box.id)
+    assert [m.message["Message-ID"] for m in smtp.messages] == [message.message_id]
+    events = (await client.get("/v1/audit-events")).json()["items"]
+    assert "message.requeued" in [e["action"] for e in events]

@@ -34,7 +34,7 @@ from leadflood.logging import get_logger
 from leadflood.models import ImportState, LeadImport
 from leadflood.settings import Settings
 
-log = get_logger("leadflood.leads.import")
+log = get_logger("leadflood.imports")
 # Below this size a file is validated in the importing process: starting worker processes
 # costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024

@@ -15,6 +15,10 @@ class MessageStatus(enum.StrEnum):
     queued = "queued"  # rendered, waiting for its mailbox's turn
     sending = "sending"  # claimed by a worker; the attempt may have reached the server
     sent = "sent"
+    # The attempt began and its outcome is unknown (the worker died mid-send, the connection
+    # broke during DATA, and the server cannot be asked): maybe delivered, never re-sent
+    # automatically; a person may queue it again.
+    unconfirmed = "unconfirmed"
     failed = "failed"  # permanent failure (not the recipient's fault)
     bounced = "bounced"  # the recipient was rejected; the address is suppressed
     cancelled = "cancelled"  # the enrollment stopped before it left

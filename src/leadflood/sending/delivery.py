@@ -4,8 +4,9 @@ connection respecting the gap between sends (runs.py), and record the outcomes.
 Crash safety (invariant 5): a claimed message is `sending` with `sending_started_at` NULL until
 its attempt is about to start; then that time is committed — for one message when a gap
 separates sends, for a run of up to runs.GROUP back-to-back messages otherwise. A worker that
-dies leaves never-attempted messages (queued again) and started ones, which the reconciler looks up
-by Message-ID instead of re-sending; see reconcile.py.
+dies leaves never-attempted messages (queued again) and started ones, which the next delivery of
+the mailbox settles at once (the server is asked where it can be, else the message is
+`unconfirmed`, never re-sent automatically); see reconcile.py.
 
 Throughput (back-to-back mailboxes): the database work overlaps the sends. The writer
 (pipeline.py) commits the next run's start mark and the last run's successes while the current
@@ -19,9 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import text
 
 from leadflood.auth.crypto import UndecryptableSecret
 from leadflood.db.engine import Database
@@ -34,7 +38,7 @@ from leadflood.providers.base import (
     ProviderError,
     RenderingEmailSender,
 )
-from leadflood.sending import outcomes, runs
+from leadflood.sending import outcomes, reconcile, runs
 from leadflood.sending.channels import channel_of
 from leadflood.sending.claim import Claim, Claimed, back_to_back, claim_batch
 from leadflood.sending.pipeline import Writer
@@ -76,6 +80,55 @@ async def deliver_mailbox(
     budget: timedelta = BUDGET,
     horizon: timedelta = HORIZON,
     clock: Clock = utcnow,
+) -> DeliveryReport:
+    async with _turn(db, mailbox_id, clock):
+        return await _deliver(
+            db, settings, mailbox_id, sender_factory=sender_factory, budget=budget,
+            horizon=horizon, clock=clock,
+        )  # fmt: skip
+
+
+# Advisory lock class of a mailbox's delivery turn (the second key is the mailbox's hash).
+_TURN = 0x5E4D
+
+
+@asynccontextmanager
+async def _turn(db: Database, mailbox_id: uuid.UUID, clock: Clock) -> AsyncIterator[None]:
+    """A delivery's turn on its mailbox. One delivery job runs per mailbox at a time (its queue
+    lock), but the engine is called directly too, so every delivery holds a shared lock for its
+    whole run; one that starts alone (the exclusive lock is free) first settles what a dead
+    delivery left `sending` — at once, instead of after the periodic sweep's delay. A killed
+    worker's connections close, which releases its locks."""
+    key = {"c": _TURN, "m": str(mailbox_id)}
+    async with db.engine.connect() as conn:
+        alone = await conn.scalar(text("SELECT pg_try_advisory_lock(:c, hashtext(:m))"), key)
+        await conn.commit()
+        if alone:
+            try:
+                async with db.session() as session:
+                    settled = await reconcile.settle_orphans(session, mailbox_id, clock())
+                if settled:
+                    log.warning("sending.orphans_settled", mailbox=str(mailbox_id), **settled)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:m))"), key)
+        await conn.execute(text("SELECT pg_advisory_lock_shared(:c, hashtext(:m))"), key)
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock_shared(:c, hashtext(:m))"), key)
+            await conn.commit()
+
+
+async def _deliver(
+    db: Database,
+    settings: Settings,
+    mailbox_id: uuid.UUID,
+    *,
+    sender_factory: SenderFactory,
+    budget: timedelta,
+    horizon: timedelta,
+    clock: Clock,
 ) -> DeliveryReport:
     report = DeliveryReport()
     sender: EmailSender | None = None

@@ -7,12 +7,17 @@ The rule, by what we can know:
   same key and cannot deliver twice;
 - the server can be asked by Message-ID (a `Reconciler`; the demo and test catchers keep what
   they receive in a directory): sent if it is there, queued again if not;
-- otherwise (a real SMTP server, Postmark, SendGrid): marked sent with classification
-  `reconciled_unknown` and an "unconfirmed" note. We prefer at most one copy over a duplicate,
-  and the attempt row says plainly that delivery was not confirmed. With back-to-back sends the
-  next run of `runs.GROUP` is marked started while the current one is on the wire, so a
-  crash can leave up to 2 x GROUP unconfirmed; with a minimum gap between sends (the normal
-  case) it is one.
+- otherwise (a real SMTP server, Postmark, SendGrid): `unconfirmed`, with classification
+  `reconciled_unknown`: maybe delivered, so never sent again automatically (at most one copy
+  rather than a duplicate), and never counted as sent; a person can queue it again. With
+  back-to-back sends a run of `runs.GROUP` is marked started before its first attempt (and the
+  next run while it is on the wire), so a crash can leave up to 2 x GROUP in doubt; with a
+  minimum gap between sends (the normal case) it is one.
+
+Two ways in: a delivery job starting on a mailbox settles at once whatever the mailbox's
+previous job left `sending` (`settle_orphans`; one job sends for a mailbox at a time, so those
+are orphans), and a periodic sweep catches the rest after SENDING_RECONCILE_SECONDS
+(`reconcile_stale`: mailboxes with no new delivery job, a paused one).
 """
 
 from __future__ import annotations
@@ -51,6 +56,26 @@ async def reconcile_stale(
             .with_for_update(skip_locked=True)
         )
     )
+    return await _settle(session, rows, now)
+
+
+async def settle_orphans(
+    session: AsyncSession, mailbox_id: uuid.UUID, now: datetime
+) -> dict[str, int]:
+    """Settle every message of this mailbox left `sending`: the caller has made sure no other
+    delivery of the mailbox is running, so these belong to a job that died."""
+    rows = list(
+        await session.scalars(
+            select(Message)
+            .where(Message.mailbox_id == mailbox_id, Message.status == MessageStatus.sending)
+            .order_by(Message.updated_at)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    return await _settle(session, rows, now)
+
+
+async def _settle(session: AsyncSession, rows: list[Message], now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     mailboxes: dict[uuid.UUID, Mailbox | None] = {}
     for message in rows:
@@ -76,8 +101,9 @@ _TEXTS = {
     "found": "worker stopped during the attempt; the server has this Message-ID",
     "absent": "worker stopped during the attempt; the server does not have it; queued again",
     "unknown": (
-        "unconfirmed: the worker stopped during the attempt and the server cannot be asked; "
-        "recorded as sent rather than risk a duplicate"
+        "unconfirmed: the attempt began but its outcome is unknown (the worker stopped during "
+        "it) and the server cannot be asked; not sent again automatically: queue it again by "
+        "hand if it did not arrive"
     ),
 }
 _CLASSIFICATION = {
@@ -106,10 +132,13 @@ def _apply(session: AsyncSession, message: Message, decision: str, now: datetime
             classification=_CLASSIFICATION[decision],
         )
     )
-    if decision in ("found", "unknown"):
+    if decision == "found":
         message.status = MessageStatus.sent
         message.sent_at = message.sending_started_at
-        message.error = _TEXTS[decision] if decision == "unknown" else None
+        message.error = None
+    elif decision == "unknown":
+        message.status = MessageStatus.unconfirmed
+        message.error = _TEXTS[decision]
     else:
         message.status = MessageStatus.queued
         message.send_after = now

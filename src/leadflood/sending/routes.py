@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -8,8 +9,9 @@ from fastapi import APIRouter, Query
 from leadflood.models import MessageStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.sending import outbox
+from leadflood.sending import service as sending
 from leadflood.sending.schemas import AttemptRead, MessageDetail, MessageRead
-from leadflood.web.deps import SessionDep, ViewerDep
+from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
@@ -46,3 +48,14 @@ async def get_message(
     detail = MessageDetail.model_validate(message)
     detail.delivery_attempts = [AttemptRead.model_validate(a) for a in attempts]
     return detail
+
+
+@router.post("/{message_id}/requeue", response_model=MessageRead)
+async def requeue_message(
+    message_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> MessageRead:
+    """Queue an `unconfirmed` message again, once you know it did not arrive (409 otherwise)."""
+    message = await sending.requeue(
+        session, member.workspace_id, message_id, by=member, now=datetime.now(UTC)
+    )
+    return MessageRead.model_validate(message)

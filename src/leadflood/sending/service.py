@@ -5,6 +5,7 @@ now instead of at the dispatcher's next turn."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -12,8 +13,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
+from leadflood.auth import audit
+from leadflood.auth.principal import CurrentMember
+from leadflood.db.scope import get_scoped
+from leadflood.errors import Conflict
 from leadflood.models import Message, MessageStatus, UnsubscribeToken
 from leadflood.sending.channels import Outbound, channel_of
+from leadflood.sending.outbox import MessageNotFound
 from leadflood.settings import Settings
 from leadflood.suppressions import unsubscribe
 
@@ -122,3 +128,38 @@ async def queue(session: AsyncSession, settings: Settings, item: Outbound) -> uu
     message_id = batch.add(item)
     await batch.flush()
     return message_id
+
+
+class NotRequeueable(Conflict):
+    code = "message_not_requeueable"
+    message = (
+        "Only an unconfirmed message can be queued again: this one's outcome is known (or it "
+        "has not been attempted yet)."
+    )
+
+
+async def requeue(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    message_id: uuid.UUID,
+    *,
+    by: CurrentMember,
+    now: datetime,
+) -> Message:
+    """A person queues an `unconfirmed` message again (they checked that it did not arrive): it
+    goes through every check of a new send (suppression, stops, window, cap). Audited."""
+    message = await get_scoped(
+        session, Message, workspace_id, message_id, error=MessageNotFound, for_update=True
+    )
+    if message.status != MessageStatus.unconfirmed:
+        raise NotRequeueable(details={"status": message.status.value})
+    message.status, message.send_after, message.error = MessageStatus.queued, now, None
+    message.sending_started_at = None
+    await session.flush()
+    await audit.record(
+        session, "message.requeued", actor=by, target_type="message", target_id=message.id,
+        details={"to": message.to_address},
+    )  # fmt: skip
+    if message.mailbox_id is not None:
+        await kick(session, message.mailbox_id)
+    return message

@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from leadflood.models import Mailbox, MessageStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE
 from leadflood.sending import catcher_store, outbox
+from leadflood.sending import service as sending
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
-STATUS_TABS = ("queued", "sending", "sent", "bounced", "failed", "cancelled")
+STATUS_TABS = ("queued", "sending", "sent", "unconfirmed", "bounced", "failed", "cancelled")
 
 
 @router.get("/outbox", response_class=HTMLResponse)
@@ -76,3 +78,13 @@ async def message_page(
             "test_recipients": runtime.settings.test_recipients,
         },
     )
+
+
+@router.post("/outbox/{message_id}/requeue")
+async def requeue_message(
+    message_id: uuid.UUID, member: MemberDep, session: SessionDep
+) -> RedirectResponse:
+    await sending.requeue(
+        session, member.workspace_id, message_id, by=member, now=datetime.now(UTC)
+    )
+    return RedirectResponse(f"/outbox/{message_id}?requeued=1", status_code=303)
