@@ -4,13 +4,16 @@ the email verifier, with this month's spending."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth.principal import CurrentMember
 from leadflood.enrichment import config as enrichment_settings
 from leadflood.enrichment import credits
 from leadflood.enrichment import service as actions
@@ -122,34 +125,42 @@ async def save(request: Request, session: SessionDep, member: AdminDep) -> Respo
     return RedirectResponse("/settings/enrichment?saved=1", status_code=303)
 
 
-@router.post("/leads/{lead_id:uuid}/enrich", response_class=HTMLResponse)
-async def enrich(
-    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
-) -> Response:
+RequestJob = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[int]]
+
+
+async def _lead_action(
+    request: Request, session: AsyncSession, member: CurrentMember, lead_id: uuid.UUID,
+    start: RequestJob, notice: str,
+) -> Response:  # fmt: skip
+    """The lead page's Enrich and Verify buttons: the job started, or the page again with
+    the reason it was refused."""
     try:
-        await actions.request_enrich(session, member.workspace_id, lead_id)
+        await start(session, member.workspace_id, lead_id)
     except AppError as exc:
         if exc.status == 404:
             raise
         return await lead_page_response(
             request, session, member.workspace_id, lead_id, error=exc.message, status=exc.status
         )
-    return RedirectResponse(f"/leads/{lead_id}?notice=enriching", status_code=303)
+    return RedirectResponse(f"/leads/{lead_id}?notice={notice}", status_code=303)
+
+
+@router.post("/leads/{lead_id:uuid}/enrich", response_class=HTMLResponse)
+async def enrich(
+    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    return await _lead_action(
+        request, session, member, lead_id, actions.request_enrich, "enriching"
+    )
 
 
 @router.post("/leads/{lead_id:uuid}/verify", response_class=HTMLResponse)
 async def verify(
     lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
 ) -> Response:
-    try:
-        await actions.request_verify(session, member.workspace_id, lead_id)
-    except AppError as exc:
-        if exc.status == 404:
-            raise
-        return await lead_page_response(
-            request, session, member.workspace_id, lead_id, error=exc.message, status=exc.status
-        )
-    return RedirectResponse(f"/leads/{lead_id}?notice=verifying", status_code=303)
+    return await _lead_action(
+        request, session, member, lead_id, actions.request_verify, "verifying"
+    )
 
 
 @router.post("/leads/bulk", response_class=HTMLResponse)

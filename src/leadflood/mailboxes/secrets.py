@@ -4,6 +4,7 @@ Only `sender_config` ever reads them back."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,25 +18,36 @@ async def store(
 ) -> None:
     """Set the secrets that are given (None leaves one as it is, "" removes it)."""
     if secret is not None:
-        if secret:
-            mailbox.secret_id = await credentials.store(
-                session, mailbox.workspace_id, provider=mailbox.provider,
-                kind=CredentialKind.mailbox_secret, secret=secret, credential_id=mailbox.secret_id,
-            )  # fmt: skip
-        else:
-            gone, mailbox.secret_id = mailbox.secret_id, None
-            await session.flush()
-            await credentials.forget(session, gone)
+        mailbox.secret_id = await _put(
+            session, mailbox, CredentialKind.mailbox_secret, secret, mailbox.secret_id
+        )
     if dkim_key is not None:
-        if dkim_key:
-            mailbox.dkim_key_id = await credentials.store(
-                session, mailbox.workspace_id, provider=mailbox.provider,
-                kind=CredentialKind.dkim_key, secret=dkim_key, credential_id=mailbox.dkim_key_id,
-            )  # fmt: skip
-        else:
-            gone, mailbox.dkim_key_id = mailbox.dkim_key_id, None
-            await session.flush()
-            await credentials.forget(session, gone)
+        mailbox.dkim_key_id = await _put(
+            session, mailbox, CredentialKind.dkim_key, dkim_key, mailbox.dkim_key_id
+        )
+
+
+async def _put(
+    session: AsyncSession,
+    mailbox: Mailbox,
+    kind: CredentialKind,
+    value: str,
+    current: uuid.UUID | None,
+) -> uuid.UUID | None:
+    """The credential holding `value` (the current one rewritten), or None once "" removed it."""
+    if value:
+        return await credentials.store(
+            session, mailbox.workspace_id, provider=mailbox.provider, kind=kind, secret=value,
+            credential_id=current,
+        )  # fmt: skip
+    if current is not None:
+        # The mailbox stops referencing it first, then it goes.
+        for column in ("secret_id", "dkim_key_id"):
+            if getattr(mailbox, column) == current:
+                setattr(mailbox, column, None)
+        await session.flush()
+        await credentials.forget(session, current)
+    return None
 
 
 async def sender_config(session: AsyncSession, mailbox: Mailbox) -> dict[str, Any]:
