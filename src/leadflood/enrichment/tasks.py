@@ -14,6 +14,7 @@ from leadflood.leads import bulk, queries, scoring
 from leadflood.leads import service as leads
 from leadflood.models import BulkAction, Lead
 from leadflood.providers.base import TemporaryProviderError
+from leadflood.runtime import Runtime
 
 RETRY_ON = (TemporaryProviderError, OSError)
 
@@ -31,7 +32,7 @@ async def _lead_failed(
 
 
 async def _enrich_one(
-    session: AsyncSession, runtime: Any, lead_id: uuid.UUID, *, force: bool
+    session: AsyncSession, runtime: Runtime, lead_id: uuid.UUID, *, force: bool
 ) -> enrichment.Outcome:
     lead = await session.get(Lead, lead_id)
     if lead is None:
@@ -55,7 +56,7 @@ async def _enrich_one(
 )
 async def enrich(
     session: AsyncSession,
-    runtime: Any,
+    runtime: Runtime,
     *,
     lead_id: str,
     force: bool = False,
@@ -82,7 +83,7 @@ async def _verify_failed(
 NO_EMAIL = "Some leads have no email to verify: enrich them first to find one."
 
 
-async def _verify_one(session: AsyncSession, runtime: Any, lead_id: uuid.UUID) -> str | None:
+async def _verify_one(session: AsyncSession, runtime: Runtime, lead_id: uuid.UUID) -> str | None:
     """Verify one lead; None when it was checked, else why not (for the bulk operation)."""
     checked = await verify_lead(
         session, runtime.providers, lead_id, timeout=runtime.settings.verify_mx_timeout
@@ -101,7 +102,7 @@ async def _verify_one(session: AsyncSession, runtime: Any, lead_id: uuid.UUID) -
     on_final_failure=_verify_failed,
 )
 async def verify(
-    session: AsyncSession, runtime: Any, *, lead_id: str, operation_id: str | None = None
+    session: AsyncSession, runtime: Runtime, *, lead_id: str, operation_id: str | None = None
 ) -> None:
     problem = await _verify_one(session, runtime, uuid.UUID(lead_id))
     if operation_id:
@@ -116,18 +117,18 @@ async def _plan_failed(session: AsyncSession, error: Exception, *, operation_id:
 
 
 @jobs.task("leads.bulk_enrich", retry=jobs.backoff(attempts=3), on_final_failure=_plan_failed)
-async def bulk_enrich(session: AsyncSession, runtime: Any, *, operation_id: str) -> None:
+async def bulk_enrich(session: AsyncSession, runtime: Runtime, *, operation_id: str) -> None:
     await bulk.plan(session, uuid.UUID(operation_id))
 
 
 @jobs.task("leads.bulk_verify", retry=jobs.backoff(attempts=3), on_final_failure=_plan_failed)
-async def bulk_verify(session: AsyncSession, runtime: Any, *, operation_id: str) -> None:
+async def bulk_verify(session: AsyncSession, runtime: Runtime, *, operation_id: str) -> None:
     await bulk.plan(session, uuid.UUID(operation_id))
 
 
 @jobs.task(bulk.CHUNK_TASK)
 async def bulk_chunk(
-    session: AsyncSession, runtime: Any, *, operation_id: str, lead_ids: list[str]
+    session: AsyncSession, runtime: Runtime, *, operation_id: str, lead_ids: list[str]
 ) -> None:
     """Each lead in its own transaction, counted as it finishes. A lead whose provider is
     briefly unavailable gets its own job, with retries, which counts it when it ends."""
@@ -173,5 +174,5 @@ async def bulk_chunk(
 
 
 @jobs.task(queries.COUNTS_TASK)
-async def refresh_counts(session: AsyncSession, runtime: Any, *, workspace: str) -> None:
+async def refresh_counts(session: AsyncSession, runtime: Runtime, *, workspace: str) -> None:
     await queries.refresh_counts(session, uuid.UUID(workspace))

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood import jobs
 from leadflood.imports import pipeline as import_pipeline
 from leadflood.imports.service import IMPORT_TASK
+from leadflood.runtime import Runtime
 
 
 async def _import_failed(session: AsyncSession, error: Exception, *, import_id: str) -> None:
@@ -23,5 +23,5 @@ async def _import_failed(session: AsyncSession, error: Exception, *, import_id: 
     retry=jobs.backoff(attempts=4, base=3, retry_on=(OSError, TimeoutError, OperationalError)),
     on_final_failure=_import_failed,
 )
-async def run_import(session: AsyncSession, runtime: Any, *, import_id: str) -> None:
+async def run_import(session: AsyncSession, runtime: Runtime, *, import_id: str) -> None:
     await import_pipeline.run(runtime.db, runtime.settings, uuid.UUID(import_id))

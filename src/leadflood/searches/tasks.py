@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +9,7 @@ from leadflood.icps.service import RESCORE_TASK
 from leadflood.leads import scoring
 from leadflood.models import Icp
 from leadflood.providers.base import ProviderError, TemporaryProviderError
+from leadflood.runtime import Runtime
 from leadflood.searches import runner as search_runs
 from leadflood.searches.service import SEARCH_TASK
 
@@ -31,7 +31,7 @@ async def _run_failed(session: AsyncSession, error: Exception, *, run_id: str) -
     retry=jobs.RetryAfter(attempts=ATTEMPTS, retry_on=(TemporaryProviderError,)),
     on_final_failure=_run_failed,
 )
-async def search_run(session: AsyncSession, runtime: Any, *, run_id: str) -> None:
+async def search_run(session: AsyncSession, runtime: Runtime, *, run_id: str) -> None:
     try:
         await search_runs.execute(runtime, uuid.UUID(run_id))
     except TemporaryProviderError as exc:
@@ -44,7 +44,7 @@ async def search_run(session: AsyncSession, runtime: Any, *, run_id: str) -> Non
 
 
 @jobs.task(RESCORE_TASK, retry=jobs.backoff(attempts=3, retry_on=(OSError,)))
-async def rescore_icp(session: AsyncSession, runtime: Any, *, icp_id: str) -> None:
+async def rescore_icp(session: AsyncSession, runtime: Runtime, *, icp_id: str) -> None:
     icp = await session.get(Icp, uuid.UUID(icp_id))
     if icp is None:
         return

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
+import procrastinate
 from procrastinate import JobContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,7 @@ async def due_mailboxes(session: AsyncSession, now: datetime) -> list[uuid.UUID]
     return [row[0] for row in rows]
 
 
-async def dispatch(app: Any, runtime: Runtime, now: datetime | None = None) -> int:
+async def dispatch(app: procrastinate.App, runtime: Runtime, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     async with runtime.db.session() as session:
         mailbox_ids = await without_job(session, await due_mailboxes(session, now))

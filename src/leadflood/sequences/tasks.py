@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from procrastinate import JobContext
 
 from leadflood import jobs
 from leadflood.logging import get_logger
+from leadflood.runtime import Runtime
 from leadflood.sequences import scheduler
 
 log = get_logger("leadflood.sequences")
@@ -24,7 +24,9 @@ async def tick(context: JobContext, timestamp: int) -> None:
     await run_ticks(runtime)
 
 
-async def run_ticks(runtime: Any, *, budget: float = TICK_BUDGET_SECONDS) -> scheduler.TickResult:
+async def run_ticks(
+    runtime: Runtime, *, budget: float = TICK_BUDGET_SECONDS
+) -> scheduler.TickResult:
     settings = runtime.settings
     batch = settings.scheduler_batch_size
     total = scheduler.TickResult()

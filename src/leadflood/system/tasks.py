@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
-
+import procrastinate
 from procrastinate import JobContext
 
 from leadflood import jobs
 from leadflood.logging import get_logger
+from leadflood.runtime import Runtime
 from leadflood.system import service as system
 
 log = get_logger("leadflood.system")
@@ -25,7 +25,7 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
     await rescue_stalled(context.app, context.additional_context["runtime"])
 
 
-async def rescue_stalled(app: Any, runtime: Any) -> int:
+async def rescue_stalled(app: procrastinate.App, runtime: Runtime) -> int:
     """Put back in the queue the jobs of workers that stopped sending heartbeats (killed,
     machine lost). The tasks are idempotent, so running them again is safe."""
     stalled = await app.job_manager.get_stalled_jobs(
