@@ -54,7 +54,7 @@ def test_mailbox_secrets_move_into_the_store_and_back(pg_server: str) -> None:
             conn.execute(
                 "INSERT INTO mailboxes (id, workspace_id, name, channel, provider, from_email,"
                 " signature, config, secret_ciphertext, secret_key_version, dkim_key_ciphertext,"
-                " daily_cap, min_gap_seconds, jitter_seconds, \"window\", timezone, warmup_enabled,"
+                ' daily_cap, min_gap_seconds, jitter_seconds, "window", timezone, warmup_enabled,'
                 " warmup_start, warmup_increment, state, dns_checks) VALUES (gen_random_uuid(), %s,"
                 " 'M', 'email', 'smtp', 'a@b.example', '', '{}', 'token-1'::bytea, 'k1',"
                 " 'token-2'::bytea, 50, 0, 0, '{}', 'UTC', false, 10, 5, 'active', '{}')",
