@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from leadflood.console import DataDir, build_runtime, console, run, settings_from
+from leadflood.console import DataDir, build_runtime, console, err, run, settings_from
 from leadflood.settings import Settings
 
 if TYPE_CHECKING:
@@ -153,8 +154,11 @@ def worker(
     data_dir: DataDir = None,
     concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
 ) -> None:
-    """Run a job worker (run as many as you like, on any machine)."""
+    """Run a job worker (run as many as you like, on any machine). It waits for a database
+    that goes away; it exits with status 1 when the database stays away longer than
+    WORKER_DATABASE_WAIT_SECONDS, 2 when it is set up wrong."""
     from leadflood import worker as job_worker
+    from leadflood.db.outages import DatabaseMisconfigured
 
     settings = settings_from(data_dir)
     runtime = build_runtime(settings)
@@ -165,7 +169,11 @@ def worker(
         finally:
             await runtime.aclose()
 
-    run(main)
+    try:
+        run(main)
+    except (DatabaseMisconfigured, job_worker.WorkerGaveUp) as exc:
+        err.print(f"[red]Worker stopped[/red]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2 if isinstance(exc, DatabaseMisconfigured) else 1) from None
 
 
 def openapi(

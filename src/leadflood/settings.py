@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     stalled_job_seconds: float = Field(
         60.0, gt=0, validation_alias=AliasChoices("STALLED_JOB_SECONDS")
     )
+    worker_database_wait_seconds: float = Field(
+        300.0, gt=0, validation_alias=AliasChoices("WORKER_DATABASE_WAIT_SECONDS")
+    )
     db_pool_size: int = Field(10, ge=1, validation_alias=AliasChoices("DB_POOL_SIZE"))
     # Finished jobs that succeeded are deleted after this many days (failed ones are kept).
     job_retention_days: int = Field(7, ge=1, validation_alias=AliasChoices("JOB_RETENTION_DAYS"))
