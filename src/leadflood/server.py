@@ -86,7 +86,6 @@ def _print_sign_in_hint(runtime: Runtime, url: str) -> None:
 async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int) -> None:
     import uvicorn
 
-    from leadflood import worker as job_worker
     from leadflood.web.app import create_app
 
     class Server(uvicorn.Server):
@@ -97,9 +96,7 @@ async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int
     server = Server(
         uvicorn.Config(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
     )
-    worker_task = asyncio.create_task(
-        job_worker.run(runtime, concurrency=concurrency, install_signal_handlers=False)
-    )
+    worker_task = asyncio.create_task(_supervise_worker(runtime, concurrency))
 
     def stop() -> None:
         if server.should_exit:
@@ -117,6 +114,30 @@ async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int
             await worker_task
         await runtime.aclose()
         console.print("Stopped.")
+
+
+async def _supervise_worker(runtime: Runtime, concurrency: int) -> None:
+    """The worker of `leadflood up`, started again (after a back-off) whenever it ends or fails
+    while the server runs: the API must not keep serving while nothing sends."""
+    from leadflood import worker as job_worker
+    from leadflood.logging import get_logger
+
+    log = get_logger("leadflood.server")
+    backoff = job_worker.Backoff()
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        failure: Exception | None = None
+        try:
+            await job_worker.run(runtime, concurrency=concurrency, install_signal_handlers=False)
+        except Exception as exc:  # whatever it was, the API keeps serving and the worker returns
+            failure = exc
+        if loop.time() - started >= job_worker.HEALTHY_SECONDS:
+            backoff.reset()
+        delay = backoff.next()
+        reason = f"{failure.__class__.__name__}: {failure}" if failure else "the worker returned"
+        log.error("worker.restarting", reason=reason, restart_in=delay, exc_info=failure)
+        await asyncio.sleep(delay)
 
 
 def serve(
