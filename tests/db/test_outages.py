@@ -73,3 +73,17 @@ async def test_a_terminated_session_is_an_outage(database_url) -> None:
         await victim.execute("SELECT 1")
     await victim.close()
     assert outages.is_outage(caught.value)
+
+
+def test_the_reason_given_is_the_database_s_own_on_one_line() -> None:
+    class Wrapper(Exception):
+        pass
+
+    try:
+        try:
+            raise psycopg.OperationalError("connection failed:\n  server closed the connection")
+        except psycopg.OperationalError as exc:
+            raise Wrapper("\n    Database error.\n    ") from exc
+    except Wrapper as wrapped:
+        assert outages.one_line(wrapped) == "connection failed: server closed the connection"
+    assert outages.one_line(ValueError()) == "ValueError"

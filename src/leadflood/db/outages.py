@@ -34,7 +34,10 @@ class DatabaseMisconfigured(Exception):
 
 
 def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or error.__class__.__name__
+    """The database's own words when `error` wraps one (Procrastinate's ConnectorException
+    says only "Database error."), on one line."""
+    said = next((cause for cause in _chain(error) if isinstance(cause, psycopg.Error)), error)
+    return " ".join(str(said).split()) or said.__class__.__name__
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
