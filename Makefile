@@ -16,9 +16,9 @@ LOCK_FLAGS := --python-version 3.11 --generate-hashes --quiet
 # Commands the tests start (leadflood, lint-imports...) come from the same virtualenv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test check install-dev chromium format lint types contracts openapi openapi-check pytest run bench lock
+.PHONY: test check install-dev chromium postgresql format lint types contracts openapi openapi-check pytest run bench lock
 
-test: install-dev chromium check
+test: install-dev chromium postgresql check
 
 check: lint types contracts openapi-check pytest
 
@@ -48,6 +48,14 @@ chromium:
 	  echo "Installing Debian's chromium for browser tests..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's PostgreSQL server for the database-restart drills (tests/system), which start and
+# stop it as a child process in a directory of their own; installed once, skipped when present.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the database restart drills..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 format:
 	$(BIN)/ruff format $(PY_DIRS)

@@ -20,6 +20,7 @@ from procrastinate.retry import RetryDecision
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.db import outages
 from leadflood.logging import bound_context, get_logger
 from leadflood.models import JobExecution, JobState
 
@@ -148,6 +149,29 @@ async def defer_many(
     return job_ids
 
 
+class RetryOutages(BaseRetryStrategy):
+    """A job cut short because the database went away (a restart, a failover) runs again,
+    whatever its own strategy says, up to `attempts` runs in all, waiting 1 s, 2 s, 4 s ... at
+    most `max_wait`; any other error is left to `then` (None: not retried)."""
+
+    def __init__(
+        self, then: BaseRetryStrategy | None = None, *, attempts: int = 20, max_wait: float = 60
+    ) -> None:
+        self.then = then
+        self.attempts = attempts
+        self.max_wait = max_wait
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if outages.is_outage(exception):
+            if job.attempts >= self.attempts - 1:
+                return None
+            wait = min(self.max_wait, 2 ** min(job.attempts, 16))
+            return RetryDecision(retry_in={"seconds": math.ceil(wait)})
+        if self.then is None:
+            return None
+        return self.then.get_retry_decision(exception=exception, job=job)
+
+
 FailureHook = Callable[..., Awaitable[None]]
 
 
@@ -164,10 +188,13 @@ def task(
     The wrapper opens one session (committed when `fn` returns), records the attempt in
     `job_executions`, binds `job_id` and `attempt` to every log line, and when the job will
     not be retried again calls `on_final_failure(session, error, **args)` in a fresh transaction.
+    A run cut short by a database outage is retried (`RetryOutages`), never final.
     """
 
+    strategy = RetryOutages(retry)
+
     def decorator(fn: Callable[..., Awaitable[Any]]) -> Any:
-        @app.task(name=name, retry=retry or False, pass_context=True, queue=queue, **options)
+        @app.task(name=name, retry=strategy, pass_context=True, queue=queue, **options)
         async def run(context: JobContext, /, **args: Any) -> Any:
             job = context.job
             assert job.id is not None
@@ -180,9 +207,7 @@ def task(
                     async with db.session() as session:
                         result = await fn(session, runtime, **args)
                 except Exception as exc:
-                    final = (
-                        retry is None or retry.get_retry_decision(exception=exc, job=job) is None
-                    )
+                    final = strategy.get_retry_decision(exception=exc, job=job) is None
                     log.warning("job.failed", error=str(exc), final=final)
                     if final and on_final_failure is not None:
                         async with db.session() as session:

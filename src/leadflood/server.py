@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from leadflood.console import DataDir, build_runtime, console, run, settings_from
+from leadflood.console import DataDir, build_runtime, console, err, run, settings_from
 from leadflood.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,7 +86,6 @@ def _print_sign_in_hint(runtime: Runtime, url: str) -> None:
 async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int) -> None:
     import uvicorn
 
-    from leadflood import worker as job_worker
     from leadflood.web.app import create_app
 
     class Server(uvicorn.Server):
@@ -96,9 +96,7 @@ async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int
     server = Server(
         uvicorn.Config(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
     )
-    worker_task = asyncio.create_task(
-        job_worker.run(runtime, concurrency=concurrency, install_signal_handlers=False)
-    )
+    worker_task = asyncio.create_task(_supervise_worker(runtime, concurrency))
 
     def stop() -> None:
         if server.should_exit:
@@ -116,6 +114,30 @@ async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int
             await worker_task
         await runtime.aclose()
         console.print("Stopped.")
+
+
+async def _supervise_worker(runtime: Runtime, concurrency: int) -> None:
+    """The worker of `leadflood up`, started again (after a back-off) whenever it ends or fails
+    while the server runs: the API must not keep serving while nothing sends."""
+    from leadflood import worker as job_worker
+    from leadflood.logging import get_logger
+
+    log = get_logger("leadflood.server")
+    backoff = job_worker.Backoff()
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        failure: Exception | None = None
+        try:
+            await job_worker.run(runtime, concurrency=concurrency, install_signal_handlers=False)
+        except Exception as exc:  # whatever it was, the API keeps serving and the worker returns
+            failure = exc
+        if loop.time() - started >= job_worker.HEALTHY_SECONDS:
+            backoff.reset()
+        delay = backoff.next()
+        reason = f"{failure.__class__.__name__}: {failure}" if failure else "the worker returned"
+        log.error("worker.restarting", reason=reason, restart_in=delay, exc_info=failure)
+        await asyncio.sleep(delay)
 
 
 def serve(
@@ -153,8 +175,11 @@ def worker(
     data_dir: DataDir = None,
     concurrency: Annotated[int, typer.Option(help="Jobs run at once.")] = 4,
 ) -> None:
-    """Run a job worker (run as many as you like, on any machine)."""
+    """Run a job worker (run as many as you like, on any machine). It waits for a database
+    that goes away; it exits with status 1 when the database stays away longer than
+    WORKER_DATABASE_WAIT_SECONDS, 2 when it is set up wrong."""
     from leadflood import worker as job_worker
+    from leadflood.db.outages import DatabaseMisconfigured
 
     settings = settings_from(data_dir)
     runtime = build_runtime(settings)
@@ -165,7 +190,11 @@ def worker(
         finally:
             await runtime.aclose()
 
-    run(main)
+    try:
+        run(main)
+    except (DatabaseMisconfigured, job_worker.WorkerGaveUp) as exc:
+        err.print(f"[red]Worker stopped[/red]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2 if isinstance(exc, DatabaseMisconfigured) else 1) from None
 
 
 def openapi(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -67,6 +68,13 @@ class Settings(BaseSettings):
     )
     stalled_job_seconds: float = Field(
         60.0, gt=0, validation_alias=AliasChoices("STALLED_JOB_SECONDS")
+    )
+    # Unset: three heartbeats. See `worker_stale_after`.
+    worker_stale_seconds: float | None = Field(
+        None, gt=0, validation_alias=AliasChoices("WORKER_STALE_SECONDS")
+    )
+    worker_database_wait_seconds: float = Field(
+        300.0, gt=0, validation_alias=AliasChoices("WORKER_DATABASE_WAIT_SECONDS")
     )
     db_pool_size: int = Field(10, ge=1, validation_alias=AliasChoices("DB_POOL_SIZE"))
     # Finished jobs that succeeded are deleted after this many days (failed ones are kept).
@@ -179,6 +187,13 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def worker_stale_after(self) -> timedelta:
+        """How old the freshest worker heartbeat may be before readiness and `leadflood doctor`
+        say no worker is running."""
+        seconds = self.worker_stale_seconds or 3 * self.worker_heartbeat_seconds
+        return timedelta(seconds=seconds)
 
     @property
     def secure_cookies(self) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import text
 
 from leadflood.db.engine import connect
 from leadflood.runtime import Runtime
@@ -80,3 +81,34 @@ def test_openapi_field_names_are_snake_case(app) -> None:
     for name, schema in schemas.items():
         for field in schema.get("properties", {}):
             assert re.fullmatch(r"[a-z][a-z0-9_]*", field), (name, field)
+
+
+async def _worker_row(runtime: Runtime, *, seconds_ago: int) -> None:
+    async with runtime.db.session() as session:
+        await session.execute(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - make_interval(secs => :ago))"
+            ),
+            {"ago": seconds_ago},
+        )
+
+
+async def test_ready_is_503_when_every_worker_stopped_beating(client, runtime) -> None:
+    await _worker_row(runtime, seconds_ago=600)  # it ran, then stopped (or died)
+    response = await client.get("/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["db"] == "ok"
+    assert body["worker"]["alive"] is False
+    assert body["worker"]["last_heartbeat"] is not None
+
+
+async def test_ready_is_200_while_a_worker_beats(client, runtime) -> None:
+    await _worker_row(runtime, seconds_ago=600)
+    await _worker_row(runtime, seconds_ago=0)
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["worker"]["alive"] is True

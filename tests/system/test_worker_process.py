@@ -6,11 +6,12 @@ import signal
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from leadflood.system import doctor
-from tests.support.processes import leadflood_env, start, stop, wait_for
+from tests.support.processes import leadflood_env, run_cli, start, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -98,3 +99,39 @@ async def test_doctor_passes_with_a_worker_and_names_the_cause_without(
         assert result.returncode == 0, result.stdout + result.stderr
     finally:
         stop(worker)
+
+
+def _one_line_reason(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("Worker stopped: "), output
+    return lines[-1]
+
+
+def test_a_worker_on_a_wrong_database_exits_2_with_the_reason(database_url, tmp_path):
+    wrong = database_url.replace("/test_", "/no_such_database_", 1)
+    result = run_cli(tmp_path, wrong, "worker")
+    assert result.returncode == 2, result.stderr
+    assert "does not exist" in _one_line_reason(result.stderr)
+
+
+def test_a_worker_on_a_database_without_the_schema_says_to_upgrade(pg_server, tmp_path):
+    url = pg_server.replace("/postgres?", "/leadflood_empty?")
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "leadflood_empty"')
+        conn.execute('CREATE DATABASE "leadflood_empty"')
+    try:
+        result = run_cli(tmp_path, url, "worker")
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "leadflood_empty" WITH (FORCE)')
+    assert result.returncode == 2, result.stderr
+    assert "leadflood db upgrade" in _one_line_reason(result.stderr)
+
+
+def test_a_worker_gives_up_on_an_unreachable_database_with_status_1(tmp_path):
+    nowhere = f"postgresql://postgres@/leadflood?host={tmp_path}"
+    result = run_cli(tmp_path, nowhere, "worker", WORKER_DATABASE_WAIT_SECONDS="2")
+    assert result.returncode == 1, result.stderr
+    reason = _one_line_reason(result.stderr)
+    assert "unreachable" in reason and "WORKER_DATABASE_WAIT_SECONDS=2" in reason
+    assert "worker.waiting_for_database" in result.stderr  # logged while it waited

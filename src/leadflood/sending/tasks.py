@@ -57,7 +57,9 @@ async def dispatch_task(context: JobContext, timestamp: int) -> None:
     await dispatch(context.app, context.additional_context["runtime"])
 
 
-@jobs.app.task(name=DELIVER, pass_context=True)
+# A run cut short by a database outage is retried rather than left failed (the dispatcher would
+# start another one anyway; this keeps the queue's record of failures for real ones).
+@jobs.app.task(name=DELIVER, pass_context=True, retry=jobs.RetryOutages())
 async def deliver_mailbox(context: JobContext, mailbox_id: str) -> None:
     runtime: Runtime = context.additional_context["runtime"]
     report = await delivery.deliver_mailbox(runtime.db, runtime.settings, uuid.UUID(mailbox_id))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db import migrate
 from leadflood.runtime import Runtime
@@ -37,7 +38,15 @@ async def run(runtime: Runtime) -> list[Check]:
         async with runtime.db.sessions() as session:
             version = await session.scalar(text("SHOW server_version"))
     except Exception as exc:
-        checks.append(Check("database", False, f"unreachable: {exc.__class__.__name__}: {exc}"))
+        where = f"in {settings.data_dir}" if settings.embedded else "at DATABASE_URL"
+        checks.append(
+            Check(
+                "database",
+                False,
+                f"unreachable: {exc.__class__.__name__}: {exc} — start PostgreSQL {where} or "
+                "correct the URL; meanwhile workers wait for it (WORKER_DATABASE_WAIT_SECONDS)",
+            )
+        )
         return checks
     checks.append(Check("database", True, f"PostgreSQL {version}"))
 
@@ -61,20 +70,7 @@ async def run(runtime: Runtime) -> list[Check]:
             )
         )
         if queue:
-            stale = timedelta(seconds=max(30.0, settings.worker_heartbeat_seconds * 3))
-            alive = await system.live_workers(session, within=stale)
-            last = await system.last_worker_heartbeat(session)
-            age = f"{int((datetime.now(UTC) - last).total_seconds())} s ago" if last else "never"
-            checks.append(
-                Check(
-                    "worker heartbeat",
-                    alive > 0,
-                    f"{alive} worker(s) alive, last heartbeat {age}"
-                    if alive
-                    else f"no live worker (last heartbeat {age}): "
-                    "start `leadflood worker` or `leadflood up`",
-                )
-            )
+            checks.append(await _worker_check(session, settings.worker_stale_after))
     for provider, configured in runtime.providers.configured().items():
         in_use = provider == settings.enricher
         if in_use or configured:
@@ -101,3 +97,29 @@ async def run(runtime: Runtime) -> list[Check]:
         )
     )
     return checks
+
+
+async def _worker_check(session: AsyncSession, stale_after: timedelta) -> Check:
+    alive = await system.live_workers(session, within=stale_after)
+    last = await system.last_worker_heartbeat(session)
+    if alive:
+        age = int((datetime.now(UTC) - last).total_seconds()) if last else 0
+        return Check(
+            "worker heartbeat", True, f"{alive} worker(s) alive, last heartbeat {age} s ago"
+        )
+    if last is None:
+        return Check(
+            "worker heartbeat",
+            False,
+            "no worker has ever run on this database: start `leadflood worker` "
+            "(or `leadflood up`, which runs one)",
+        )
+    age = int((datetime.now(UTC) - last).total_seconds())
+    return Check(
+        "worker heartbeat",
+        False,
+        f"no worker alive: the last heartbeat was {age} s ago (a worker counts as alive for "
+        f"{stale_after.total_seconds():g} s, WORKER_STALE_SECONDS), so no job runs and nothing is "
+        "sent. Read the worker's log for why it stopped, then start `leadflood worker` again "
+        "(or restart `leadflood up`); run it under a supervisor that restarts it on failure",
+    )

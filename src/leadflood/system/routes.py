@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -21,9 +20,11 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
 async def ready(runtime: RuntimeDep) -> JSONResponse:
-    stale = timedelta(seconds=max(90.0, runtime.settings.worker_heartbeat_seconds * 3))
-    state = await system.readiness(runtime.db, stale_after=stale)
-    return JSONResponse(state.as_json(), status_code=200 if state.db_ok else 503)
+    """503 while the database is unreachable, or while no worker has sent a heartbeat for
+    WORKER_STALE_SECONDS (nothing runs jobs or sends); 200 otherwise, with status "degraded"
+    when no worker has ever run on this database."""
+    state = await system.readiness(runtime.db, stale_after=runtime.settings.worker_stale_after)
+    return JSONResponse(state.as_json(), status_code=200 if state.serving else 503)
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobRead)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from leadflood.db.engine import connect
+from leadflood.runtime import Runtime
+from leadflood.system import doctor
+
+
+async def _checks(runtime: Runtime) -> dict[str, doctor.Check]:
+    return {check.name: check for check in await doctor.run(runtime)}
+
+
+async def test_a_database_no_worker_ever_ran_on_says_to_start_one(runtime) -> None:
+    check = (await _checks(runtime))["worker heartbeat"]
+    assert not check.ok
+    assert "no worker has ever run" in check.detail
+    assert "leadflood worker" in check.detail
+
+
+async def test_workers_that_stopped_beating_are_named_with_what_to_do(runtime) -> None:
+    async with runtime.db.session() as session:
+        await session.execute(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '10 min')"
+            )
+        )
+    check = (await _checks(runtime))["worker heartbeat"]
+    assert not check.ok
+    assert "last heartbeat was 6" in check.detail  # 600 s and a little
+    assert "nothing is sent" in check.detail
+    assert "log" in check.detail and "leadflood worker" in check.detail
+    assert "WORKER_STALE_SECONDS" in check.detail
+
+
+async def test_a_live_worker_passes(runtime) -> None:
+    async with runtime.db.session() as session:
+        await session.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES"))
+    check = (await _checks(runtime))["worker heartbeat"]
+    assert check.ok
+    assert check.detail.startswith("1 worker(s) alive")
+
+
+async def test_an_unreachable_database_says_what_to_do(settings, tmp_path) -> None:
+    url = f"postgresql://postgres@/nowhere?host={tmp_path}&connect_timeout=1"
+    runtime = Runtime(settings, connect(settings, url=url))
+    try:
+        check = (await _checks(runtime))["database"]
+    finally:
+        await runtime.aclose()
+    assert not check.ok
+    assert check.detail.startswith("unreachable: ")
+    assert "start PostgreSQL" in check.detail and "WORKER_DATABASE_WAIT_SECONDS" in check.detail
