@@ -108,7 +108,7 @@ class WorkspaceRole:
 async def workspaces_of(session: AsyncSession, user_id: uuid.UUID) -> list[WorkspaceRole]:
     rows = await session.execute(
         select(Workspace, Membership.role)
-        .join(Membership, Membership.workspace_id == Workspace.id)
+        .join(Membership, in_workspace(Membership, Workspace.id))
         .where(Membership.user_id == user_id)
         .order_by(Membership.created_at, Workspace.id)
     )

@@ -220,9 +220,9 @@ async def _rescore_batch(
     company_columns = [getattr(Company, name).label(f"c_{name}") for name in COMPANY_FIELDS]
     rows = await session.execute(
         select(Lead.id, Icp.criteria, Icp.weights, *lead_columns, *company_columns)
-        .outerjoin(Icp, (Icp.id == Lead.icp_id) & (Icp.workspace_id == Lead.workspace_id))
+        .outerjoin(Icp, (Icp.id == Lead.icp_id) & in_workspace(Icp, Lead.workspace_id))
         .outerjoin(
-            Company, (Company.id == Lead.company_id) & (Company.workspace_id == Lead.workspace_id)
+            Company, (Company.id == Lead.company_id) & in_workspace(Company, Lead.workspace_id)
         )
         .where(in_workspace(Lead, workspace_id), Lead.id.in_(ids))
     )
