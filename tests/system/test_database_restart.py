@@ -25,7 +25,7 @@ from leadflood.db.engine import connect
 from leadflood.models import Message, MessageStatus
 from leadflood.runtime import Runtime
 from leadflood.settings import Settings
-from tests.sending.factories import make_lead, make_mailbox, make_workspace, queue_message
+from tests.factories import make_lead, make_mailbox, make_workspace, queue_message
 from tests.support.postgres import RestartablePostgres, restartable_postgres
 from tests.support.processes import leadflood_env, start, stop, wait_for
 from tests.support.smtp_server import SmtpTestServer, free_port
@@ -50,7 +50,7 @@ class Drill:
 async def _queue(runtime: Runtime, smtp: SmtpTestServer) -> list[str]:
     async with runtime.db.session() as session:
         ws = await make_workspace(session)
-        box = await make_mailbox(session, runtime.settings, ws.id, config=smtp.config())
+        box = await make_mailbox(session, ws.id, config=smtp.config(), daily_cap=10_000)
         ids = []
         for i in range(COUNT):
             lead = await make_lead(session, ws.id, email=f"drill{i}@example.com")
