@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
-from leadflood.models import Message, MessageStatus, Suppression
+from leadflood.models import DeliveryAttempt, Message, MessageStatus, Suppression
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.sending.reconcile import reconcile_stale
@@ -136,6 +136,15 @@ async def test_delivery_invariants(
                 break
         async with runtime.db.session() as session:
             rows = list(await session.scalars(select(Message).where(Message.mailbox_id == box.id)))
+            attempted = dict(
+                (
+                    await session.execute(
+                        select(DeliveryAttempt.message_id, DeliveryAttempt.classification).where(
+                            DeliveryAttempt.classification.in_(["sent", "reconciled_sent"])
+                        )
+                    )
+                ).all()
+            )
     finally:
         runtime.settings.test_mode = False
         runtime.settings.test_recipients = []
@@ -145,6 +154,11 @@ async def test_delivery_invariants(
     # 5: no Message-ID twice, and (the catcher can be asked) exactly the `sent` ones arrived.
     assert len(ids) == len(set(ids))
     assert set(ids) == {mid for mid, m in ours.items() if m.status == MessageStatus.sent}
+    # No `sent` without an attempt: each sent message was started and has the attempt that
+    # delivered it (or the reconciler's finding at the server).
+    for m in rows:
+        if m.status == MessageStatus.sent:
+            assert m.sending_started_at is not None and m.id in attempted
     # 6: nothing lost or stuck: every message ended, none is left queued or sending.
     assert {m.status for m in rows} <= {
         MessageStatus.sent,
