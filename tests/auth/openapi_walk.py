@@ -91,10 +91,10 @@ def requires_user(route: APIRoute) -> bool:
 def api_routes(app: Any) -> list[APIRoute]:
     """Every APIRoute: those on the app itself and those of the routers it includes (FastAPI
     keeps an included router as one `_IncludedRouter` entry in `app.routes`)."""
-    from leadflood.web.app import API_ROUTERS, UI_ROUTERS
+    from leadflood.web.app import api_routers, page_routers
 
     routes = [r for r in app.routes if isinstance(r, APIRoute)]
-    for router in API_ROUTERS + UI_ROUTERS:
+    for router in api_routers() + page_routers():
         routes += [r for r in router.routes if isinstance(r, APIRoute)]
     assert routes, "no routes found: has FastAPI changed how it keeps them?"
     return routes

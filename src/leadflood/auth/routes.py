@@ -242,3 +242,10 @@ async def accept_invitation(
         session, data.token, password=data.password, name=data.name, origin=origin
     )
     return _pair(await sessions.start(session, runtime.settings, user, workspace, origin=origin))
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    from leadflood.auth import admin_routes
+
+    return [router, admin_routes.router]

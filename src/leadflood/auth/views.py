@@ -210,3 +210,10 @@ async def accept_invitation(
 def _invite_error(request: Request, context: dict[str, Any], exc: AppError) -> Response:
     errors = {"password": exc.message}
     return render(request, "auth/invite.html", {**context, "errors": errors}, status=exc.status)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    from leadflood.auth import admin_views
+
+    return [router, admin_views.router]

@@ -117,3 +117,9 @@ async def verify_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep
     """Check the lead's email (syntax, MX, role, disposable, the workspace's verifier)."""
     job_id = await actions.request_verify(session, member.workspace_id, lead_id)
     return JobStarted(lead_id=lead_id, job_id=job_id)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched; its paths under the leads'
+    come before the leads' own (`/v1/leads/bulk/enrich` is not `/v1/leads/{lead_id}/enrich`)."""
+    return [leads_router, router]

@@ -199,3 +199,8 @@ async def bulk_action(request: Request, session: SessionDep, member: MemberDep) 
         )
     back = urlencode({**applied, "bulk": str(operation.id)})
     return RedirectResponse(f"/leads?{back}", status_code=303)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

@@ -50,3 +50,8 @@ async def update_icp(
 async def delete_icp(icp_id: uuid.UUID, session: SessionDep, member: MemberDep) -> Response:
     await icps.delete(session, member.workspace_id, icp_id)
     return Response(status_code=204)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

@@ -187,3 +187,8 @@ async def save_icp(
 async def delete_icp(icp_id: uuid.UUID, session: SessionDep, member: MemberDep) -> Response:
     await icps.delete(session, member.workspace_id, icp_id)
     return RedirectResponse("/icps?deleted=1", status_code=303)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

@@ -115,3 +115,8 @@ async def rejected_rows(
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
     )
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

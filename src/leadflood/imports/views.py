@@ -184,3 +184,8 @@ async def save_mapping(
             request, runtime, imp, error=exc.message, chosen=chosen, status=exc.status
         )
     return RedirectResponse(f"/imports/{imp.id}#mapping", status_code=303)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

@@ -80,3 +80,8 @@ async def lead_detail(
     """Every field with the provider that set it, the verification evidence, the score
     breakdown and the timeline (created, enriched, verified, scored, failed jobs)."""
     return await timeline.detail(session, await leads.get(session, workspace.id, lead_id))
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

@@ -174,3 +174,10 @@ async def lead_statuses(
             for lead_id, lead in found.items()
         }
     )
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages (the list, then a lead's page), in the order they are matched."""
+    from leadflood.leads import lead_views
+
+    return [router, lead_views.router]

@@ -110,3 +110,8 @@ async def resume_mailbox(
 async def delete_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep) -> Response:
     await mailboxes.delete(session, member.workspace_id, mailbox_id)
     return Response(status_code=204)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

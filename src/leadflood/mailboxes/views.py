@@ -268,3 +268,8 @@ async def mailbox_action(
             request, session, mailbox, _form_of(mailbox), {"_form": exc.message}, exc.status
         )
     return RedirectResponse(target, status_code=303)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

@@ -60,3 +60,8 @@ async def get_search_run(
     icp_id: uuid.UUID, run_id: uuid.UUID, session: SessionDep, member: ViewerDep
 ) -> SearchRunRead:
     return searches.read(await searches.get_run(session, member.workspace_id, icp_id, run_id))
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

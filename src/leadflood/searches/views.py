@@ -103,3 +103,8 @@ async def start_search(
             search_error=str(exc), asked=asked, status=503,
         )  # fmt: skip
     return RedirectResponse(f"/icps/{icp_id}#run", status_code=303)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

@@ -59,3 +59,8 @@ async def requeue_message(
         session, member.workspace_id, message_id, by=member, now=datetime.now(UTC)
     )
     return MessageRead.model_validate(message)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

@@ -88,3 +88,8 @@ async def requeue_message(
         session, member.workspace_id, message_id, by=member, now=datetime.now(UTC)
     )
     return RedirectResponse(f"/outbox/{message_id}?requeued=1", status_code=303)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

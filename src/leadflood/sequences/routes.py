@@ -286,3 +286,10 @@ async def sequence_stats(
     sequence_id: uuid.UUID, member: ViewerDep, session: SessionDep
 ) -> SequenceReport:
     return await queries.report(session, member.workspace_id, sequence_id)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    from leadflood.sequences import step_routes
+
+    return [router, step_routes.router]

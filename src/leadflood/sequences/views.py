@@ -374,3 +374,10 @@ async def test_send(
     return await builder_page(
         request, session, runtime, member.workspace_id, sequence_id, problem=problem, status=422
     )
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    from leadflood.sequences import enrollment_views, step_views
+
+    return [router, step_views.router, enrollment_views.router]

@@ -111,3 +111,8 @@ async def import_suppressions(
     return SuppressionImportRead(
         added=report.added, existing=report.existing, rejected=report.rejected
     )
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

@@ -148,3 +148,8 @@ async def delete_suppression(
     return RedirectResponse(
         "/suppressions?" + urlencode({"done": "Removed from the suppression list."}), 303
     )
+
+
+def routers() -> list[APIRouter]:
+    """This feature's pages, in the order they are matched."""
+    return [router]

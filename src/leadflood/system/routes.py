@@ -32,3 +32,8 @@ async def get_job(
     job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep, workspace: WorkspaceDep
 ) -> JobRead:
     return await jobs_service.get(session, workspace.id, job_id)
+
+
+def routers() -> list[APIRouter]:
+    """This feature's API routers, in the order they are matched."""
+    return [router]

@@ -5,85 +5,64 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import make_asgi_app
 
 from leadflood import __version__
-from leadflood.auth import admin_routes as auth_admin_routes
-from leadflood.auth import admin_views as auth_admin_views
-from leadflood.auth import routes as auth_routes
-from leadflood.auth import views as auth_views
+from leadflood.auth import routes as auth_api
+from leadflood.auth import views as auth_pages
 from leadflood.db.engine import connect
-from leadflood.enrichment import routes as enrichment_settings_routes
-from leadflood.enrichment import views as enrichment_settings_views
-from leadflood.icps import routes as icps_routes
-from leadflood.icps import views as icps_views
-from leadflood.imports import routes as import_routes
-from leadflood.imports import views as import_views
-from leadflood.leads import lead_views
-from leadflood.leads import routes as leads_routes
-from leadflood.leads import views as leads_views
+from leadflood.enrichment import routes as enrichment_api
+from leadflood.enrichment import views as enrichment_pages
+from leadflood.icps import routes as icps_api
+from leadflood.icps import views as icps_pages
+from leadflood.imports import routes as imports_api
+from leadflood.imports import views as imports_pages
+from leadflood.leads import routes as leads_api
+from leadflood.leads import views as leads_pages
 from leadflood.logging import configure_logging
-from leadflood.mailboxes import routes as mailbox_routes
-from leadflood.mailboxes import views as mailbox_views
+from leadflood.mailboxes import routes as mailboxes_api
+from leadflood.mailboxes import views as mailboxes_pages
 from leadflood.runtime import Runtime
-from leadflood.searches import routes as search_routes
-from leadflood.searches import views as search_views
-from leadflood.sending import routes as sending_routes
-from leadflood.sending import views as sending_views
-from leadflood.sequences import enrollment_views as sequence_enrollment_views
-from leadflood.sequences import routes as sequences_routes
-from leadflood.sequences import step_routes as sequence_step_routes
-from leadflood.sequences import step_views as sequence_step_views
-from leadflood.sequences import views as sequences_views
+from leadflood.searches import routes as searches_api
+from leadflood.searches import views as searches_pages
+from leadflood.sending import routes as sending_api
+from leadflood.sending import views as sending_pages
+from leadflood.sequences import routes as sequences_api
+from leadflood.sequences import views as sequences_pages
 from leadflood.settings import Settings, get_settings
-from leadflood.suppressions import routes as suppression_routes
-from leadflood.suppressions import unsubscribe_views as sending_public_views
-from leadflood.suppressions import views as suppression_views
-from leadflood.system import routes as system_routes
+from leadflood.suppressions import routes as suppressions_api
+from leadflood.suppressions import unsubscribe_views
+from leadflood.suppressions import views as suppressions_pages
+from leadflood.system import routes as system_api
 from leadflood.web import error_handlers as api_errors
 from leadflood.web.deps import verify_csrf
 from leadflood.web.middleware import BodyLimit, Cors, CsrfCookie, RequestContext, SecurityHeaders
 from leadflood.web.render import STATIC
 
-API_ROUTERS = [
-    system_routes.router,
-    auth_routes.router,
-    auth_admin_routes.router,
-    # Before the leads' own: `/v1/leads/bulk/enrich` must not match `/v1/leads/{lead_id}/enrich`.
-    enrichment_settings_routes.leads_router,
-    leads_routes.router,
-    import_routes.router,
-    enrichment_settings_routes.router,
-    icps_routes.router,
-    search_routes.router,
-    sending_routes.router,
-    mailbox_routes.router,
-    suppression_routes.router,
-    sequences_routes.router,
-    sequence_step_routes.router,
-]
-UI_ROUTERS = [
-    auth_views.router,
-    auth_admin_views.router,
-    leads_views.router,
-    import_views.router,
-    lead_views.router,
-    enrichment_settings_views.router,
-    icps_views.router,
-    # After the ICPs' own pages: `/icps/new` is not an ICP's page.
-    search_views.router,
-    sending_views.router,
-    sequences_views.router,
-    sequence_step_views.router,
-    sequence_enrollment_views.router,
-    mailbox_views.router,
-    suppression_views.router,
-]
+# Each feature's API routers and pages (its `routes.routers()`, `views.routers()`), feature by
+# feature in the order they are matched: enrichment's paths under /v1/leads before the leads'
+# own, the ICPs' pages before the searches' ICP page (`/icps/new` is not an ICP).
+API = (
+    system_api, auth_api, enrichment_api, leads_api, imports_api, icps_api, searches_api,
+    sending_api, mailboxes_api, suppressions_api, sequences_api,
+)  # fmt: skip
+PAGES = (
+    auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
+    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages,
+)  # fmt: skip
 # Pages for people who are not users, reached from emails: no session, no CSRF token (RFC 8058
 # one-click unsubscribe POSTs come from mail providers); each authenticates by its own token.
-PUBLIC_ROUTERS = [sending_public_views.router]
+PUBLIC = (unsubscribe_views.router,)
+
+
+def api_routers() -> list[APIRouter]:
+    return [router for feature in API for router in feature.routers()]
+
+
+def page_routers() -> list[APIRouter]:
+    return [router for feature in PAGES for router in feature.routers()]
 
 
 def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
@@ -116,12 +95,12 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     if runtime is not None:
         app.state.runtime = runtime
     api_errors.install(app)
-    for router in API_ROUTERS:
+    for router in api_routers():
         app.include_router(router, responses=api_errors.ERROR_RESPONSES)
-    for router in UI_ROUTERS:
+    for router in page_routers():
         # Every form post of the web UI carries the CSRF token.
         app.include_router(router, dependencies=[Depends(verify_csrf)])
-    for router in PUBLIC_ROUTERS:
+    for router in PUBLIC:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/metrics", make_asgi_app())
