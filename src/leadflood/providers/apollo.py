@@ -1,7 +1,7 @@
 """Apollo.io: people search (LeadSource), person and organization enrichment (Enricher).
 
-Shapes follow /work/shared/PROVIDERS.md section 1. Search is free and returns no emails or
-phones; `/people/match` costs credits only when it finds someone.
+Shapes follow the Apollo API reference (people search, people/match, organizations). Search is
+free and returns no emails or phones; `/people/match` costs credits only when it finds someone.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Hunter.io v2: email finder (Enricher) and email verifier (EmailVerifier).
 
-Shapes follow /work/shared/PROVIDERS.md section 2. Hunter's status codes are unusual: 202 and
+Shapes follow the Hunter API v2 reference. Hunter's status codes are unusual: 202 and
 222 are "try again", 403 is the rate limit and 429 means the plan's quota is used up.
 """
 
