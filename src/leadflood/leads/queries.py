@@ -66,7 +66,8 @@ def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElemen
 
 
 def filtered(query: Select[Any], where: LeadFilter) -> Select[Any]:
-    return query.where(*conditions(where)) if conditions(where) else query
+    found = conditions(where)
+    return query.where(*found) if found else query
 
 
 def leads_of_run(workspace_id: uuid.UUID, run_id: uuid.UUID) -> Select[Any]:

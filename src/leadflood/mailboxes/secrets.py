@@ -40,13 +40,8 @@ async def _put(
             session, mailbox.workspace_id, provider=mailbox.provider, kind=kind, secret=value,
             credential_id=current,
         )  # fmt: skip
-    if current is not None:
-        # The mailbox stops referencing it first, then it goes.
-        for column in ("secret_id", "dkim_key_id"):
-            if getattr(mailbox, column) == current:
-                setattr(mailbox, column, None)
-        await session.flush()
-        await credentials.forget(session, current)
+    # The mailbox's reference is cleared by the caller (and by ON DELETE SET NULL meanwhile).
+    await credentials.forget(session, current)
     return None
 
 
