@@ -9,8 +9,10 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,7 +100,22 @@ class DebianPostgres:
         )
 
     def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
+        except subprocess.TimeoutExpired:
+            # pg_ctl can wait on a slow machine for the last backend to go: end the server as a
+            # crash would (what an immediate stop stands for), and wait until it is gone.
+            self._kill()
+
+    def _kill(self) -> None:
+        pid_file = self.data / "postmaster.pid"
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            pid = int(pid_file.read_text().split()[0])
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)  # ProcessLookupError once it is gone
+                time.sleep(0.1)
 
     def start(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
@@ -108,6 +125,7 @@ class DebianPostgres:
     def close(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
+        self._kill()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
