@@ -16,9 +16,9 @@ LOCK_FLAGS := --python-version 3.11 --generate-hashes --quiet
 # Commands the tests start (leadflood, lint-imports...) come from the same virtualenv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test check install-dev chromium postgresql format lint types contracts openapi openapi-check pytest run bench lock
+.PHONY: test check install-dev chromium postgresql dovecot format lint types contracts openapi openapi-check pytest run bench lock
 
-test: install-dev chromium postgresql check
+test: install-dev chromium postgresql dovecot check
 
 check: lint types contracts openapi-check pytest
 
@@ -56,6 +56,14 @@ postgresql:
 	  echo "Installing Debian's postgresql for the database restart drills..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+# Debian's Dovecot, the real IMAP server of the inbox tests, which start it as a child process
+# with a configuration of their own (its system service is never used); installed once.
+dovecot:
+	@test -x /usr/sbin/dovecot || { \
+	  echo "Installing Debian's dovecot-imapd for the inbox tests..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; }
 
 format:
 	$(BIN)/ruff format $(PY_DIRS)
