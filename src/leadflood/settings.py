@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     sending_batch_size: int = Field(
         50, ge=1, le=500, validation_alias=AliasChoices("SENDING_BATCH_SIZE")
     )
+    sending_connections: int = Field(
+        2, ge=1, le=10, validation_alias=AliasChoices("SENDING_CONNECTIONS")
+    )
     sending_reconcile_seconds: float = Field(
         300.0, ge=5, validation_alias=AliasChoices("SENDING_RECONCILE_SECONDS")
     )

@@ -4,7 +4,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from leadflood.models import (
     DeliveryAttempt,
@@ -78,7 +78,8 @@ async def test_sends_a_batch_over_one_connection_with_unsubscribe_headers(
     runtime: Runtime, smtp: SmtpTestServer
 ) -> None:
     _, box, queued = await _setup(runtime, smtp, 3)
-    report = await _deliver(runtime, box)
+    one = runtime.settings.model_copy(update={"sending_connections": 1})
+    report = await delivery.deliver_mailbox(runtime.db, one, box.id)
     assert (report.claimed, report.sent) == (3, 3)
     assert smtp.connections == 1
     received = {m.message["Message-ID"]: m for m in smtp.messages}
@@ -97,6 +98,27 @@ async def test_sends_a_batch_over_one_connection_with_unsubscribe_headers(
     assert sorted(a.classification for a in attempts) == ["sent"] * 3
     assert all(a.code == "250" for a in attempts)
     assert mailbox is not None and mailbox.last_sent_at is not None
+
+
+async def test_a_back_to_back_mailbox_sends_over_its_parallel_connections(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    _, box, queued = await _setup(runtime, smtp, 12)
+    three = runtime.settings.model_copy(update={"sending_connections": 3})
+    report = await delivery.deliver_mailbox(runtime.db, three, box.id)
+    assert (report.claimed, report.sent) == (12, 12)
+    assert smtp.connections == 3
+    received = [m.message["Message-ID"] for m in smtp.messages]
+    assert sorted(received) == sorted(m.message_id for m in queued)
+    async with runtime.db.session() as session:
+        rows = (
+            await session.execute(
+                select(Message.status, func.count())
+                .where(Message.mailbox_id == box.id)
+                .group_by(Message.status)
+            )
+        ).all()
+    assert dict(rows) == {MessageStatus.sent: 12}
 
 
 async def test_adds_unsubscribe_headers_and_footer_when_missing(

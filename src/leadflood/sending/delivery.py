@@ -2,18 +2,16 @@
 connection respecting the gap between sends (runs.py), and record the outcomes.
 
 Crash safety (invariant 5): a claimed message is `sending` with `sending_started_at` NULL until
-its attempt is about to start; then that time is committed — for one message when a gap
-separates sends, for a run of up to runs.GROUP back-to-back messages otherwise. A worker that
-dies leaves never-attempted messages (queued again) and started ones, which the next delivery of
-the mailbox settles at once (the server is asked where it can be, else the message is
-`unconfirmed`, never re-sent automatically); see reconcile.py.
+its own attempt is about to start; then that time is committed, with the previous success of
+its connection (runs.py). A worker that dies leaves never-attempted messages (queued again) and
+at most one started message per connection, which the next delivery of the mailbox settles at
+once (the server is asked where it can be, else the message is `unconfirmed`, never re-sent
+automatically); see reconcile.py.
 
-Throughput (back-to-back mailboxes): the database work overlaps the sends. The writer
-(pipeline.py) commits the next run's start mark and the last run's successes while the current
-run is on the wire, and the next batch is claimed on another connection meanwhile, its messages
-rendered one per turn of the event loop (so that work fills the waits for the server instead of
-delaying a send). Only what a send depends on is awaited: its run's start mark, and a failure's
-record before the next send."""
+Throughput (back-to-back mailboxes): SENDING_CONNECTIONS connections send in parallel, their
+marks committed together by one writer (pipeline.py), and the next batch is claimed on another
+connection meanwhile, its messages rendered one per turn of the event loop (so that work fills
+the waits for the server instead of delaying a send)."""
 
 from __future__ import annotations
 
@@ -23,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import text
@@ -131,7 +130,7 @@ async def _deliver(
     clock: Clock,
 ) -> DeliveryReport:
     report = DeliveryReport()
-    sender: EmailSender | None = None
+    sending: runs.Sending | None = None
     writer = Writer(db)
     started = clock()
     last_attempt: datetime | None = None
@@ -163,11 +162,12 @@ async def _deliver(
             if not claim.messages or claim.mailbox is None:
                 break
             report.claimed += len(claim.messages)
-            if sender is None:
+            if sending is None:
                 try:
                     async with db.session() as session:
                         config = await sender_config(session, claim.mailbox)
-                    sender = sender_factory(claim.mailbox, config)
+                    sending = runs.Sending(partial(sender_factory, claim.mailbox, config), rendered)
+                    sending.lane(0)
                 except (ProviderError, UndecryptableSecret) as exc:
                     error = (
                         exc
@@ -183,13 +183,13 @@ async def _deliver(
                     )
                     report.mailbox_error = str(error)
                     break
-            renderer = sender if isinstance(sender, RenderingEmailSender) else None
+            renderer = sending.renderer
             if back_to_back(claim.mailbox) and clock() - started < budget:
                 ahead = asyncio.create_task(claim_ahead(renderer))
             last_attempt, stop = await runs.send_batch(
                 writer,
                 settings,
-                runs.Sending(sender, rendered, renderer),
+                sending,
                 claim.mailbox,
                 claim.messages,
                 report,
@@ -215,10 +215,8 @@ async def _deliver(
                 writer.submit([outcomes.mailbox_sent(mailbox_id, report.last_sent_at)])
             await writer.close()
         finally:
-            if sender is not None:
-                close = getattr(sender, "aclose", None)
-                if close is not None:
-                    await close()
+            if sending is not None:
+                await sending.aclose()
     return report
 
 

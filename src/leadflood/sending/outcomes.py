@@ -1,6 +1,6 @@
 """Recording what happened to send attempts: the attempt rows, the messages' new status, and
-what follows (suppression, enrollment stop, mailbox health). Successes are recorded a run at a
-time with set-based statements; each failure on its own."""
+what follows (suppression, enrollment stop, mailbox health). Each failure is recorded on its own;
+a success with the next start mark of its connection (marks.py)."""
 
 from __future__ import annotations
 
@@ -71,20 +71,6 @@ def _attempt(
     )
 
 
-# Only the start time, not updated_at: no indexed column changes, so the update stays in its
-# heap page (the reconciler ages a started message from sending_started_at).
-_STARTED: LiteralString = """
-    UPDATE messages SET sending_started_at = %(at)s
-    WHERE id = ANY(%(ids)s) AND status = 'sending'
-"""
-
-
-def mark_started(message_ids: list[uuid.UUID], at: datetime) -> Sql:
-    """Durably note that the attempts are about to begin: from then on a crash means "may have
-    been sent", and the messages are reconciled instead of re-queued."""
-    return Sql(_STARTED, {"ids": message_ids, "at": at})
-
-
 @dataclass(frozen=True)
 class Sent:
     claimed: Claimed
@@ -95,63 +81,10 @@ class Sent:
 _MAILBOX_SENT: LiteralString = """
     UPDATE mailboxes SET last_sent_at = %(at)s, updated_at = now() WHERE id = %(id)s
 """
-# One statement for a whole run of successes: arrays in, unnest, set-based writes.
-_SENT: LiteralString = """
-    WITH v AS (
-        SELECT * FROM unnest(%(ids)s::uuid[], %(ats)s::timestamptz[], %(pids)s::text[],
-                             %(attempt_ids)s::uuid[], %(workspaces)s::uuid[],
-                             %(attempts)s::integer[], %(codes)s::text[], %(texts)s::text[])
-            AS v(id, at, pid, attempt_id, workspace_id, attempt, code, text)
-    ), messages_sent AS (
-        UPDATE messages AS m
-        SET status = 'sent', sent_at = v.at, provider_message_id = v.pid, error = NULL,
-            updated_at = now()
-        FROM v WHERE m.id = v.id AND m.status = 'sending'
-    ), enrollments_sent AS (
-        UPDATE enrollments AS e SET last_sent_at = x.at, updated_at = now()
-        FROM unnest(%(enrollments)s::uuid[], %(enrollment_ats)s::timestamptz[]) AS x(id, at)
-        WHERE e.id = x.id
-    )
-    INSERT INTO delivery_attempts
-        (id, workspace_id, message_id, attempt, at, code, text, classification)
-    SELECT attempt_id, workspace_id, id, attempt, at, code, text, 'sent' FROM v
-"""
 
 
 def mailbox_sent(mailbox_id: uuid.UUID, at: datetime) -> Sql:
     return Sql(_MAILBOX_SENT, {"id": mailbox_id, "at": at})
-
-
-def record_sent(sent: list[Sent], mailbox_id: uuid.UUID | None) -> list[Sql]:
-    """Record a run of successful sends: one statement whatever the length of the run, plus
-    the mailbox's last send when `mailbox_id` is given. The mailbox row is written first:
-    claims lock it first too, so the two never deadlock. Without it the statement never waits
-    for a claim (delivery leaves it for the end of a back-to-back job, where no send waits)."""
-    if not sent:
-        return []
-    last: dict[uuid.UUID, datetime] = {}
-    for s in sent:
-        if s.claimed.enrollment_id is not None:
-            last[s.claimed.enrollment_id] = max(s.at, last.get(s.claimed.enrollment_id, s.at))
-    statements = [] if mailbox_id is None else [mailbox_sent(mailbox_id, sent[-1].at)]
-    return [
-        *statements,
-        Sql(
-            _SENT,
-            {
-                "ids": [s.claimed.id for s in sent],
-                "ats": [s.at for s in sent],
-                "pids": [s.result.provider_message_id for s in sent],
-                "attempt_ids": [uuid.uuid4() for _ in sent],
-                "workspaces": [s.claimed.workspace_id for s in sent],
-                "attempts": [s.claimed.attempt for s in sent],
-                "codes": [(s.result.code or None) and s.result.code[:20] for s in sent],
-                "texts": [s.result.text for s in sent],
-                "enrollments": list(last),
-                "enrollment_ats": list(last.values()),
-            },
-        ),
-    ]
 
 
 async def lock_mailbox(session: AsyncSession, mailbox_id: uuid.UUID) -> None:

@@ -42,7 +42,7 @@ class WriteFailed(RuntimeError):
 
 class Writer:
     def __init__(self, db: Database) -> None:
-        self._db = db
+        self.db = self._db = db
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None

@@ -9,10 +9,10 @@ The rule, by what we can know:
   they receive in a directory): sent if it is there, queued again if not;
 - otherwise (a real SMTP server, Postmark, SendGrid): `unconfirmed`, with classification
   `reconciled_unknown`: maybe delivered, so never sent again automatically (at most one copy
-  rather than a duplicate), and never counted as sent; a person can queue it again. With
-  back-to-back sends a run of `runs.GROUP` is marked started before its first attempt (and the
-  next run while it is on the wire), so a crash can leave up to 2 x GROUP in doubt; with a
-  minimum gap between sends (the normal case) it is one.
+  rather than a duplicate), and never counted as sent; a person can queue it again. Each
+  message is marked started just before its own attempt, with its connection's previous
+  success recorded in the same commit (marks.py), so a crash leaves at most one in doubt per
+  connection (SENDING_CONNECTIONS for a back-to-back mailbox, else one).
 
 Two ways in: a delivery job starting on a mailbox settles at once whatever the mailbox's
 previous job left `sending` (`settle_orphans`; one job sends for a mailbox at a time, so those

@@ -1,16 +1,24 @@
-"""Sending one claimed batch in runs: each run of back-to-back sends is marked started (and
-that mark committed) before its first attempt, the next run's mark is written while this one is
-on the wire, successes are recorded together without waiting, and a failure is recorded before
-the next send. See delivery.py for the job around it and reconcile.py for what a crash leaves.
+"""Sending one claimed batch, each message marked started (and that mark committed) just before
+its own attempt, over one or more connections of the mailbox ("lanes"). A lane records its last
+success in the same transaction as its next message's mark, so at any moment only the message in
+flight on each lane is in doubt: a worker killed mid-send leaves at most one started message per
+connection for the reconciler, and every other claimed message goes back to the queue.
+
+Throughput: the lanes of a back-to-back mailbox share one writer (pipeline.py), so their marks
+and records are committed together, and while one lane waits for its mark's commit another is
+on the wire. A mailbox with a gap between sends has one lane. A failure is recorded before that
+lane's next send. See delivery.py for the job around it and reconcile.py for what a crash leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +33,7 @@ from leadflood.providers.base import (
 )
 from leadflood.sending import outcomes
 from leadflood.sending.claim import Claimed, back_to_back
+from leadflood.sending.marks import Marks
 from leadflood.sending.pipeline import SessionWrite, Writer
 from leadflood.settings import Settings
 
@@ -48,43 +57,63 @@ class DeliveryReport:
 
 @dataclass(slots=True)
 class Sending:
-    sender: EmailSender
+    """The transports of a job: one sender per lane (parallel connection), opened on first
+    use, and the wire bytes of claimed messages built ahead of their send."""
+
+    factory: Callable[[], EmailSender]
     rendered: dict[uuid.UUID, bytes]
-    # The same sender when it renders ahead (checked once: a Protocol isinstance is slow).
-    renderer: RenderingEmailSender | None
+    senders: list[EmailSender] = field(default_factory=list)
+    # Whether the senders render ahead (checked once: a Protocol isinstance is slow).
+    renders: bool | None = None
 
-    async def send(self, claimed: Claimed) -> SendResult:
+    def lane(self, index: int) -> EmailSender:
+        while len(self.senders) <= index:
+            self.senders.append(self.factory())
+        return self.senders[index]
+
+    @property
+    def renderer(self) -> RenderingEmailSender | None:
+        sender = self.lane(0)
+        if self.renders is None:
+            self.renders = isinstance(sender, RenderingEmailSender)
+        return cast(RenderingEmailSender, sender) if self.renders else None
+
+    async def send(self, index: int, claimed: Claimed) -> SendResult:
+        sender = self.lane(index)
         data = self.rendered.pop(claimed.id, None)
-        if data is not None and self.renderer is not None:
-            return await self.renderer.send_rendered(claimed.outbound, data)
-        return await self.sender.send(claimed.outbound)
+        if data is not None and self.renders:
+            renderer = cast(RenderingEmailSender, sender)
+            return await renderer.send_rendered(claimed.outbound, data)
+        return await sender.send(claimed.outbound)
+
+    async def aclose(self) -> None:
+        senders, self.senders = self.senders, []
+        for sender in senders:
+            close = getattr(sender, "aclose", None)
+            if close is not None:
+                await close()
 
 
-# Back-to-back sends are marked started in runs of up to this many, the next run while this
-# one is on the wire: a worker killed mid-run leaves at most 2 x GROUP attempts that may or
-# may not have happened, for the reconciler.
-GROUP = 25
+def lanes(settings: Settings, mailbox: Mailbox) -> int:
+    """Parallel connections for a mailbox: back to back, SENDING_CONNECTIONS; with a gap, one
+    (its sends are spaced anyway)."""
+    return settings.sending_connections if back_to_back(mailbox) else 1
 
 
-def _group(mailbox: Mailbox, batch: list[Claimed], start: int, now: datetime) -> list[Claimed]:
-    group = [batch[start]]
-    for claimed in batch[start + 1 : start + GROUP]:
-        if claimed.planned_at > now or capacity.next_gap(mailbox, str(claimed.id)):
-            break
-        group.append(claimed)
-    return group
+@dataclass
+class _Batch:
+    """What the lanes of one batch share: the messages not yet taken, and when to stop."""
 
-
-def _mark(writer: Writer, group: list[Claimed], at: datetime) -> asyncio.Future[None]:
-    future = writer.submit([outcomes.mark_started([c.id for c in group], at)], wait=True)
-    assert future is not None
-    return future
+    todo: deque[Claimed]
+    deadline: datetime
+    last_attempt: datetime | None
+    stop: bool = False
 
 
 async def send_batch(
     writer: Writer,
     settings: Settings,
-    sender: Sending,
+    sending: Sending,
     mailbox: Mailbox,
     batch: list[Claimed],
     report: DeliveryReport,
@@ -92,125 +121,87 @@ async def send_batch(
     last_attempt: datetime | None,
     deadline: datetime,
 ) -> tuple[datetime | None, bool]:
-    """Send `batch` in order; returns (time of the last attempt, whether to stop the job).
-    No attempt starts after `deadline`: the rest is queued again."""
-    done = 0
-    marked: tuple[list[Claimed], asyncio.Future[None]] | None = None
+    """Send `batch`; returns (time of the last attempt, whether to stop the job). No attempt
+    starts after `deadline`: the rest is queued again."""
+    shared = _Batch(deque(batch), deadline, last_attempt)
     try:
-        while done < len(batch):
-            if marked is None:
-                if clock() > deadline:
-                    break
-                first = batch[done]
-                target = first.planned_at
-                if last_attempt is not None:
-                    target = max(target, last_attempt + capacity.next_gap(mailbox, str(first.id)))
-                wait = (target - clock()).total_seconds()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                group = _group(mailbox, batch, done, clock())
-                marked = (group, _mark(writer, group, clock()))
-            group, mark = marked
-            await mark
-            done += len(group)
-            marked = None
-            if done < len(batch) and back_to_back(mailbox) and clock() <= deadline:
-                following = _group(mailbox, batch, done, clock())
-                marked = (following, _mark(writer, following, clock()))
-            last_attempt, stop = await _send_group(
-                writer, settings, sender, mailbox, group, report, clock
-            )
-            if stop:
-                return last_attempt, True
-        return last_attempt, False
-    finally:
-        await _settle_rest(writer, batch, done, marked, clock)
-
-
-async def _settle_rest(
-    writer: Writer,
-    batch: list[Claimed],
-    done: int,
-    marked: tuple[list[Claimed], asyncio.Future[None]] | None,
-    clock: Clock,
-) -> None:
-    """Give back what this batch will not attempt: a run marked ahead is unstarted (this live
-    worker knows it never tried), the rest released."""
-    ahead = [c.id for c in marked[0]] if marked is not None else []
-    rest = [c.id for c in batch[done + len(ahead) :]]
-    if not ahead and not rest:
-        return
-    at = clock()
-
-    async def write(session: AsyncSession) -> None:
-        if ahead:
-            await outcomes.unstart(session, ahead, at)
-        if rest:
-            await outcomes.release(session, rest, at)
-
-    writer.check()
-    await writer.run(write)
-
-
-async def _send_group(
-    writer: Writer,
-    settings: Settings,
-    sender: Sending,
-    mailbox: Mailbox,
-    group: list[Claimed],
-    report: DeliveryReport,
-    clock: Clock,
-) -> tuple[datetime, bool]:
-    """Attempt every message of a started group. Successes are recorded together, without
-    waiting; a failure is recorded (after the successes before it) before the next send. After
-    a stop, the group's remaining messages are left `sending` and started: the reconciler
-    settles them (safe: queued again where the server is known not to have them)."""
-    sent: list[outcomes.Sent] = []
-    last = clock()
-    stop = False
-    attempted = 0
-    try:
-        for claimed in group:
-            attempted += 1
-            last = clock()
-            try:
-                result = await sender.send(claimed)
-            except ProviderError as exc:
-                kind = outcomes.classify(settings, exc)
-                writer.submit(outcomes.record_sent(sent, _mailbox_now(mailbox)))
-                await writer.run(_failure(settings, mailbox.id, claimed, exc, clock()))
-                report.sent += len(sent)
-                report.last_sent_at = sent[-1].at if sent else report.last_sent_at
-                sent = []
-                log.info(
-                    "sending.attempt_failed", message=str(claimed.id), kind=kind, code=exc.code
+        count = min(lanes(settings, mailbox), len(batch))
+        async with asyncio.TaskGroup() as group:
+            for index in range(count):
+                group.create_task(
+                    _lane(index, writer, settings, sending, mailbox, shared, report, clock)
                 )
-                stop = count_failure(report, kind, exc)
-                if stop:
-                    break
-                continue
-            sent.append(outcomes.Sent(claimed, result, clock()))
+        return shared.last_attempt, shared.stop
     finally:
-        if sent:
-            writer.submit(outcomes.record_sent(sent, _mailbox_now(mailbox)))
-            report.sent += len(sent)
-            report.last_sent_at = sent[-1].at
-    if stop:
-        rest = [c.id for c in group[attempted:]]
+        rest = [c.id for c in shared.todo]
         if rest:
             at = clock()
 
-            async def unstart(session: AsyncSession) -> None:
-                await outcomes.unstart(session, rest, at)
+            async def release(session: AsyncSession) -> None:
+                await outcomes.release(session, rest, at)
 
-            await writer.run(unstart)
-    return last, stop
+            writer.check()
+            await writer.run(release)
 
 
-def _mailbox_now(mailbox: Mailbox) -> uuid.UUID | None:
-    """Whether a run's record updates the mailbox's last send at once: with a gap the next
-    claim plans from it; back to back it waits for the end of the job (see record_sent)."""
-    return None if back_to_back(mailbox) else mailbox.id
+async def _lane(
+    index: int,
+    writer: Writer,
+    settings: Settings,
+    sending: Sending,
+    mailbox: Mailbox,
+    shared: _Batch,
+    report: DeliveryReport,
+    clock: Clock,
+) -> None:
+    """Take the batch's next message, mark it started (the lane's last success recorded in the
+    same commit), attempt it, repeat; then record the last success."""
+    marks = Marks(writer.db)
+    success: outcomes.Sent | None = None
+    broken = True
+    try:
+        while shared.todo and not shared.stop:
+            claimed = shared.todo[0]
+            target = claimed.planned_at
+            if shared.last_attempt is not None and not back_to_back(mailbox):
+                target = max(
+                    target, shared.last_attempt + capacity.next_gap(mailbox, str(claimed.id))
+                )
+            wait = (target - clock()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                if shared.stop or not shared.todo or shared.todo[0] is not claimed:
+                    continue
+            if clock() > shared.deadline:
+                break
+            shared.todo.popleft()
+            # A failure of the lane recorded before is committed first (the writer is ordered).
+            writer.check()
+            await marks.step(claimed.id, clock(), success)
+            report.sent += success is not None
+            success = None
+            at = shared.last_attempt = clock()
+            try:
+                result = await sending.send(index, claimed)
+            except ProviderError as exc:
+                kind = outcomes.classify(settings, exc)
+                await writer.run(_failure(settings, mailbox.id, claimed, exc, clock()))
+                log.info(
+                    "sending.attempt_failed", message=str(claimed.id), kind=kind, code=exc.code
+                )
+                if count_failure(report, kind, exc):
+                    shared.stop = True
+                continue
+            success = outcomes.Sent(claimed, result, clock())
+            report.last_sent_at = max(report.last_sent_at or at, success.at)
+            if not back_to_back(mailbox):
+                # With a gap, the next claim plans from the mailbox's last send.
+                writer.submit([outcomes.mailbox_sent(mailbox.id, success.at)])
+        await marks.step(None, clock(), success)
+        report.sent += success is not None
+        broken = False
+    finally:
+        await marks.aclose(broken=broken)
 
 
 def _failure(
