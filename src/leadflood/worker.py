@@ -33,6 +33,10 @@ SHUTDOWN_GRACE_SECONDS = 10
 # How long a query of the job queue waits for a connection. The pool reconnects on its own
 # schedule (1 s, 2 s, 4 s, 8 s ...); past this wait the worker restarts on ours instead.
 POOL_WAIT_SECONDS = 10
+# The periodic stalled-job rescue (system/tasks.py), deferred by name: the worker sits below the
+# features.
+RESCUE_TASK = "system.retry_stalled_jobs"
+RESCUE_LOCK = "system.stalled"
 
 
 class _Worker(Protocol):
@@ -169,7 +173,11 @@ class _Supervisor:
                 if self.stopping.is_set():
                     return None
                 log.info("worker.start", concurrency=self.concurrency)
-                await worker.run()
+                rescue = asyncio.create_task(_rescue_soon(app, self.runtime))
+                try:
+                    await worker.run()
+                finally:
+                    rescue.cancel()
         except Exception as exc:
             if not outages.is_outage(exc):
                 raise
@@ -216,6 +224,18 @@ def _worker(
         wait=wait,
         listen_notify=True,
     )
+
+
+async def _rescue_soon(app: procrastinate.App, runtime: Runtime) -> None:
+    """A worker often starts because another one died (a supervisor restarting it): once that
+    one's heartbeat is old enough to call its jobs stalled, ask for the stalled-job rescue at
+    once rather than at its next periodic run."""
+    settings = runtime.settings
+    await asyncio.sleep(settings.stalled_job_seconds + settings.worker_heartbeat_seconds)
+    with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
+        await app.configure_task(RESCUE_TASK, queueing_lock=RESCUE_LOCK).defer_async(
+            timestamp=int(time.time())
+        )
 
 
 async def _recover(app: procrastinate.App, worker_id: int) -> None:
