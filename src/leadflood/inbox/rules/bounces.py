@@ -81,7 +81,9 @@ DIAGNOSTIC_PATTERNS = (
         re.IGNORECASE,
     ),
     re.compile(r"Remote host said:\s*(?P<diag>[^\n]+(?:\n(?!\s*\n)[^\n]+)*)", re.IGNORECASE),
-    re.compile(r"(?:host [^\n]*? said|SMTP error from remote [^\n]*?):\s*(?P<diag>[^\n]+)", re.I),
+    # Exim puts the reply on the line under "SMTP error from remote mail server after …:".
+    re.compile(r"SMTP error from remote [^\n]*:[ \t]*\n\s*(?P<diag>[^\n]+)", re.IGNORECASE),
+    re.compile(r"host [^\n]*? said:\s*(?P<diag>[^\n]+(?:\n(?!\s*\n)[^\n]+)*)", re.IGNORECASE),
 )
 
 DELAY_WORDS = re.compile(

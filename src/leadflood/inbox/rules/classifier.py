@@ -45,6 +45,12 @@ class RulesClassifier:
         )
 
     def _decide(self, message: Message) -> Classification:
+        if not message.headers:
+            return Classification(
+                kind="reply",
+                label="other",
+                evidence=("not an email message (no header could be read): left as reply/other",),
+            )
         today = message.received or date.today()
         found = complaints.detect(message) or bounces.detect(message)
         if found:

@@ -122,10 +122,12 @@ def return_date(text: str, today: date) -> ReturnDate | None:
         previous_end = item.end
         if score == 0 and not item.named:
             continue
-        phrase_start = before_start + word_at if word_at is not None else item.start
-        phrase = " ".join(text[phrase_start : item.end].split())
-        if score == 3 and word_at is None:  # the return word came after the date
-            phrase = " ".join(text[item.start : item.end + len(after)].split())
+        if word_at is None:
+            word = RETURN_WORDS.search(after)
+            stop = item.end + (word.end() if word else 0)
+            phrase = " ".join(text[item.start : stop].split())
+        else:
+            phrase = " ".join(text[before_start + word_at : item.end].split())
         if best is None or (score, item.start) >= (best[0], best[1]):
             best = (score, item.start, item, phrase)
     if best is None:
@@ -134,12 +136,14 @@ def return_date(text: str, today: date) -> ReturnDate | None:
 
 
 def _score(before: str, after: str) -> tuple[int, int | None]:
+    """The date's score and where its word starts in `before` (None: the word follows, as
+    in "ab dem 11.01. wieder im Büro")."""
+    if RETURN_WORDS.search(after):
+        return 3, None
     for score, words in ((3, RETURN_WORDS), (2, UNTIL_WORDS), (1, FROM_WORDS)):
         matches = list(words.finditer(before))
         if matches:
             return score, matches[-1].start()
-    if RETURN_WORDS.search(after[:30]):
-        return 3, None
     return 0, None
 
 

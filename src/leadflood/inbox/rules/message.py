@@ -88,10 +88,15 @@ class Message:
 
     @property
     def recipients(self) -> list[str]:
+        """Who the message was addressed to: our mailbox, on an inbound message."""
         found = []
-        for name in ("To", "Cc", "Delivered-To", "X-Original-To"):
+        for name in ("To", "Delivered-To", "X-Original-To"):
             found.extend(addresses_in(self.header(name)))
         return found
+
+    @property
+    def copied(self) -> list[str]:
+        return addresses_in(self.header("Cc"))
 
     @property
     def message_id(self) -> str | None:

@@ -95,7 +95,11 @@ def classify(message: Message) -> Classification:
         evidence = [f"referral wording {referral.describe()}"]
         email = others[0] if others else None
         if email:
-            evidence.append(f"referred address {email}")
+            evidence.append(f"referred address {email} in the text")
+        else:
+            email = _copied(message)
+            if email:
+                evidence.append(f"referred address {email}, copied on the reply")
         return Classification(
             kind="reply", label="referral", referral_email=email, evidence=tuple(evidence)
         )
@@ -124,6 +128,11 @@ def _question(text: str) -> Hit | None:
     line_end = plain.find("\n", match.start())
     sentence = plain[line_start : line_end if line_end >= 0 else len(plain)]
     return Hit("any", " ".join(sentence.split())[:60], match.start())
+
+
+def _copied(message: Message) -> str | None:
+    exclude = {message.sender, *message.recipients}
+    return next((address for address in message.copied if address not in exclude), None)
 
 
 def _addresses_besides_ours(message: Message, text: str) -> list[str]:
