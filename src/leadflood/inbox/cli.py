@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadflood.console import Json, console, err
+from leadflood.console import Json, console
 
 app = typer.Typer(
     help="The inbox: inbound replies, bounces and auto-replies.", no_args_is_help=True
@@ -28,7 +28,7 @@ def classify(
         raw = file.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        err.print(f"[red]unreadable_file[/red]: cannot read {file}: {reason}.", highlight=False)
+        typer.echo(f"unreadable_file: cannot read {file}: {reason}.", err=True)
         raise typer.Exit(2) from None
     result = rules.classify(raw)
     if as_json:
