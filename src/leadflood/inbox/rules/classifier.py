@@ -1,13 +1,15 @@
 """Which rule wins. In order:
 
-1. complaint       an ARF feedback report;
+1. complaint       an ARF feedback report (or Microsoft's JMRP);
 2. bounce / bounce_warning   a DSN or an MTA's failure report (a delay is a warning);
-3. auto_reply      auto headers (Auto-Submitted, X-Autoreply, …): left_company, ticket,
+3. unsubscribe     a subject that is only a removal command: what mail clients send to a
+                   List-Unsubscribe mailto address, often marked Auto-Submitted;
+4. auto_reply      auto headers (Auto-Submitted, X-Autoreply, …): left_company, ticket,
                    out_of_office or auto_reply by the wording;
-4. unsubscribe     removal asked in plain words in the text written now (quotes excluded);
-5. auto_reply      by the wording alone, unless the text also shows a person's intent
+5. unsubscribe     removal asked in plain words in the text written now (quotes excluded);
+6. auto_reply      by the wording alone, unless the text also shows a person's intent
                    (interest, refusal, a question): "I'm out of office but interested" is a reply;
-6. reply           interested, not_interested, referral, question or other.
+7. reply           interested, not_interested, referral, question or other.
 """
 
 from __future__ import annotations
@@ -55,15 +57,15 @@ class RulesClassifier:
         found = complaints.detect(message) or bounces.detect(message)
         if found:
             return found
-        auto = auto_replies.signals(message)
-        if auto.headers:
-            return auto_replies.classify(message, auto, today)
         removal = unsubscribe.request(message)
-        if removal:
+        auto = auto_replies.signals(message)
+        if removal and (removal[1] == "subject" or not auto.headers):
             hit, where = removal
             return Classification(
                 kind="unsubscribe", evidence=(f"removal asked in the {where}: {hit.describe()}",)
             )
+        if auto.headers:
+            return auto_replies.classify(message, auto, today)
         if auto.wording:
             intent = replies.human_intent(message.visible)
             if intent is None:

@@ -1,18 +1,18 @@
 """Complaints: ARF feedback reports (RFC 5965), which mailbox providers send when a recipient
-pressed "this is spam". The `message/feedback-report` part names the kind of feedback and,
-when the provider does not redact it, the recipient; the returned copy carries our
-Message-ID."""
+pressed "this is spam", and Microsoft's JMRP reports, which carry no ARF part. The
+`message/feedback-report` part names the kind of feedback and, when the provider does not
+redact it, the recipient; the returned copy carries our Message-ID."""
 
 from __future__ import annotations
 
-from leadflood.inbox.rules.message import ADDRESS, Message, addresses_in
+from leadflood.inbox.rules.message import ADDRESS, Message, addresses_in, first_address
 from leadflood.inbox.rules.result import COMPLAINT_LABELS, Classification
 
 
 def detect(message: Message) -> Classification | None:
     reports = [r for r in message.reports if r.content_type == "message/feedback-report"]
     if not reports and message.report_type != "feedback-report":
-        return None
+        return _jmrp(message)
     fields = {
         name.lower(): value
         for report in reports
@@ -45,6 +45,26 @@ def detect(message: Message) -> Classification | None:
         original_message_id=original,
         evidence=tuple(evidence),
     )
+
+
+def _jmrp(message: Message) -> Classification | None:
+    """Microsoft's junk mail reporting program sends no ARF part: the reported message comes
+    attached, marked with the header naming the recipient who reported it."""
+    for name, value in message.returned_headers:
+        if name.lower() == "x-hmxmroriginalrecipient":
+            recipient = first_address(value) or None
+            original = message.returned_message_id
+            evidence = ["Microsoft JMRP report: X-HmXmrOriginalRecipient in the attached message"]
+            if original:
+                evidence.append(f"our message {original} found in the returned copy")
+            return Classification(
+                kind="complaint",
+                label="abuse",
+                recipient=recipient,
+                original_message_id=original,
+                evidence=tuple(evidence),
+            )
+    return None
 
 
 def _recipient(fields: dict[str, str], message: Message) -> str | None:

@@ -272,11 +272,9 @@ class _Walker:
             return
         if ctype in ("message/rfc822", "message/global"):
             attached = part.get_payload()
-            if isinstance(attached, list) and attached and isinstance(attached[0], StdMessage):
-                if not self.returned_headers:
-                    self.returned_headers = _headers(attached[0])
-                if not inside_attached:
-                    return
+            first = attached[0] if isinstance(attached, list) and attached else None
+            if isinstance(first, StdMessage) and not self.returned_headers:
+                self.returned_headers = _headers(first)
             return
         if ctype in ("text/rfc822-headers", "message/rfc822-headers"):
             if not self.returned_headers:
