@@ -41,6 +41,7 @@ app.add_typer(sequences.app, name="sequences")
 app.add_typer(mailboxes.app, name="mailboxes")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(suppressions.app, name="suppressions")
+enrichment.settings_app.command("default-country")(accounts.default_country)
 app.add_typer(enrichment.settings_app, name="settings")
 
 
