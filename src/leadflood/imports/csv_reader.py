@@ -21,9 +21,11 @@ from leadflood.errors import InvalidInput
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 LEGACY_ERRORS = "leadflood-legacy"
-# Past this share of NUL bytes in the sample, the file is binary, not text with a few stray NULs
-# (whose rows are then rejected one by one). Archives (xlsx), images and PDFs hold NULs early.
+# Past this share of NUL bytes in the sample (and this many), the file is binary, not text with a
+# few stray NULs (whose rows are then rejected one by one). Archives (xlsx), images and PDFs hold
+# NULs early, most often in their first line.
 BINARY_SHARE = 0.01
+BINARY_NULS = 8
 NUL_ROW = "nul_in_row"
 
 
@@ -182,7 +184,8 @@ def looks_binary(sample: bytes) -> bool:
     first line and hardly any elsewhere."""
     if b"\x00" in sample.split(b"\n", 1)[0]:
         return True
-    return sample.count(b"\x00") > BINARY_SHARE * len(sample)
+    nuls = sample.count(b"\x00")
+    return nuls >= BINARY_NULS and nuls > BINARY_SHARE * len(sample)
 
 
 def detect_delimiter(sample: str, *, complete: bool = False) -> str:

@@ -209,7 +209,11 @@ def _judge(
             problems.append(Reason("invalid_country", "country", f"{value!r} is not a country."))
     region = lead.country or default_region
     phones = multi.get("phone", ())
+    seen: set[str] = set()  # exports repeat one number in several columns: judged and kept once
     for header, spare, value in phones:
+        if value in seen:
+            continue
+        seen.add(value)
         phone = checks.phone_e164(value, region)
         if phone is None:
             where = f" in {header!r}" if len(phones) > 1 else ""
@@ -218,10 +222,12 @@ def _judge(
             problems.append(Reason("invalid_phone", "phone", message))
         elif lead.phone is None:
             lead.phone, extension = phone
+            seen.add(lead.phone)
             if extension:
                 custom.setdefault("phone_extension", extension)
-        elif phone[0] != lead.phone:
+        elif phone[0] not in seen:
             number, extension = phone
+            seen.add(number)
             custom.setdefault(spare, f"{number} ext. {extension}" if extension else number)
     if (value := get("linkedin_url")) is not None:
         lead.linkedin_url = checks.linkedin_url(value)
