@@ -43,6 +43,7 @@ app.add_typer(mailboxes.app, name="mailboxes")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(inbox.app, name="inbox")
+enrichment.settings_app.command("default-country")(accounts.default_country)
 app.add_typer(enrichment.settings_app, name="settings")
 
 

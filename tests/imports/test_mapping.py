@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from leadflood.errors import InvalidInput
 from leadflood.imports.mapping import (
     LEAD_FIELDS,
+    MULTI_FIELDS,
     MappingError,
     apply_overrides,
     auto_map,
@@ -25,12 +26,16 @@ APOLLO = [
 def test_apollo_export() -> None:
     mapping = auto_map(APOLLO)
     assert mapping["First Name"] == "first_name"
+    # Both company columns feed the company (the cleaned name first), every phone column the
+    # phone (see test_validation for the order).
     assert mapping["Company Name for Emails"] == "company_name"
-    assert mapping["Company"] == "custom:company"
+    assert mapping["Company"] == "company_name"
     assert mapping["Email"] == "email"
     assert mapping["Email Status"] == "custom:email_status"
     assert mapping["Mobile Phone"] == "phone"
-    assert mapping["Corporate Phone"] == "custom:corporate_phone"
+    assert mapping["Work Direct Phone"] == "phone"
+    assert mapping["Corporate Phone"] == "phone"
+    assert mapping["Apollo Contact Id"] == "provider_person_id"
     assert mapping["# Employees"] == "employee_count"
     assert mapping["Person Linkedin Url"] == "linkedin_url"
     assert mapping["Company Linkedin Url"] == "custom:company_linkedin_url"
@@ -89,15 +94,25 @@ def test_auto_map_keeps_every_column_and_never_maps_two_to_one_field(headers: li
     mapping = auto_map(headers)
     assert list(mapping) == headers
     targets = [t for t in mapping.values() if t is not None]
-    assert len(targets) == len(set(targets)) == len(headers)
+    assert len(targets) == len(headers)
+    single = [t for t in targets if t not in MULTI_FIELDS]
+    assert len(single) == len(set(single))
     assert all(t in LEAD_FIELDS or t.startswith("custom:") for t in targets)
 
 
 def test_override_moves_the_displaced_column_to_custom() -> None:
-    mapping = auto_map(["Phone", "Mobile", "Email"])
+    mapping = auto_map(["Title", "Role", "Email"])
+    assert mapping["Title"] == "title"
+    result = apply_overrides(mapping, {"Role": "title", "Email": None})
+    assert result == {"Title": "custom:title", "Role": "title", "Email": None}
+
+
+def test_columns_of_a_multi_column_field_are_added_not_displaced() -> None:
+    mapping = auto_map(["Phone", "Notes", "Email"])
     assert mapping["Phone"] == "phone"
-    result = apply_overrides(mapping, {"Mobile": "phone", "Email": None})
-    assert result == {"Phone": "custom:phone", "Mobile": "phone", "Email": None}
+    result = apply_overrides(mapping, {"Notes": "phone"})
+    assert result == {"Phone": "phone", "Notes": "phone", "Email": "email"}
+    assert apply_overrides(mapping, {"Notes": "phone", "Phone": "phone"})["Notes"] == "phone"
 
 
 def test_override_to_a_custom_name_taken_by_an_auto_column() -> None:

@@ -190,18 +190,25 @@ async def test_rejected_rows_download_with_reasons_and_original_values(runtime, 
     ).encode()
     imp = await run_import(runtime, owner, write(tmp_path, content))
     assert_accounted(imp)
-    assert (imp.created, imp.rejected) == (1, 4)
+    assert (imp.created, imp.rejected, imp.warned) == (2, 3, 1)
     chunks = [c async for c in importing.rejected_csv(runtime.db, runtime.settings, imp)]
     table = list(csv.reader(io.StringIO("".join(chunks))))
     assert table[0][:4] == ["row", "line", "reasons", "details"]
     assert table[0][4:] == HEADER.strip().split(",")
     by_row = {r[0]: r for r in table[1:]}
-    assert set(by_row) == {"2", "3", "4", "5"}
+    assert set(by_row) == {"2", "3", "5"}
     assert by_row["2"][2] == "invalid_email; invalid_phone"
     assert by_row["2"][4:7] == ["Bob", "Ray", "bob@@ray"]
     assert by_row["3"][2] == "missing_identity"
-    assert by_row["4"][2] == "invalid_country"
     assert by_row["5"][2] == "ragged_row"
+    # Dan's unknown country is left out of his lead, which the warnings file says.
+    chunks = [c async for c in importing.warnings_csv(runtime.db, runtime.settings, imp)]
+    warned = list(csv.reader(io.StringIO("".join(chunks))))
+    assert warned[0] == table[0]
+    assert [r[:3] for r in warned[1:]] == [["4", "5", "invalid_country"]]
+    assert warned[1][4:7] == ["Dan", "Fox", "dan@fox.io"]
+    dan = (await leads_by_email(runtime, owner.workspace_id))["dan@fox.io"]
+    assert (dan.country, dan.company_domain) == (None, "fox.io")
 
 
 async def test_a_crash_after_a_chunk_resumes_without_counting_twice(runtime, owner, tmp_path):

@@ -41,6 +41,10 @@ def codes(**values: str) -> list[str]:
     return result.codes
 
 
+def warnings(**values: str) -> list[str]:
+    return [r.code for r in lead(**values).warnings]
+
+
 def test_a_complete_row() -> None:
     got = lead(
         Email="  Jane.Doe@Acme.io ",
@@ -83,37 +87,125 @@ def test_company_domain_from_email_but_not_free_mail() -> None:
     )
 
 
-def test_timezone_explicit_inferred_or_rejected() -> None:
+def test_timezone_explicit_inferred_or_left_out() -> None:
     assert lead(Email="a@b.co", Time_Zone="america/new_york").timezone == "America/New_York"
     assert lead(Email="a@b.co", Time_Zone="PST").timezone == "America/Los_Angeles"
     assert lead(Email="a@b.co", Country="United States").timezone is None
     assert lead(Email="a@b.co", Phone="+1 415 555 2671").timezone == "America/Los_Angeles"
-    assert codes(Email="a@b.co", Time_Zone="Mars/Olympus") == ["invalid_timezone"]
+    assert warnings(Email="a@b.co", Time_Zone="Mars/Olympus") == ["invalid_timezone"]
+    # An unusable zone is left out; the country's own zone is still a fact about the lead.
+    kept = lead(Email="a@b.co", Time_Zone="Mars/Olympus", Country="France")
+    assert kept.timezone == "Europe/Paris" and [r.code for r in kept.warnings] == [
+        "invalid_timezone"
+    ]
 
 
-def test_national_phone_needs_a_region() -> None:
-    assert codes(Email="a@b.co", Phone="030 1234567") == ["invalid_phone"]
+def test_national_phone_read_with_the_rows_country_then_the_default() -> None:
+    assert warnings(Email="a@b.co", Phone="030 1234567") == ["invalid_phone"]
     got = normalize_row(row(Email="a@b.co", Phone="030 1234567"), MAPPING, default_region="DE")
+    assert isinstance(got, NormalizedLead) and got.phone == "+49301234567" and not got.warnings
+    # The row's own country comes first: a French number in a German workspace.
+    got = normalize_row(
+        row(Email="a@b.co", Phone="06 12 34 56 78", Country="France"), MAPPING, default_region="DE"
+    )
+    assert isinstance(got, NormalizedLead) and got.phone == "+33612345678"
+    # An unknown country falls back to the default, with a warning about the country only.
+    got = normalize_row(
+        row(Email="a@b.co", Phone="030 1234567", Country="EMEA"), MAPPING, default_region="DE"
+    )
     assert isinstance(got, NormalizedLead) and got.phone == "+49301234567"
+    assert [r.code for r in got.warnings] == ["invalid_country"]
 
 
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
         ({"Email": "not-an-email"}, ["invalid_email"]),
-        ({"Email": "a@b.co", "Phone": "12"}, ["invalid_phone"]),
-        ({"Email": "a@b.co", "Website": "not a site"}, ["invalid_website"]),
-        ({"Email": "a@b.co", "Person_Linkedin_Url": "https://linkedin.com/company/acme"},
-         ["invalid_linkedin_url"]),
-        ({"Email": "a@b.co", "# Employees": "many"}, ["invalid_employee_count"]),
         ({"First_Name": "Jane", "Phone": "+49301234567"}, ["missing_identity"]),
         ({"Email": "x@", "Phone": "nope"}, ["invalid_email", "invalid_phone"]),
-        ({"Email": "a@b.co", "Country": "EMEA"}, ["invalid_country"]),
-        ({"Email": "a@b.co", "First_Name": "J" * 121}, ["value_too_long"]),
+        ({"First_Name": "Jane", "Person_Linkedin_Url": "linkedin.com/company/x"},
+         ["invalid_linkedin_url", "missing_identity"]),
     ],
 )  # fmt: skip
 def test_rejections_carry_every_reason(values: dict[str, str], expected: list[str]) -> None:
     assert codes(**values) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "left_out"),
+    [
+        ({"Email": "a@b.co", "Phone": "12"}, ["invalid_phone"], "phone"),
+        ({"Email": "a@b.co", "Website": "not a site"}, ["invalid_website"], "website"),
+        ({"Email": "a@b.co", "Person_Linkedin_Url": "https://linkedin.com/company/acme"},
+         ["invalid_linkedin_url"], "linkedin_url"),
+        ({"Email": "a@b.co", "# Employees": "many"}, ["invalid_employee_count"],
+         "employee_count"),
+        ({"Email": "a@b.co", "# Employees": "9999999999"}, ["value_too_large"],
+         "employee_count"),
+        ({"Email": "a@b.co", "Country": "EMEA"}, ["invalid_country"], "country"),
+        ({"Email": "a@b.co", "First_Name": "J" * 121}, ["value_too_long"], "first_name"),
+        ({"Email": "a@gmail.com", "Company_Domain": "not a domain"}, ["invalid_company_domain"],
+         "company_domain"),
+        ({"Person_Linkedin_Url": "linkedin.com/in/x", "Time_Zone": "Mars"}, ["invalid_timezone"],
+         "timezone"),
+    ],
+)  # fmt: skip
+def test_an_unusable_optional_value_is_left_out_with_a_warning(
+    values: dict[str, str], expected: list[str], left_out: str
+) -> None:
+    got = lead(**{k: v for k, v in values.items()})
+    assert [r.code for r in got.warnings] == expected
+    assert getattr(got, left_out) is None
+    assert all(r.field == left_out for r in got.warnings)
+
+
+def test_several_phone_columns_first_usable_wins_others_kept() -> None:
+    headers = ["Email", "First Phone", "Corporate Phone", "Mobile Phone", "Work Direct Phone"]
+    mapping = auto_map(headers)
+    assert set(mapping.values()) == {"email", "phone"}
+
+    def judged(*phones: str) -> NormalizedLead:
+        got = normalize_row(dict(zip(headers, ["a@b.co", *phones], strict=True)), mapping)
+        assert isinstance(got, NormalizedLead), got
+        return got
+
+    # Mobile, then work direct, then first, then corporate: whoever picks up should be the person.
+    got = judged("+1 415 555 0101", "+1 415 555 0102", "+1 415 555 0103", "+1 415 555 0104")
+    assert got.phone == "+14155550103"
+    assert got.custom == {
+        "first_phone": "+14155550101",
+        "corporate_phone": "+14155550102",
+        "work_direct_phone": "+14155550104",
+    }
+    got = judged("", "+1 415 555 0102", "junk", "")
+    assert got.phone == "+14155550102"
+    assert [(r.code, "'Mobile Phone'" in r.message) for r in got.warnings] == [
+        ("invalid_phone", True)
+    ]
+    got = judged("+1 415 555 0101", "", "", "+1 (415) 555-0101 ext. 12")
+    assert got.phone == "+14155550101" and got.custom == {"phone_extension": "12"}
+
+
+def test_company_columns_the_cleaned_name_first() -> None:
+    headers = ["Email", "Company", "Company Name for Emails"]
+    mapping = auto_map(headers)
+
+    def judged(legal: str, clean: str) -> NormalizedLead:
+        got = normalize_row(dict(zip(headers, ["a@b.co", legal, clean], strict=True)), mapping)
+        assert isinstance(got, NormalizedLead), got
+        return got
+
+    assert judged("Acme, Inc.", "Acme").company_name == "Acme"
+    assert judged("Acme, Inc.", "Acme").custom == {"company": "Acme, Inc."}
+    assert judged("Acme, Inc.", "").company_name == "Acme, Inc."
+    assert judged("Acme", "Acme").custom == {}
+
+
+def test_a_person_id_is_an_identity() -> None:
+    mapping = auto_map(["Apollo Contact Id", "First Name"])
+    got = normalize_row({"Apollo Contact Id": "64a1f0c2e4", "First Name": "Jo"}, mapping)
+    assert isinstance(got, NormalizedLead) and got.provider_person_id == "64a1f0c2e4"
+    assert dedupe_key(got) == "person:64a1f0c2e4"
 
 
 def test_identity_by_linkedin_or_name_and_company() -> None:
@@ -174,8 +266,15 @@ def test_every_row_is_a_lead_or_a_rejection(raw: dict[str, str], region: str | N
     assert isinstance(result, NormalizedLead | Rejection)
     if isinstance(result, Rejection):
         assert result.reasons and all(r.code for r in result.reasons)
+        # Only a row that cannot be a lead is rejected: a broken email, or no identity at all.
+        assert result.codes[-1] == "missing_identity" or "invalid_email" in result.codes
     else:
         assert dedupe_key(result) is not None
+        assert all(r.field is not None for r in result.warnings)
+    if raw["Email"] == "a@b.co" or (
+        not raw["Email"].strip() and raw["Person Linkedin Url"] == ("linkedin.com/in/x")
+    ):
+        assert isinstance(result, NormalizedLead)
 
 
 @given(st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)), st.integers(0, 10**9))
@@ -186,11 +285,13 @@ def test_e164_output_always_reparses_as_valid(region: str, seed: int) -> None:
     national = str(example.national_number)
     digits = national[:-3] + str(seed % 1000).zfill(3) if len(national) > 3 else national
     result = normalize_row(row(Email="a@b.co", Phone=digits), MAPPING, default_region=region)
-    if isinstance(result, NormalizedLead):
-        assert result.phone is not None and result.phone.startswith("+")
+    assert isinstance(result, NormalizedLead)
+    if result.phone is not None:
+        assert result.phone.startswith("+")
         assert phonenumbers.is_valid_number(phonenumbers.parse(result.phone))
+        assert not result.warnings
     else:
-        assert result.codes == ["invalid_phone"]
+        assert [r.code for r in result.warnings] == ["invalid_phone"]
 
 
 def test_every_region_example_number_becomes_e164() -> None:

@@ -179,3 +179,44 @@ def credentials_rotate(data_dir: DataDir = None) -> None:
 
     changed = in_session(settings_from(data_dir), work)
     console.print(f"Re-encrypted {changed} credential(s) with the current key.")
+
+
+def default_country(
+    country: Annotated[
+        str | None,
+        typer.Argument(
+            help="ISO 3166 alpha-2 code (DE, FR, US...); leave out to show the current one.",
+            show_default=False,
+        ),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the default country.")] = False,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Show or set the workspace's default country: imported phone numbers written without a
+    country code, on rows with no usable country, are read as this country's numbers."""
+    from pydantic import ValidationError
+
+    from leadflood.auth import service as accounts
+    from leadflood.auth.schemas import WorkspaceUpdate
+
+    change = country is not None or clear
+    if country is not None and clear:
+        err.print("[red]validation_error[/red]: give a country or --clear, not both")
+        raise typer.Exit(2)
+    try:
+        data = WorkspaceUpdate(default_country=None if clear else country)
+    except ValidationError as exc:
+        err.print(f"[red]validation_error[/red]: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+
+    async def work(session: AsyncSession, runtime: Runtime) -> Workspace:
+        found = await find_workspace(session, workspace)
+        if change:
+            await accounts.set_default_country(session, shell_member(found), data.default_country)
+        return found
+
+    found = in_session(settings_from(data_dir), work)
+    console.print_json(
+        json.dumps({"workspace": found.slug, "default_country": found.default_country})
+    )

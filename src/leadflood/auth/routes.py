@@ -171,7 +171,13 @@ async def current_workspace(member: ViewerDep) -> CurrentWorkspace:
 async def rename_workspace(
     data: WorkspaceUpdate, member: AdminDep, session: SessionDep
 ) -> WorkspaceRead:
-    return WorkspaceRead.model_validate(await accounts.rename_workspace(session, member, data.name))
+    """Renames the workspace and/or sets its default country; fields left out keep their value."""
+    workspace = member.workspace
+    if data.name is not None:
+        workspace = await accounts.rename_workspace(session, member, data.name)
+    if "default_country" in data.model_fields_set:
+        workspace = await accounts.set_default_country(session, member, data.default_country)
+    return WorkspaceRead.model_validate(workspace)
 
 
 def _member_read(membership: Membership) -> MemberRead:

@@ -4,7 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+import phonenumbers
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from leadflood.auth.passwords import MIN_LENGTH
 from leadflood.models import Role
@@ -50,6 +51,11 @@ class WorkspaceRead(Read):
     id: uuid.UUID
     name: str
     slug: str
+    default_country: str | None = Field(
+        None,
+        description="ISO 3166 alpha-2: phone numbers written without a country code are read "
+        "as this country's when the lead's own country is unknown (imports).",
+    )
     created_at: datetime
 
 
@@ -68,7 +74,29 @@ class WorkspaceCreate(Strict):
 
 
 class WorkspaceUpdate(Strict):
-    name: str = WorkspaceName
+    """Only the fields sent change; `default_country: null` clears it."""
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    default_country: str | None = Field(
+        None, description="An ISO 3166 alpha-2 code (DE, FR, US...), or null for none."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("A workspace keeps a name: send one, or leave the field out.")
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code (DE, FR, US...).")
+        return code
 
 
 class CurrentWorkspace(BaseModel):

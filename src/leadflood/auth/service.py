@@ -234,6 +234,27 @@ async def remove_member(
     await session.flush()
 
 
+async def set_default_country(
+    session: AsyncSession, actor: CurrentMember, country: str | None
+) -> Workspace:
+    """`country`: an ISO 3166 alpha-2 code already checked (WorkspaceUpdate), or None."""
+    workspace = actor.workspace
+    before = workspace.default_country
+    if before == country:
+        return workspace
+    workspace.default_country = country
+    await session.flush()
+    await audit.record(
+        session,
+        "workspace.default_country_changed",
+        actor=actor,
+        target_type="workspace",
+        target_id=workspace.id,
+        details={"from": before, "to": country},
+    )
+    return workspace
+
+
 async def rename_workspace(session: AsyncSession, actor: CurrentMember, name: str) -> Workspace:
     workspace = actor.workspace
     before = workspace.name

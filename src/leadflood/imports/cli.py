@@ -25,7 +25,7 @@ from leadflood.console import (
 )
 from leadflood.models import ImportState, LeadImport, OnDuplicate
 
-COUNTS = ("rows_read", "created", "updated", "skipped", "rejected")
+COUNTS = ("rows_read", "created", "updated", "skipped", "rejected", "warned")
 
 
 def _overrides(pairs: list[str]) -> dict[str, str | None]:
@@ -64,11 +64,21 @@ def import_leads(
             "--rejected-out", help="Write the rejected rows, with reasons, to this CSV file."
         ),
     ] = None,
+    warnings_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--warnings-out",
+            help="Write the rows kept without some of their values (which, and why) to this "
+            "CSV file.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     json_output: Json = False,
 ) -> None:
     """Import leads from a CSV file: columns mapped automatically, rows validated and
-    deduplicated; prints created / updated / skipped / rejected."""
+    deduplicated; prints created / updated / skipped / rejected, and how many rows were kept
+    without an unusable value (warnings). National phone numbers are read with the row's
+    country, else the workspace's default country (`leadflood settings default-country`)."""
     from leadflood.imports import pipeline as import_pipeline
     from leadflood.imports import service as importing
 
@@ -104,7 +114,8 @@ def import_leads(
             def show(current: LeadImport) -> None:
                 counts = (
                     f"created {current.created:,} · updated {current.updated:,} · "
-                    f"skipped {current.skipped:,} · rejected {current.rejected:,}"
+                    f"skipped {current.skipped:,} · rejected {current.rejected:,} · "
+                    f"warnings {current.warned:,}"
                 )
                 total = max(current.rows_estimate or 0, current.rows_read)
                 progress.update(task, completed=current.rows_read, total=total, counts=counts)
@@ -115,6 +126,10 @@ def import_leads(
             if rejected_out is not None:
                 with rejected_out.open("w", encoding="utf-8", newline="") as out:
                     async for text in importing.rejected_csv(runtime.db, settings, done):
+                        out.write(text)
+            if warnings_out is not None:
+                with warnings_out.open("w", encoding="utf-8", newline="") as out:
+                    async for text in importing.warnings_csv(runtime.db, settings, done):
                         out.write(text)
             return done
         finally:
@@ -131,6 +146,8 @@ def import_leads(
         **{name: getattr(done, name) for name in COUNTS},
         "error": done.error,
         "rejected_csv": str(rejected_out) if rejected_out and done.rejected else None,
+        "warnings_csv": str(warnings_out) if warnings_out and done.warned else None,
+        "enrichment": "not_started",
     }
     if json_output:
         sys.stdout.write(json.dumps(result) + "\n")
@@ -139,6 +156,19 @@ def import_leads(
             f"[green]Imported[/green] {done.rows_read:,} rows: {done.created:,} created, "
             f"{done.updated:,} updated, {done.skipped:,} skipped, {done.rejected:,} rejected."
         )
+        if done.warned:
+            hint = (
+                f" (reasons in {warnings_out})" if warnings_out else " (--warnings-out lists them)"
+            )
+            console.print(
+                f"[yellow]{done.warned:,} rows kept without a value that was not usable[/yellow]"
+                f"{hint}."
+            )
+        if done.created:
+            console.print(
+                "Imported leads are not enriched automatically: run `leadflood leads enrich` "
+                "to find missing emails and details."
+            )
     if done.state != ImportState.completed:
         err.print(f"[red]import_failed[/red]: {done.error}")
         raise typer.Exit(1)

@@ -21,6 +21,12 @@ from leadflood.errors import InvalidInput
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 LEGACY_ERRORS = "leadflood-legacy"
+# Past this share of NUL bytes in the sample (and this many), the file is binary, not text with a
+# few stray NULs (whose rows are then rejected one by one). Archives (xlsx), images and PDFs hold
+# NULs early, most often in their first line.
+BINARY_SHARE = 0.01
+BINARY_NULS = 8
+NUL_ROW = "nul_in_row"
 
 
 class CsvFileError(InvalidInput, ValueError):
@@ -31,6 +37,14 @@ class CsvFileError(InvalidInput, ValueError):
 class EmptyCsvFile(CsvFileError):
     code = "empty_csv"
     message = "The file is empty: it has no header row."
+
+
+class BinaryFile(CsvFileError):
+    code = "binary_file"
+    message = (
+        "The file is not text: it holds NUL or other control bytes (a spreadsheet, an archive "
+        "or an image?). Save it as CSV (UTF-8) and upload that file."
+    )
 
 
 def _legacy_text(raw: bytes) -> str:
@@ -54,7 +68,7 @@ codecs.register_error(LEGACY_ERRORS, _legacy_errors)
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
-    code: str  # "ragged_row" | "malformed_row"
+    code: str  # "ragged_row" | "malformed_row" | "nul_in_row"
     message: str
 
 
@@ -125,12 +139,14 @@ class CsvSource:
 def open_csv(path: Path, *, delimiter: str | None = None) -> CsvSource:
     """Opens `path`, detects its encoding and (unless given) its delimiter, and reads the header.
 
-    Raises EmptyCsvFile when the file holds no header row.
+    Raises EmptyCsvFile when the file holds no header row, BinaryFile when it is not text.
     """
     with path.open("rb") as raw:
         sample = raw.read(SAMPLE_BYTES)
         complete = not raw.read(1)
     encoding = detect_encoding(sample, complete=complete)
+    if encoding != "utf-16" and looks_binary(sample):
+        raise BinaryFile()
     if delimiter is None:
         delimiter = detect_delimiter(_decode_sample(sample, encoding), complete=complete)
     elif delimiter not in DELIMITERS:
@@ -142,6 +158,8 @@ def open_csv(path: Path, *, delimiter: str | None = None) -> CsvSource:
         reader = csv.reader(text, delimiter=delimiter)
         for fields in reader:
             if not _is_blank(fields):
+                if "\x00" in "".join(fields):  # no header can hold it (nor can PostgreSQL)
+                    raise BinaryFile()
                 source.headers = unique_headers(fields)
                 source._header_line = reader.line_num
                 return source
@@ -159,6 +177,15 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8"
+
+
+def looks_binary(sample: bytes) -> bool:
+    """Whether a sample of a file (not UTF-16) is binary: a text file holds no NUL in its
+    first line and hardly any elsewhere."""
+    if b"\x00" in sample.split(b"\n", 1)[0]:
+        return True
+    nuls = sample.count(b"\x00")
+    return nuls >= BINARY_NULS and nuls > BINARY_SHARE * len(sample)
 
 
 def detect_delimiter(sample: str, *, complete: bool = False) -> str:
@@ -229,6 +256,12 @@ def _is_blank(fields: list[str]) -> bool:
     return not "".join(fields).strip()
 
 
+_NUL_MESSAGE = (
+    "The row holds NUL bytes, which no text file has: the file may be corrupted here. "
+    "It was not imported."
+)
+
+
 def _records(source: CsvSource) -> Generator[RawRecord | None, None, None]:
     """Data records after the header; None for a blank line (or one of empty fields)."""
     width = len(source.headers)
@@ -249,11 +282,15 @@ def _records(source: CsvSource) -> Generator[RawRecord | None, None, None]:
                 malformed = RowProblem("malformed_row", f"The row could not be parsed: {exc}.")
                 yield (number, start, None, malformed)
                 continue
-            if _is_blank(fields):
+            joined = "".join(fields)
+            if not joined.strip():
                 yield None
                 continue
             number += 1
-            if len(fields) != width:
+            if "\x00" in joined:
+                fields = [f.replace("\x00", "") for f in fields]
+                yield (number, start, fields, RowProblem(NUL_ROW, _NUL_MESSAGE))
+            elif len(fields) != width:
                 message = f"The row has {len(fields)} fields; the header has {width}."
                 yield (number, start, fields, RowProblem("ragged_row", message))
             else:

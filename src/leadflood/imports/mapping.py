@@ -3,6 +3,11 @@
 A mapping is `{header: target}` where target is a lead field, `"custom:<name>"` (kept in the
 lead's custom fields) or None (the column is ignored on purpose). Automatic mapping never drops a
 column: whatever is not recognised becomes a custom field.
+
+Most fields take one column. A lead has one phone and one company name, but exports carry
+several of each (Apollo: Mobile, Work Direct, First and Corporate Phone; Company and Company Name
+for Emails): every such column maps to the field, and each row takes the first usable value in
+`column_rank` order, keeping the others as custom fields (see `validation.RowPlan`).
 """
 
 from __future__ import annotations
@@ -33,12 +38,16 @@ LEAD_FIELDS = (
     "department",
     "industry",
     "employee_count",
+    "provider_person_id",
 )
+# Fields several columns may feed, the first usable value winning.
+MULTI_FIELDS = frozenset({"phone", "company_name"})
 CUSTOM_PREFIX = "custom:"
 _CUSTOM_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 # Per field, aliases in order of preference: when several columns match one field, the one whose
-# alias comes first wins and the others become custom fields. Compared after `normalize_header`.
+# alias comes first wins and the others become custom fields (for MULTI_FIELDS, the order in which
+# a row's values are tried). Compared after `normalize_header`.
 _ALIASES: dict[str, str] = {
     "email": "email|email address|e-mail|work email|business email|primary email|email 1"
     "|emails|contact email|courriel|correo|correo electronico",
@@ -47,10 +56,12 @@ _ALIASES: dict[str, str] = {
     "full_name": "full name|name|contact name|person name|lead name|nom complet",
     "title": "title|job title|position|current title|job position|role|job role"
     "|current position|poste|fonction|titel|cargo",
-    # Direct lines reach the person; a switchboard ("Corporate Phone") is the last resort.
+    # Lines that reach the person first (a mobile, then a direct dial); then Apollo's "First
+    # Phone", the contact's first number of whatever kind; a switchboard ("Corporate Phone")
+    # is the last resort, since whoever answers it is not the person.
     "phone": "phone|phone number|mobile phone|mobile|mobile phone number|cell|cell phone"
     "|work direct phone|direct phone|direct dial|work phone|telephone|tel|telefon|telefono"
-    "|corporate phone|company phone",
+    "|first phone|primary phone|corporate phone|company phone",
     "linkedin_url": "linkedin url|person linkedin url|linkedin profile url|linkedin profile"
     "|profile url|linkedin|public profile url|linkedin public url|member profile url"
     "|linkedin member url|sales navigator url",
@@ -69,6 +80,11 @@ _ALIASES: dict[str, str] = {
     "industry": "industry|company industry|sector|industry type|branche",
     "employee_count": "employee count|employees|number of employees|# employees|company size"
     "|headcount|num employees|company headcount|size|estimated num employees|employees count",
+    # The person's id in the tool the file came from: it finds the same person again when the
+    # row has neither email nor LinkedIn URL.
+    "provider_person_id": "apollo contact id|apollo person id|contact id|person id"
+    "|sales navigator urn|sales navigator id|sales navigator lead urn|lead urn|profile urn"
+    "|linkedin urn|member urn|person urn|linkedin member id|linkedin profile id|vmid",
 }
 
 
@@ -101,17 +117,27 @@ def custom_name(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")[:64] or "column"
 
 
+def column_rank(header: str, field: str) -> int:
+    """Where a column feeding `field` comes among the others: its alias's rank, or after every
+    alias for a column mapped by hand."""
+    match = _BY_ALIAS.get(normalize_header(header))
+    return match[1] if match is not None and match[0] == field else len(_BY_ALIAS)
+
+
 def auto_map(headers: Iterable[str]) -> FieldMapping:
     headers = list(headers)
     winners: dict[str, tuple[int, str]] = {}
+    by_header: dict[str, str] = {}
     for header in headers:
         match = _BY_ALIAS.get(normalize_header(header))
         if match is None:
             continue
         field, rank = match
-        if field not in winners or rank < winners[field][0]:
+        if field in MULTI_FIELDS:
+            by_header[header] = field
+        elif field not in winners or rank < winners[field][0]:
             winners[field] = (rank, header)
-    by_header = {header: field for field, (_, header) in winners.items()}
+    by_header |= {header: field for field, (_, header) in winners.items()}
     used: set[str] = set()
     mapping: FieldMapping = {}
     for header in headers:
@@ -127,8 +153,9 @@ def apply_overrides(
 ) -> FieldMapping:
     """Applies the user's choices to an automatic mapping.
 
-    Two overridden columns on one field is an error (`duplicate_field`); an override that takes a
-    field from an automatically mapped column moves that column to a custom field instead.
+    Two overridden columns on one field is an error (`duplicate_field`) unless the field is one of
+    MULTI_FIELDS; an override that takes a field from an automatically mapped column moves that
+    column to a custom field instead.
     Raises MappingError with code `unknown_column`, `unknown_field`, `invalid_custom_field` or
     `duplicate_field`.
     """
@@ -142,7 +169,7 @@ def apply_overrides(
         _check_target(header, target)
     taken: dict[str, str] = {}
     for header, target in overrides.items():
-        if target is None:
+        if target is None or target in MULTI_FIELDS:
             continue
         if target in taken:
             raise MappingError(
@@ -159,7 +186,7 @@ def apply_overrides(
             result[header] = overrides[header]
             continue
         target = auto
-        if target is not None and target in targets:
+        if target is not None and target in targets and target not in MULTI_FIELDS:
             target = _unused_custom(custom_name(header), custom)
         result[header] = target
         if target is not None:
@@ -170,11 +197,13 @@ def apply_overrides(
 
 
 def has_identity(mapping: Mapping[str, str | None]) -> bool:
-    """Whether rows can be leads at all: an email, a LinkedIn URL, or a name and a company."""
+    """Whether rows can be leads at all: an email, a LinkedIn URL, a provider's person id, or a
+    name and a company."""
     targets = set(mapping.values())
     named = bool(targets & {"first_name", "last_name", "full_name"})
     company = bool(targets & {"company_name", "company_domain", "website"})
-    return "email" in targets or "linkedin_url" in targets or (named and company)
+    identities = {"email", "linkedin_url", "provider_person_id"}
+    return bool(targets & identities) or (named and company)
 
 
 def _check_target(header: str, target: str | None) -> None:

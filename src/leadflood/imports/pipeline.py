@@ -21,7 +21,7 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.engine import Database
@@ -31,7 +31,7 @@ from leadflood.imports.sql import ChunkCounts
 from leadflood.imports.validation_worker import ChunkResult, validate_chunk
 from leadflood.imports.writer import ChunkWriter, ImportRaced
 from leadflood.logging import get_logger
-from leadflood.models import ImportState, LeadImport
+from leadflood.models import ImportState, LeadImport, Workspace
 from leadflood.settings import Settings
 
 log = get_logger("leadflood.imports")
@@ -113,11 +113,15 @@ async def run(
         imp.state = ImportState.running
         imp.started_at = imp.started_at or datetime.now(UTC)
         imp.error = None
+        default_country: str | None = await session.scalar(
+            select(Workspace.default_country).where(Workspace.id == imp.workspace_id)
+        )
     try:
         await _stream(
             db,
             imp,
             resolve_path(settings, imp),
+            default_country=default_country,
             on_progress=on_progress,
             workers=workers if workers is not None else settings.import_workers or auto_workers(),
             chunk_rows=chunk_rows or settings.import_chunk_rows,
@@ -157,6 +161,7 @@ async def _stream(
     imp: LeadImport,
     path: Path,
     *,
+    default_country: str | None,
     on_progress: ProgressHook | None,
     workers: int,
     chunk_rows: int,
@@ -170,7 +175,11 @@ async def _stream(
     executor = _executor(workers, imp.size_bytes, parallel)
     chunks = _chunks(source.records(), chunk_rows, cursor)
     validate = partial(
-        validate_chunk, headers=source.headers, mapping=mapping, import_id=str(imp.id)
+        validate_chunk,
+        headers=source.headers,
+        mapping=mapping,
+        import_id=str(imp.id),
+        default_region=default_country,
     )
     queue: asyncio.Queue[asyncio.Future[ChunkResult] | None] = asyncio.Queue(
         maxsize=max(2, workers + 1)
@@ -213,6 +222,7 @@ async def _stream(
         updated=imp.updated,
         skipped=imp.skipped,
         rejected=imp.rejected,
+        warned=imp.warned,
     )
 
 
@@ -238,6 +248,7 @@ async def _count(
     imp.updated += counts.updated
     imp.skipped += counts.skipped
     imp.rejected += chunk.rejected
+    imp.warned += chunk.warned
     if on_progress is not None:
         outcome = on_progress(imp)
         if outcome is not None:

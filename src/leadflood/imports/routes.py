@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated
 from urllib.parse import quote
@@ -45,7 +44,7 @@ async def upload_import(
         on_duplicate=on_duplicate,
         created_by=member.user.id if member.user else None,
     )
-    preview = await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    preview = await importing.load_preview(session, runtime.settings, imp)
     return _with_preview(imp, preview)
 
 
@@ -71,7 +70,7 @@ async def preview_import(
     import_id: uuid.UUID, session: SessionDep, member: ViewerDep, runtime: RuntimeDep
 ) -> ImportPreview:
     imp = await importing.get(session, member.workspace_id, import_id)
-    return await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    return await importing.load_preview(session, runtime.settings, imp)
 
 
 @router.put("/{import_id}/mapping", response_model=ImportWithPreview)
@@ -86,7 +85,7 @@ async def set_import_mapping(
     imp = await importing.set_mapping(
         session, runtime.settings, member.workspace_id, import_id, data
     )
-    preview = await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    preview = await importing.load_preview(session, runtime.settings, imp)
     return _with_preview(imp, preview)
 
 
@@ -112,6 +111,25 @@ async def rejected_rows(
     name = f"{imp.file_name.rsplit('.', 1)[0]}-rejected.csv"
     return StreamingResponse(
         importing.rejected_csv(runtime.db, runtime.settings, imp),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+@router.get(
+    "/{import_id}/warnings.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The rows kept with warnings."}},
+)
+async def warning_rows(
+    import_id: uuid.UUID, session: SessionDep, member: ViewerDep, runtime: RuntimeDep
+) -> StreamingResponse:
+    """The rows that became leads (or met one) without some of their values, laid out like the
+    rejected rows: row number, line, reason codes, messages, and the values as read."""
+    imp = await importing.get(session, member.workspace_id, import_id)
+    name = f"{imp.file_name.rsplit('.', 1)[0]}-warnings.csv"
+    return StreamingResponse(
+        importing.warnings_csv(runtime.db, runtime.settings, imp),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
     )

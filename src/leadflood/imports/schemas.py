@@ -24,6 +24,11 @@ class ImportRead(BaseModel):
     updated: int
     skipped: int
     rejected: int
+    warned: int = Field(
+        description="Rows that became leads (or met one) without some of their values: counted "
+        "among created, updated and skipped, never beside them. Their reasons download like the "
+        "rejected rows."
+    )
     error: str | None
     job_id: int | None
     created_at: datetime
@@ -38,7 +43,11 @@ class SampleRow(BaseModel):
     values: dict[str, str]
     ok: bool
     lead: dict[str, Any] | None = None
-    reasons: list[dict[str, Any]] = Field(default_factory=list)
+    reasons: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Why the row would be rejected (when not ok), or which of its values the "
+        "lead would be created without (when ok).",
+    )
 
 
 class ImportPreview(BaseModel):
@@ -48,6 +57,10 @@ class ImportPreview(BaseModel):
     automatic: dict[str, str | None] = Field(description="The mapping guessed from the headers.")
     mapping: dict[str, str | None] = Field(description="The mapping the import will use.")
     has_identity: bool
+    default_country: str | None = Field(
+        description="The workspace's default country: phone numbers without a country code, "
+        "on rows with no usable country, are read as its numbers."
+    )
     fields: list[str] = Field(description="Lead fields a column may be mapped to.")
     sample: list[SampleRow]
 

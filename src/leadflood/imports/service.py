@@ -9,10 +9,11 @@ import asyncio
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,14 @@ from leadflood.imports.schemas import (
     MappingUpdate,
     SampleRow,
 )
-from leadflood.models import ImportState, LeadImport, LeadImportRejection, OnDuplicate
+from leadflood.models import (
+    ImportState,
+    LeadImport,
+    LeadImportRejection,
+    LeadImportWarning,
+    OnDuplicate,
+    Workspace,
+)
 from leadflood.pagination import Window, newest_first, page_of
 from leadflood.settings import Settings
 
@@ -58,8 +66,8 @@ class ImportAlreadyStarted(Conflict):
 class MappingWithoutIdentity(InvalidInput):
     code = "mapping_without_identity"
     message = (
-        "Map a column to email or linkedin_url (or a name and a company): otherwise no row "
-        "can become a lead."
+        "Map a column to email, linkedin_url or provider_person_id (or a name and a company): "
+        "otherwise no row can become a lead."
     )
 
 
@@ -219,21 +227,36 @@ async def list_page(
     return page_of(list((await session.scalars(query)).all()), limit, cursor)
 
 
-def preview(settings: Settings, imp: LeadImport, *, sample: int = 20) -> ImportPreview:
-    """The file's columns, the mapping, and its first rows as the import would judge them.
-    Reads the file: call it off the event loop."""
+def preview(
+    settings: Settings,
+    imp: LeadImport,
+    *,
+    default_country: str | None = None,
+    sample: int = 20,
+) -> ImportPreview:
+    """The file's columns, the mapping, and its first rows as the import would judge them
+    (`default_country`: the workspace's). Reads the file: call it off the event loop."""
     from leadflood.imports.validation import NormalizedLead, normalize_row  # see import_worker
 
     source = open_csv(resolve_path(settings, imp))
     mapping = {h: imp.mapping.get(h) for h in source.headers}
     rows = []
     for row in source.sample(sample):
-        outcome = normalize_row(row.values, mapping, problem=row.problem)
+        outcome = normalize_row(
+            row.values, mapping, default_region=default_country, problem=row.problem
+        )
         if isinstance(outcome, NormalizedLead):
-            lead = {k: v for k, v in asdict(outcome).items() if v not in (None, {}, "")}
+            warnings = [asdict(r) for r in outcome.warnings]
+            outcome.warnings = []
+            lead = {k: v for k, v in asdict(outcome).items() if v not in (None, {}, "", [])}
             rows.append(
                 SampleRow(
-                    row_number=row.number, line=row.line, values=row.values, ok=True, lead=lead
+                    row_number=row.number,
+                    line=row.line,
+                    values=row.values,
+                    ok=True,
+                    lead=lead,
+                    reasons=warnings,
                 )
             )
         else:
@@ -254,8 +277,27 @@ def preview(settings: Settings, imp: LeadImport, *, sample: int = 20) -> ImportP
         automatic=auto_map(source.headers),
         mapping=mapping,
         has_identity=has_identity(mapping),
+        default_country=default_country,
         fields=list(LEAD_FIELDS),
         sample=rows,
+    )
+
+
+async def default_country(session: AsyncSession, workspace_id: uuid.UUID) -> str | None:
+    """The workspace's default country, which reads national phone numbers (see the pipeline)."""
+    country: str | None = await session.scalar(
+        select(Workspace.default_country).where(Workspace.id == workspace_id)
+    )
+    return country
+
+
+async def load_preview(
+    session: AsyncSession, settings: Settings, imp: LeadImport, *, sample: int = 20
+) -> ImportPreview:
+    """`preview` with the workspace's default country, read off the event loop."""
+    country = await default_country(session, imp.workspace_id)
+    return await asyncio.to_thread(
+        partial(preview, settings, imp, default_country=country, sample=sample)
     )
 
 
@@ -322,22 +364,39 @@ async def rejected_csv(
 ) -> AsyncIterator[str]:
     """The rejected rows as CSV text, a page at a time, each page in its own short transaction
     (a download may outlive the request's session)."""
+    async for text in _problem_rows_csv(db, settings, imp, LeadImportRejection, page=page):
+        yield text
+
+
+async def warnings_csv(
+    db: Database, settings: Settings, imp: LeadImport, *, page: int = 5000
+) -> AsyncIterator[str]:
+    """The rows kept without some of their values, as CSV text laid out like the rejected
+    rows: which values were left out and why, then the values as read."""
+    async for text in _problem_rows_csv(db, settings, imp, LeadImportWarning, page=page):
+        yield text
+
+
+async def _problem_rows_csv(
+    db: Database,
+    settings: Settings,
+    imp: LeadImport,
+    table: type[LeadImportRejection] | type[LeadImportWarning],
+    *,
+    page: int,
+) -> AsyncIterator[str]:
     headers, delimiter = await asyncio.to_thread(_layout_of, settings, imp)
     after = 0
     first = True
     while True:
         async with db.session() as session:
-            rows = (
-                await session.scalars(
-                    select(LeadImportRejection)
-                    .where(
-                        LeadImportRejection.import_id == imp.id,
-                        LeadImportRejection.row_number > after,
-                    )
-                    .order_by(LeadImportRejection.row_number)
-                    .limit(page)
-                )
-            ).all()
+            found = await session.scalars(
+                select(table)
+                .where(table.import_id == imp.id, table.row_number > after)
+                .order_by(table.row_number)
+                .limit(page)
+            )
+            rows = cast(Sequence[LeadImportRejection | LeadImportWarning], found.all())
         if headers is None:
             headers = list(rows[0].raw) if rows else []
         if first:

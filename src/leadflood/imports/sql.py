@@ -2,8 +2,14 @@
 
 Each chunk is COPied into a temporary staging table, then a handful of statements act on all of
 its rows at once: companies by lower(domain), leads with an email by ON CONFLICT on
-(workspace_id, lower(email)), leads without one matched on their LinkedIn URL (else name and
-company), then the counts. All of it runs in the chunk's one transaction.
+(workspace_id, lower(email)), leads without one matched on their LinkedIn URL, else their
+provider person id, else name and company, then the counts. All of it runs in the chunk's one
+transaction.
+
+Imported leads have the source "import", so a person id from a file is unique among the
+workspace's imported leads (uq_leads_workspace_source_person). A row whose person id another lead
+already holds keeps its identity by email or LinkedIn URL and leaves that id out, rather than
+failing the chunk (RELEASE_* below).
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ CREATE TEMPORARY TABLE {STAGE} (
     first_name text, last_name text, title text, seniority text, department text, phone text,
     linkedin_url text, company_name text, company_domain text, industry text,
     employee_count integer, city text, country text, timezone text, website text,
-    custom jsonb NOT NULL, lead_id uuid
+    provider_person_id text, custom jsonb NOT NULL, lead_id uuid
 ) ON COMMIT DROP
 """
 COPY_STAGE = f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
 COPY_REJECTIONS = f"COPY lead_import_rejections ({', '.join(REJECTION_COLUMNS)}) FROM STDIN"
+COPY_WARNINGS = f"COPY lead_import_warnings ({', '.join(REJECTION_COLUMNS)}) FROM STDIN"
+SOURCE = "import"
 
 UPSERT_COMPANIES = f"""
 INSERT INTO companies (id, workspace_id, domain, name, industry, employee_count, website,
@@ -44,10 +52,11 @@ _INSERT_LEADS = f"""
 INSERT INTO leads (id, workspace_id, email, first_name, last_name, title, seniority, department,
                    phone, linkedin_url, company_name, company_domain, company_industry,
                    company_size, city, country, timezone, custom_fields, company_id, source,
-                   status)
+                   provider_person_id, status)
 SELECT {{distinct}} s.id, :ws, s.email, s.first_name, s.last_name, s.title,
        s.seniority, s.department, s.phone, s.linkedin_url, s.company_name, s.company_domain,
-       s.industry, s.employee_count, s.city, s.country, s.timezone, s.custom, c.id, 'import', 'new'
+       s.industry, s.employee_count, s.city, s.country, s.timezone, s.custom, c.id, '{SOURCE}',
+       s.provider_person_id, 'new'
 FROM {STAGE} s
 LEFT JOIN companies c ON c.workspace_id = :ws AND lower(c.domain) = lower(s.company_domain)
 {{where}}
@@ -70,6 +79,9 @@ _UPDATE_SET = """
     timezone = COALESCE({n}.timezone, leads.timezone),
     custom_fields = leads.custom_fields || {n}.{custom},
     company_id = COALESCE({n}.company_id, leads.company_id),
+    provider_person_id = CASE WHEN leads.source = 'import'
+        THEN COALESCE(leads.provider_person_id, {n}.provider_person_id)
+        ELSE leads.provider_person_id END,
     updated_at = now()
 """
 # DISTINCT ON: Python and PostgreSQL may lower-case some non-ASCII addresses differently, and
@@ -96,16 +108,39 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 }
 STAGED_WITH_EMAIL = f"SELECT count(*) FROM {STAGE} WHERE email IS NOT NULL"
 
-# Leads without an email: the same person is the same LinkedIn profile, else (with neither)
-# the same name at the same company. These have no unique index, hence the workspace lock.
+# A row with an email leaves out a person id that another lead of the import source holds, or
+# that an earlier row of the chunk with another email brings.
+RELEASE_EMAIL_PERSON = f"""
+UPDATE {STAGE} s SET provider_person_id = NULL
+FROM (SELECT row_number,
+             lower(email) <> first_value(lower(email)) OVER (
+                 PARTITION BY provider_person_id ORDER BY row_number) AS taken
+      FROM {STAGE} WHERE email IS NOT NULL AND provider_person_id IS NOT NULL) f
+WHERE s.row_number = f.row_number AND (
+    f.taken
+    OR EXISTS (SELECT 1 FROM leads l
+               WHERE l.workspace_id = :ws AND l.source = '{SOURCE}'
+                 AND l.provider_person_id = s.provider_person_id
+                 AND lower(l.email) IS DISTINCT FROM lower(s.email)))
+"""
+
+# Leads without an email: the same person is the same LinkedIn profile, else the same person id,
+# else (with none) the same name at the same company. Only the person id has a unique index,
+# hence the workspace lock.
 MATCH_LINKEDIN = f"""
 UPDATE {STAGE} s SET lead_id = l.id FROM leads l
 WHERE s.email IS NULL AND s.linkedin_url IS NOT NULL
   AND l.workspace_id = :ws AND l.linkedin_url = s.linkedin_url
 """
+MATCH_PERSON = f"""
+UPDATE {STAGE} s SET lead_id = l.id FROM leads l
+WHERE s.email IS NULL AND s.lead_id IS NULL AND s.provider_person_id IS NOT NULL
+  AND l.workspace_id = :ws AND l.source = '{SOURCE}'
+  AND l.provider_person_id = s.provider_person_id
+"""
 MATCH_NAME = f"""
 UPDATE {STAGE} s SET lead_id = l.id FROM leads l
-WHERE s.email IS NULL AND s.linkedin_url IS NULL
+WHERE s.email IS NULL AND s.linkedin_url IS NULL AND s.provider_person_id IS NULL
   AND l.workspace_id = :ws AND l.email IS NULL AND l.linkedin_url IS NULL
   AND lower(concat_ws(' ', l.first_name, l.last_name))
       = lower(concat_ws(' ', s.first_name, s.last_name))
@@ -115,6 +150,22 @@ WHERE s.email IS NULL AND s.linkedin_url IS NULL
 STAGED_WITHOUT_EMAIL = f"""
 SELECT count(*) FILTER (WHERE lead_id IS NULL), count(*) FILTER (WHERE lead_id IS NOT NULL)
 FROM {STAGE} WHERE email IS NULL
+"""
+# Matched, a row without an email leaves out a person id held by another lead than its own;
+# among the rows sharing one, the first whose identity it is (no LinkedIn URL) keeps it.
+RELEASE_PERSON = f"""
+UPDATE {STAGE} s SET provider_person_id = NULL
+FROM (SELECT row_number,
+             row_number() OVER (
+                 PARTITION BY provider_person_id
+                 ORDER BY linkedin_url IS NOT NULL, row_number) > 1 AS taken
+      FROM {STAGE} WHERE email IS NULL AND provider_person_id IS NOT NULL) f
+WHERE s.row_number = f.row_number AND (
+    f.taken
+    OR EXISTS (SELECT 1 FROM leads l
+               WHERE l.workspace_id = :ws AND l.source = '{SOURCE}'
+                 AND l.provider_person_id = s.provider_person_id
+                 AND l.id IS DISTINCT FROM s.lead_id))
 """
 INSERT_UNMATCHED = _INSERT_LEADS.format(
     distinct="", where="WHERE s.email IS NULL AND s.lead_id IS NULL"
@@ -132,7 +183,7 @@ WHERE leads.id = m.lead_id AND leads.workspace_id = :ws
 ADVANCE = """
 UPDATE lead_imports SET rows_read = rows_read + :rows, created = created + :created,
        updated = updated + :updated, skipped = skipped + :skipped,
-       rejected = rejected + :rejected, updated_at = now()
+       rejected = rejected + :rejected, warned = warned + :warned, updated_at = now()
 WHERE id = :id AND rows_read = :cursor
 """
 
@@ -192,6 +243,7 @@ async def write_staged(
     ws = {"ws": workspace_id}
     staged = (await session.execute(text(STAGED_WITH_EMAIL))).scalar_one()
     if staged:
+        await session.execute(text(RELEASE_EMAIL_PERSON), ws)
         created, updated = (await session.execute(text(EMAIL_LEADS[on_duplicate]), ws)).one()
         counts.created += created
         counts.updated += updated
@@ -200,7 +252,9 @@ async def write_staged(
     if fresh + matched == 0:
         return counts
     await session.execute(text(MATCH_LINKEDIN), ws)
+    await session.execute(text(MATCH_PERSON), ws)
     await session.execute(text(MATCH_NAME), ws)
+    await session.execute(text(RELEASE_PERSON), ws)
     fresh, matched = (await session.execute(text(STAGED_WITHOUT_EMAIL))).one()
     if fresh:
         await session.execute(text(INSERT_UNMATCHED), ws)

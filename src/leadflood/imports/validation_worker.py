@@ -42,9 +42,10 @@ STAGE_COLUMNS = (
     "country",
     "timezone",
     "website",
+    "provider_person_id",
     "custom",
 )
-MAX_INT = 2_147_483_647
+# Rejected rows and rows kept with warnings are written alike, each to its own table.
 REJECTION_COLUMNS = ("import_id", "row_number", "line", "reasons", "raw")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
 _NULL = "\\N"
@@ -61,6 +62,9 @@ class ChunkResult:
     leads: bytes = b""
     rejections: bytes = b""
     rejected: int = 0
+    # The rows that became leads without some of their values, and why (COPY text).
+    warnings: bytes = b""
+    warned: int = 0
     # The distinct company domains of the chunk's leads, lower-cased.
     domains: list[str] = field(default_factory=list)
 
@@ -103,7 +107,8 @@ def lead_line(number: int, lead_id: str, key: str, lead: NormalizedLead) -> str:
         key, lead.email, lead.first_name, lead.last_name, lead.title, lead.seniority,
         lead.department, lead.phone, lead.linkedin_url, lead.company_name, lead.company_domain,
         lead.industry, None if count is None else str(count), lead.city, lead.country,
-        lead.timezone, lead.website, _json_object(lead.custom) if lead.custom else "{}",
+        lead.timezone, lead.website, lead.provider_person_id,
+        _json_object(lead.custom) if lead.custom else "{}",
     ]  # fmt: skip
     line = "\t".join([_NULL if part is None else part for part in parts])
     # Escaping every value costs more than checking the whole line once: values needing it are
@@ -117,6 +122,23 @@ def lead_line(number: int, lead_id: str, key: str, lead: NormalizedLead) -> str:
     ):
         line = "\t".join([copy_text(part) for part in parts])
     return f"{number}\t{lead_id}\t{line}\n"
+
+
+def _problem_line(
+    import_id: str,
+    number: int,
+    line: int,
+    reasons: list[Reason],
+    headers: list[str],
+    fields: list[str] | None,
+) -> str:
+    """A row of the rejections or warnings table, as COPY text: its reasons and values as read."""
+    listed = [{"code": r.code, "field": r.field, "message": r.message} for r in reasons]
+    raw = row_values(headers, fields) if fields is not None else {}
+    return (
+        f"{import_id}\t{number}\t{line}\t{copy_text(json.dumps(listed, ensure_ascii=False))}"
+        f"\t{copy_text(_json_object(raw))}\n"
+    )
 
 
 def validate_chunk(
@@ -135,6 +157,7 @@ def validate_chunk(
     result = ChunkResult(rows=len(rows))
     leads: list[str] = []
     rejections: list[str] = []
+    warnings: list[str] = []
     domains: set[str] = set()
     outcome: NormalizedLead | list[Reason]
     for number, line, fields, problem in rows:
@@ -146,10 +169,7 @@ def validate_chunk(
             outcome = [Reason(problem.code, None, problem.message)]
         if isinstance(outcome, NormalizedLead):
             key = dedupe_key(outcome)
-            if (outcome.employee_count or 0) > MAX_INT:
-                message = "Not a plausible head count."
-                outcome = [Reason("value_too_large", "employee_count", message)]
-            elif key is None:
+            if key is None:
                 outcome = [Reason("missing_identity", None, "No identity.")]
             else:
                 result.numbers.append(number)
@@ -157,15 +177,17 @@ def validate_chunk(
                 leads.append(lead_line(number, next(ids), key, outcome))
                 if outcome.company_domain:
                     domains.add(outcome.company_domain.lower())
+                if outcome.warnings:
+                    result.warned += 1
+                    assert fields is not None
+                    warnings.append(
+                        _problem_line(import_id, number, line, outcome.warnings, headers, fields)
+                    )
                 continue
-        reasons = [{"code": r.code, "field": r.field, "message": r.message} for r in outcome]
-        raw = row_values(headers, fields) if fields is not None else {}
         result.rejected += 1
-        rejections.append(
-            f"{import_id}\t{number}\t{line}\t{copy_text(json.dumps(reasons, ensure_ascii=False))}"
-            f"\t{copy_text(_json_object(raw))}\n"
-        )
+        rejections.append(_problem_line(import_id, number, line, outcome, headers, fields))
     result.leads = "".join(leads).encode()
     result.rejections = "".join(rejections).encode()
+    result.warnings = "".join(warnings).encode()
     result.domains = sorted(domains)
     return result

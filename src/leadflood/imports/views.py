@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
+from leadflood.auth import service as accounts
+from leadflood.auth.schemas import WorkspaceUpdate
 from leadflood.errors import AppError
 from leadflood.imports import service as importing
 from leadflood.imports.mapping import CUSTOM_PREFIX, LEAD_FIELDS, custom_name
 from leadflood.imports.schemas import MappingUpdate
-from leadflood.models import LeadImport, OnDuplicate
-from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.leads.countries import COUNTRY_NAMES
+from leadflood.models import LeadImport, OnDuplicate, Role
+from leadflood.web.deps import AdminDep, MemberDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +29,13 @@ FIELD_LABELS = {name: name.replace("_", " ").capitalize() for name in LEAD_FIELD
     "linkedin_url": "LinkedIn URL",
     "company_domain": "Company domain",
     "employee_count": "Employee count",
+    "provider_person_id": "Person id (Apollo, Sales Navigator…)",
 }
+# (code, name) of every country with a name, by name: the default country's choices.
+COUNTRIES = sorted(
+    ((code, entry.split("|")[0]) for code, entry in COUNTRY_NAMES.items() if entry),
+    key=lambda item: item[1],
+)
 
 
 @router.get("/imports", response_class=HTMLResponse)
@@ -92,7 +102,9 @@ async def import_page(
 ) -> Response:
     imp = await importing.get(session, member.workspace_id, import_id)
     if imp.state in importing.EDITABLE:
-        return await _mapping_page(request, runtime, imp)
+        return await _mapping_page(
+            request, session, runtime, imp, admin=member.role.at_least(Role.admin)
+        )
     return render(
         request,
         "imports/show.html",
@@ -102,14 +114,16 @@ async def import_page(
 
 async def _mapping_page(
     request: Request,
+    session: AsyncSession,
     runtime: Any,
     imp: LeadImport,
     *,
+    admin: bool = False,
     error: str | None = None,
     chosen: dict[str, str | None] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    preview = await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    preview = await importing.load_preview(session, runtime.settings, imp)
     mapping = chosen if chosen is not None else preview.mapping
     columns = []
     for index, header in enumerate(preview.headers):
@@ -144,6 +158,9 @@ async def _mapping_page(
             "error": error,
             "labels": FIELD_LABELS,
             "ok_rows": sum(1 for row in preview.sample if row.ok),
+            "warned_rows": sum(1 for row in preview.sample if row.ok and row.reasons),
+            "countries": COUNTRIES,
+            "admin": admin,
         },
         status=status,
     )
@@ -161,7 +178,7 @@ async def save_mapping(
     if imp.state not in importing.EDITABLE:
         return RedirectResponse(f"/imports/{imp.id}", status_code=303)
     form = await request.form()
-    preview = await asyncio.to_thread(importing.preview, runtime.settings, imp)
+    preview = await importing.load_preview(session, runtime.settings, imp)
     chosen: dict[str, str | None] = {}
     for index, header in enumerate(preview.headers):
         value = str(form.get(f"col-{index}") or IGNORE)
@@ -181,9 +198,44 @@ async def save_mapping(
             return RedirectResponse(f"/imports/{imp.id}", status_code=303)
     except AppError as exc:
         return await _mapping_page(
-            request, runtime, imp, error=exc.message, chosen=chosen, status=exc.status
+            request,
+            session,
+            runtime,
+            imp,
+            admin=member.role.at_least(Role.admin),
+            error=exc.message,
+            chosen=chosen,
+            status=exc.status,
         )
     return RedirectResponse(f"/imports/{imp.id}#mapping", status_code=303)
+
+
+@router.post("/imports/{import_id}/default-country", response_class=HTMLResponse)
+async def save_default_country(
+    import_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    member: AdminDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """Sets the workspace's default country from the mapping page, whose sample then reads
+    national phone numbers with it."""
+    imp = await importing.get(session, member.workspace_id, import_id)
+    form = await request.form()
+    try:
+        data = WorkspaceUpdate(default_country=str(form.get("default_country") or "") or None)
+    except ValidationError:
+        return await _mapping_page(
+            request,
+            session,
+            runtime,
+            imp,
+            admin=True,
+            error="Choose a country from the list.",
+            status=422,
+        )
+    await accounts.set_default_country(session, member, data.default_country)
+    return RedirectResponse(f"/imports/{imp.id}#default-country", status_code=303)
 
 
 def routers() -> list[APIRouter]:

@@ -1,5 +1,5 @@
-"""Writing one validated chunk: its leads, companies, rejected rows and the cursor's advance,
-in one transaction.
+"""Writing one validated chunk: its leads, companies, rejected rows, warnings and the cursor's
+advance, in one transaction.
 
 One writer at a time, in file order: the resume cursor only moves forward, and the workspace's
 lock keeps concurrent writers of leads without an email apart. Two transactions in flight (the
@@ -73,6 +73,7 @@ class ChunkWriter:
             else:
                 counts = import_sql.ChunkCounts(skipped=len(duplicates))
             await import_sql.copy_in(session, import_sql.COPY_REJECTIONS, chunk.rejections)
+            await import_sql.copy_in(session, import_sql.COPY_WARNINGS, chunk.warnings)
             advanced = await session.execute(
                 text(import_sql.ADVANCE),
                 {
@@ -83,6 +84,7 @@ class ChunkWriter:
                     "updated": counts.updated,
                     "skipped": counts.skipped,
                     "rejected": chunk.rejected,
+                    "warned": chunk.warned,
                 },
             )
             if advanced.rowcount != 1:  # type: ignore[attr-defined]

@@ -18,7 +18,13 @@ from leadflood.models.enrollment import Enrollment, EnrollmentState
 from leadflood.models.icp import Icp
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
-from leadflood.models.lead_import import ImportState, LeadImport, LeadImportRejection, OnDuplicate
+from leadflood.models.lead_import import (
+    ImportState,
+    LeadImport,
+    LeadImportRejection,
+    LeadImportWarning,
+    OnDuplicate,
+)
 from leadflood.models.mailbox import Mailbox, MailboxState
 from leadflood.models.membership import Invitation, Membership, Role
 from leadflood.models.message import DeliveryAttempt, Message, MessageStatus
@@ -63,6 +69,7 @@ __all__ = [
     "LeadCounts",
     "LeadImport",
     "LeadImportRejection",
+    "LeadImportWarning",
     "LeadStatus",
     "Mailbox",
     "MailboxState",

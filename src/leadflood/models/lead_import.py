@@ -59,6 +59,9 @@ class LeadImport(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     updated: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     skipped: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     rejected: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Rows that became leads without some of their values (counted among created, updated or
+    # skipped, not beside them): rows_read = created + updated + skipped + rejected.
+    warned: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime | None]
@@ -72,6 +75,21 @@ class LeadImportRejection(Base):
     """A row that did not become a lead, with its reasons and the values as read."""
 
     __tablename__ = "lead_import_rejections"
+
+    import_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lead_imports.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_number: Mapped[int] = mapped_column(primary_key=True)
+    line: Mapped[int]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LeadImportWarning(Base):
+    """A row that became a lead (or met one) without some of its values: which, and why, with
+    the values as read."""
+
+    __tablename__ = "lead_import_warnings"
 
     import_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("lead_imports.id", ondelete="CASCADE"), primary_key=True

@@ -11,3 +11,6 @@ class Workspace(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(120), unique=True)
+    # ISO 3166 alpha-2: the country of phone numbers written without a country code, when the
+    # lead's own country is unknown.
+    default_country: Mapped[str | None] = mapped_column(String(2))

@@ -42,6 +42,8 @@
     failed.hidden = data.state !== "failed";
     failed.querySelector('[data-field="error"]').textContent = data.error || "";
     root.querySelector(".rejected-link").hidden = !data.rejected;
+    root.querySelector(".warnings-link").hidden = !data.warned;
+    root.querySelector(".warned-note").hidden = !data.warned;
   }
 
   function poll(root) {
