@@ -65,6 +65,9 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 ssl = no
 auth_mechanisms = plain login
+# Wrong passwords are part of the tests: answer them at once, never slow the next login.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
@@ -100,7 +103,7 @@ disable_plaintext_auth = no
 mail_location = maildir:{root}/mail/%u
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
+  args = scheme=PLAIN username_format=%u {root}/users/%u
 }}
 userdb {{
   driver = static
@@ -117,7 +120,7 @@ mail_driver = maildir
 mail_path = {root}/mail/%{{user}}
 mail_home = {root}/mail/%{{user}}
 passdb passwd-file {{
-  passwd_file_path = {root}/users
+  passwd_file_path = {root}/users/%{{user}}
 }}
 userdb static {{
   fields {{
@@ -143,10 +146,9 @@ class DovecotServer:
         if not os.access(DOVECOT, os.X_OK):
             raise RuntimeError(MISSING)
         user, group = _system_identity()
-        for name in ("run", "state", "mail"):
+        for name in ("run", "state", "mail", "users"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         shutil.chown(self.root / "mail", user, group)
-        (self.root / "users").write_text("")
         self.port = free_port()
         major_minor = dovecot_version()
         values = {"root": self.root, "user": user, "group": group, "port": self.port}
@@ -208,12 +210,14 @@ class DovecotServer:
     # -- users and mail -----------------------------------------------------------------------
 
     def add_user(self, username: str, password: str) -> None:
-        """A mail account (passwd-file, {PLAIN} password); its Maildir is made on first login."""
+        """A mail account (a passwd-file of its own, {PLAIN} password); its Maildir is made on
+        first login."""
         self.passwords[username] = password
-        lines = [f"{name}:{{PLAIN}}{secret}" for name, secret in self.passwords.items()]
-        (self.root / "users").write_text("\n".join(lines) + "\n")
+        (self.root / "users" / username).write_text(f"{username}:{{PLAIN}}{password}\n")
 
     def set_password(self, username: str, password: str) -> None:
+        # Dovecot looks at a passwd-file again at most once a second.
+        time.sleep(1.1)
         self.add_user(username, password)
 
     def imap_settings(self, username: str, **overrides: object) -> dict[str, object]:
