@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -189,6 +189,6 @@ async def erase(
             InboundItem.id.in_(list(item_ids)),
             InboundItem.erased_at.is_(None),
         )
-        .values(raw=None, payload=None, erased_at=datetime.now(UTC))
+        .values(raw=None, payload=null(), erased_at=datetime.now(UTC))
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -44,7 +45,7 @@ class InboundItem(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # same mail in two folders, or seen again after a UIDVALIDITY change, is stored once.
     dedupe_key: Mapped[str] = mapped_column(String(200))
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
-    payload: Mapped[dict[str, Any] | None]
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     erased_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     process_error: Mapped[str | None] = mapped_column(Text)
