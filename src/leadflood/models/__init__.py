@@ -16,6 +16,7 @@ from leadflood.models.enrichment import (
 )
 from leadflood.models.enrollment import Enrollment, EnrollmentState
 from leadflood.models.icp import Icp
+from leadflood.models.inbound import InboundItem, MailboxFolder
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
 from leadflood.models.lead_import import (
@@ -62,6 +63,7 @@ __all__ = [
     "Heartbeat",
     "Icp",
     "ImportState",
+    "InboundItem",
     "Invitation",
     "JobExecution",
     "JobState",
@@ -72,6 +74,7 @@ __all__ = [
     "LeadImportWarning",
     "LeadStatus",
     "Mailbox",
+    "MailboxFolder",
     "MailboxState",
     "Membership",
     "Message",

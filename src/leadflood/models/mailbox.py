@@ -63,3 +63,10 @@ class Mailbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # delivery claim move it forward in the transaction that claims a send.
     next_send_at: Mapped[datetime | None]
     dns_checks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where replies are read (IMAP, for SMTP mailboxes): host, port, tls_mode, username,
+    # folders, poll_seconds, same_as_smtp; None when replies are not read here. The password is
+    # `imap_secret_id` (or the SMTP one, `secret_id`, when same_as_smtp).
+    imap: Mapped[dict[str, Any] | None]
+    imap_secret_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("provider_credentials.id", ondelete="SET NULL")
+    )
