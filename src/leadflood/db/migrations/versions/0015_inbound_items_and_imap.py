@@ -8,8 +8,8 @@ mailbox is removed; deleting it only as part of deleting its workspace (the casc
 the workspace row is gone). TRUNCATE is not refused: it needs the table's owner (an operator,
 never the application), and the tests' clean-up empties tables that reference mailboxes with it.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 11:00:00
 """
 
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
