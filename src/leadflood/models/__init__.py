@@ -40,6 +40,7 @@ from leadflood.models.sequence import (
 )
 from leadflood.models.suppression import Suppression, SuppressionKind, UnsubscribeToken
 from leadflood.models.system import Heartbeat
+from leadflood.models.thread import Thread, ThreadState
 from leadflood.models.user import User
 from leadflood.models.workspace import Workspace
 from leadflood.models.workspace_settings import EnrichmentSettings, LeadCounts
@@ -94,6 +95,8 @@ __all__ = [
     "StepVariant",
     "Suppression",
     "SuppressionKind",
+    "Thread",
+    "ThreadState",
     "UnsubscribeToken",
     "User",
     "Verification",

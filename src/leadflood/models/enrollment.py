@@ -49,3 +49,6 @@ class Enrollment(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     )
     last_sent_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+    # A pause that ends by itself (an out-of-office until its return date): the scheduler
+    # resumes the enrollment where it was at this time.
+    resume_at: Mapped[datetime | None]
