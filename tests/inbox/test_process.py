@@ -19,6 +19,7 @@ from leadflood.models import (
     Thread,
 )
 from leadflood.runtime import Runtime
+from leadflood.sequences import scheduler
 from tests.factories import (
     make_bare_sequence,
     make_enrollment,
@@ -194,3 +195,21 @@ async def test_items_stored_but_not_processed_are_processed_later(runtime: Runti
             select(Message.classification["label"].astext).where(Message.direction == "inbound")
         )
         assert label == "not_interested"
+
+
+async def test_an_out_of_office_pause_resumes_by_itself_where_it_was(runtime: Runtime) -> None:
+    ws, box, _, enrollment, sent = await _sent(runtime)
+    raw = _reply(sent.message_id, "I am out of the office until 14 December 2026.").replace(
+        "Subject: Re: Quick question", "Subject: Out of office\r\nAuto-Submitted: auto-replied"
+    )
+    await _ingest(runtime, ws.id, box.id, raw)
+    async with runtime.db.session() as session:
+        before = await session.get(Enrollment, enrollment.id)
+        assert before is not None
+        step = before.next_step
+        assert await scheduler.resume_due(session, datetime(2026, 12, 14, 12, tzinfo=UTC)) == 0
+        assert await scheduler.resume_due(session, datetime(2026, 12, 15, 9, tzinfo=UTC)) == 1
+    async with runtime.db.session() as session:
+        after = await session.get(Enrollment, enrollment.id)
+        assert after is not None and after.state == EnrollmentState.active
+        assert (after.next_step, after.resume_at, after.stop_reason) == (step, None, None)

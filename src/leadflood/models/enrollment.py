@@ -24,6 +24,11 @@ class Enrollment(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 
     __tablename__ = "enrollments"
     __table_args__ = (
+        Index(
+            "ix_enrollments_resume",
+            "resume_at",
+            postgresql_where=text("resume_at IS NOT NULL"),
+        ),
         UniqueConstraint("sequence_id", "lead_id"),
         Index(
             "ix_enrollments_due",

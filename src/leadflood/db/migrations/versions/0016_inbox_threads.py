@@ -83,9 +83,14 @@ def upgrade() -> None:
         postgresql_where=sa.text("inbound_item_id IS NOT NULL"),
     )  # fmt: skip
     op.add_column("enrollments", sa.Column("resume_at", sa.DateTime(timezone=True)))
+    op.create_index(
+        "ix_enrollments_resume", "enrollments", ["resume_at"],
+        postgresql_where=sa.text("resume_at IS NOT NULL"),
+    )  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("ix_enrollments_resume", table_name="enrollments")
     op.drop_column("enrollments", "resume_at")
     op.drop_index("uq_messages_inbound_item", table_name="messages")
     op.drop_index("ix_messages_thread", table_name="messages")
