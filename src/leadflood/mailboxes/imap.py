@@ -121,6 +121,12 @@ async def apply(session: AsyncSession, mailbox: Mailbox, data: ImapIn | None) ->
     if data is None:
         await _forget(session, mailbox)
         return
+    if data.same_as_smtp and mailbox.provider != "smtp":
+        raise InvalidInput(
+            f"A {mailbox.provider} mailbox has no SMTP login to share: give the IMAP username "
+            "and password.",
+            details={"field": "imap.same_as_smtp"},
+        )
     before = dict(mailbox.imap or {})
     imap: dict[str, Any] = {
         "host": data.host,

@@ -340,7 +340,11 @@ def _text(exc: BaseException) -> str:
     value = exc.args[0] if exc.args else str(exc)
     if isinstance(value, bytes):
         value = value.decode(errors="replace")
-    return str(value).strip()
+    text = str(value).strip()
+    # imaplib's errors carry the server's bytes, and imapclient passes on their repr.
+    if len(text) > 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+        text = text[2:-1]
+    return text
 
 
 def check(settings: ImapSettings, folders: Sequence[str], *, spam: bool = False) -> list[str]:
