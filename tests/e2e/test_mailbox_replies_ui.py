@@ -38,6 +38,15 @@ async def test_set_up_imap_on_a_mailbox_and_see_a_reply_arrive(
     await page.locator("#f-imap_password").fill(dovecot.passwords[imap_user])
     await page.get_by_role("button", name="Add and check").click()
     await expect(page.get_by_text("Mailbox saved")).to_be_visible()
+    mailbox_page = page.url
+
+    # The inbox keeps mail that relates to the workspace (personal mail is only counted): the
+    # reply comes from a lead.
+    await page.goto(f"{live_server}/leads")
+    await page.get_by_role("textbox", name="Email").fill("pat@prospect.example")
+    await page.get_by_role("button", name="Add lead").click()
+    await expect(page.locator("tr", has_text="pat@prospect.example")).to_be_visible()
+    await page.goto(mailbox_page)
 
     # The worker of `leadflood up` keeps an IDLE connection: a reply shows up on its own.
     dovecot.append(imap_user, "INBOX", reply())

@@ -101,6 +101,21 @@ async def ingest(
     return report
 
 
+async def ingest_imap(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    mails: list[store.RawMail],
+) -> list[uuid.UUID]:
+    """The IMAP sync's way in (see sync.Ingest)."""
+    report = await ingest(session, workspace_id, mails, source="imap", mailbox_id=mailbox_id)
+    if report.ignored or report.own:
+        log.info(
+            "inbox.not_stored", mailbox=str(mailbox_id), unrelated=report.ignored, own=report.own
+        )
+    return report.stored
+
+
 async def process_pending(session: AsyncSession, *, limit: int = 100) -> int:
     """Process stored items not processed yet (raw mail); how many were processed."""
     done = 0

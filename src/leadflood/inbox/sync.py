@@ -46,6 +46,23 @@ log = get_logger("leadflood.inbox")
 BATCH = 50
 # Stored items handed on in the transaction that stored them (the processing hook).
 OnStored = Callable[[AsyncSession, uuid.UUID, list[uuid.UUID]], Awaitable[None]]
+# How fetched mail enters the store (session, workspace, mailbox, mails) -> new item ids: as it
+# came by default; the worker's syncs pass the inbox's processing (`process.ingest_imap`), which
+# keeps only mail that relates to us and acts on it in the same transaction.
+Ingest = Callable[
+    [AsyncSession, uuid.UUID, uuid.UUID, list[store.RawMail]], Awaitable[list[uuid.UUID]]
+]
+
+
+async def store_raw(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    mails: list[store.RawMail],
+) -> list[uuid.UUID]:
+    return await store.store_mail(
+        session, workspace_id, mails, source="imap", mailbox_id=mailbox_id
+    )
 
 
 @dataclass
@@ -80,6 +97,7 @@ async def sync_mailbox(
     *,
     recovery: bool = False,
     on_stored: OnStored | None = None,
+    ingest: Ingest = store_raw,
 ) -> SyncReport:
     """Store what is new in each watched folder of the mailbox (with `recovery`, what is
     missing from the recent window). Errors are recorded on the folders and reported, not
@@ -128,7 +146,7 @@ async def sync_mailbox(
             try:
                 await _sync_folder(
                     db, connection, workspace_id, mailbox_id, folder_report,
-                    recovery=recovery, window=window, on_stored=on_stored,
+                    recovery=recovery, window=window, on_stored=on_stored, ingest=ingest,
                 )  # fmt: skip
             except ImapError as exc:
                 folder_report.error, folder_report.code = str(exc), exc.code
@@ -152,6 +170,7 @@ async def _sync_folder(
     recovery: bool,
     window: timedelta,
     on_stored: OnStored | None,
+    ingest: Ingest,
 ) -> None:
     folder = report.folder
     state = await asyncio.to_thread(connection.select, folder)
@@ -178,9 +197,10 @@ async def _sync_folder(
         chunk = wanted[start : start + BATCH]
         mails = await asyncio.to_thread(connection.fetch, chunk)
         async with db.session() as session:
-            stored = await store.store_mail(
+            stored = await ingest(
                 session,
                 workspace_id,
+                mailbox_id,
                 [
                     store.RawMail(
                         raw=m.raw,
@@ -191,8 +211,6 @@ async def _sync_folder(
                     )
                     for m in mails
                 ],
-                source="imap",
-                mailbox_id=mailbox_id,
             )
             if stored and on_stored is not None:
                 await on_stored(session, workspace_id, stored)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
-from leadflood.inbox import sync
+from leadflood.inbox import process, sync
 from leadflood.logging import get_logger
 from leadflood.mailboxes.imap import RECOVER_TASK, SYNC_TASK
 from leadflood.runtime import Runtime
@@ -59,7 +59,9 @@ async def due_mailboxes(session: AsyncSession, runtime: Runtime, now: datetime) 
 
 
 async def _run(runtime: Runtime, mailbox_id: str, *, recovery: bool, report_failure: bool) -> None:
-    report = await sync.sync_mailbox(runtime.db, uuid.UUID(mailbox_id), recovery=recovery)
+    report = await sync.sync_mailbox(
+        runtime.db, uuid.UUID(mailbox_id), recovery=recovery, ingest=process.ingest_imap
+    )
     if report.stored or report.recovery:
         log.info("inbox.synced", mailbox=mailbox_id, stored=len(report.stored), recovery=recovery)
     if report_failure and not report.ok:
