@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import socket
+import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from leadflood.db.engine import Database, connect
 from leadflood.runtime import Runtime
 from leadflood.settings import Settings, load_settings
 from tests.support.accounts import Account, api_login, make_account
+from tests.support.dovecot import DovecotServer
 from tests.support.smtp_server import SmtpTestServer
 
 TEMPLATE = "leadflood_template"
@@ -127,6 +131,29 @@ def smtp(tmp_path: Path) -> Iterator[SmtpTestServer]:
     """A test SMTP server that keeps what it receives under `tmp_path/caught`."""
     with SmtpTestServer(record_dir=tmp_path / "caught") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """Debian's Dovecot on 127.0.0.1 for the whole run; each test takes its own `imap_user`.
+    A missing Dovecot fails the tests that need it, saying to run `make dovecot`."""
+    # Not under pytest's private temp dir: Dovecot's mail processes run as another user
+    # (nobody, when the tests run as root) and must reach the Maildirs.
+    root = Path(tempfile.mkdtemp(prefix="leadflood-dovecot-"))
+    root.chmod(0o755)
+    try:
+        with DovecotServer(root) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def imap_user(dovecot: DovecotServer) -> str:
+    """A fresh mail account on the run's Dovecot (password `dovecot.passwords[user]`)."""
+    username = f"u{uuid.uuid4().hex[:10]}"
+    dovecot.add_user(username, f"pw-{uuid.uuid4().hex[:8]}")
+    return username
 
 
 @pytest.fixture

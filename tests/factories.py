@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import credentials
 from leadflood.mailboxes import secrets as mailbox_secrets
 from leadflood.models import (
+    CredentialKind,
     Enrollment,
     Lead,
     Mailbox,
@@ -92,6 +94,25 @@ async def make_mailbox(
     if secret is not None:
         await mailbox_secrets.store(session, mailbox, secret=secret, dkim_key=None)
     session.add(mailbox)
+    await session.flush()
+    return mailbox
+
+
+async def make_imap_mailbox(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    imap: dict[str, Any],
+    **values: Any,
+) -> Mailbox:
+    """A mailbox reading replies over IMAP with `imap` as the API takes it (host, port,
+    tls_mode, username, password, folders...), saved without the login check."""
+    imap = dict(imap)
+    password = str(imap.pop("password"))
+    mailbox = await make_mailbox(session, workspace_id, **values)
+    mailbox.imap = {"folders": ["INBOX"], "same_as_smtp": False, "poll_seconds": None} | imap
+    mailbox.imap_secret_id = await credentials.store(
+        session, workspace_id, provider="imap", kind=CredentialKind.imap_secret, secret=password
+    )
     await session.flush()
     return mailbox
 

@@ -31,6 +31,7 @@ TASK_MODULES = [
     "leadflood.imports.tasks",
     "leadflood.sending.tasks",
     "leadflood.sequences.tasks",
+    "leadflood.inbox.tasks",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)

@@ -8,7 +8,7 @@ import ipaddress
 import json
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -116,9 +116,32 @@ async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int
         console.print("Stopped.")
 
 
+@contextlib.asynccontextmanager
+async def _imap_idle(runtime: Runtime) -> AsyncIterator[None]:
+    """Beside a worker: the IMAP IDLE connections that hear replies within seconds (unless
+    IMAP_IDLE=false; the polls read them anyway)."""
+    if not runtime.settings.imap_idle:
+        yield
+        return
+    from leadflood.inbox import idle
+
+    task = asyncio.create_task(idle.run(runtime))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _supervise_worker(runtime: Runtime, concurrency: int) -> None:
     """The worker of `leadflood up`, started again (after a back-off) whenever it ends or fails
     while the server runs: the API must not keep serving while nothing sends."""
+    async with _imap_idle(runtime):
+        await _keep_worker(runtime, concurrency)
+
+
+async def _keep_worker(runtime: Runtime, concurrency: int) -> None:
     from leadflood import worker as job_worker
     from leadflood.logging import get_logger
 
@@ -186,7 +209,8 @@ def worker(
 
     async def main() -> None:
         try:
-            await job_worker.run(runtime, concurrency=concurrency)
+            async with _imap_idle(runtime):
+                await job_worker.run(runtime, concurrency=concurrency)
         finally:
             await runtime.aclose()
 

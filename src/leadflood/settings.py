@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     allow_global_suppressions: bool = Field(
         False, validation_alias=AliasChoices("ALLOW_GLOBAL_SUPPRESSIONS")
     )
+    # Replies read over IMAP: see the "Inbox" part of .env.example.
+    imap_poll_seconds: int = Field(
+        60, ge=15, le=86_400, validation_alias=AliasChoices("IMAP_POLL_SECONDS")
+    )
+    imap_timeout_seconds: float = Field(
+        30.0, gt=0, le=300, validation_alias=AliasChoices("IMAP_TIMEOUT_SECONDS")
+    )
+    imap_window_days: int = Field(7, ge=1, le=90, validation_alias=AliasChoices("IMAP_WINDOW_DAYS"))
+    imap_idle: bool = Field(True, validation_alias=AliasChoices("IMAP_IDLE"))
     # CSV imports: see the "CSV import" part of .env.example.
     import_max_bytes: int = Field(
         209_715_200, ge=1024, validation_alias=AliasChoices("IMPORT_MAX_BYTES")

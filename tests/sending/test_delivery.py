@@ -19,6 +19,7 @@ from leadflood.providers.email import ResendSender
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from leadflood.suppressions import service as suppression
+from leadflood.suppressions import stops
 from tests.factories import (
     POSTAL,
     make_bare_sequence,
@@ -352,3 +353,38 @@ async def test_a_batch_outliving_its_claim_queues_the_rest_again(
     assert {m.message["Message-ID"] for m in smtp.messages} == {r.message_id for r in sent}
     assert all(r.sending_started_at is None and r.attempts == 0 for r in again)
     assert {r.id for r in rows} == {m.id for m in queued}
+
+
+async def test_a_step_claimed_before_a_reply_is_not_sent_after_it(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    # The reply is recorded (its enrollment stopped) while the batch is on the wire, after the
+    # claim: the message of that enrollment is withdrawn at its start mark, never attempted.
+    _, box, queued = await _setup(runtime, smtp, 4)
+    replied = queued[2]
+    real = delivery.default_sender
+
+    class StopsOnFirstSend:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+            self.done = False
+
+        async def send(self, email: object) -> object:
+            if not self.done:
+                self.done = True
+                async with runtime.db.session() as session:
+                    await stops.stop_enrollment(
+                        session, replied.enrollment_id, "replied", datetime.now(UTC)
+                    )
+            return await self.inner.send(email)  # type: ignore[attr-defined]
+
+    def factory(mailbox: Mailbox, config: dict[str, object]) -> object:
+        return StopsOnFirstSend(real(mailbox, config))
+
+    one = runtime.settings.model_copy(update={"sending_connections": 1})
+    report = await delivery.deliver_mailbox(runtime.db, one, box.id, sender_factory=factory)  # type: ignore[arg-type]
+    assert (report.sent, report.cancelled) == (3, 1)
+    assert replied.message_id not in {m.message["Message-ID"] for m in smtp.messages}
+    rows = {m.id: m for m in await _messages(runtime, box)}
+    assert rows[replied.id].status == MessageStatus.cancelled
+    assert "replied" in (rows[replied.id].error or "")

@@ -52,3 +52,43 @@ async def test_an_unreachable_database_says_what_to_do(settings, tmp_path) -> No
     assert not check.ok
     assert check.detail.startswith("unreachable: ")
     assert "start PostgreSQL" in check.detail and "WORKER_DATABASE_WAIT_SECONDS" in check.detail
+
+
+async def test_mailboxes_whose_replies_are_not_read_are_named(
+    runtime: Runtime, dovecot, imap_user
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from leadflood.inbox.sync import sync_mailbox
+    from leadflood.models import Mailbox, MailboxFolder
+    from tests.factories import make_imap_mailbox, make_workspace
+
+    assert "inbox sync" not in await _checks(runtime)  # no mailbox reads replies
+    async with runtime.db.session() as session:
+        workspace = await make_workspace(session)
+        good = await make_imap_mailbox(
+            session, workspace.id, dovecot.imap_settings(imap_user), name="Good"
+        )
+        broken = await make_imap_mailbox(
+            session, workspace.id, dovecot.imap_settings(imap_user, password="x"), name="Broken"
+        )
+    await sync_mailbox(runtime.db, good.id)
+    await sync_mailbox(runtime.db, broken.id)
+    check = (await _checks(runtime))["inbox sync"]
+    assert not check.ok and "Broken" in check.detail and "Good" not in check.detail
+    assert "rejected the login" in check.detail and "last good sync never" in check.detail
+
+    async with runtime.db.session() as session:
+        await session.execute(update(Mailbox).where(Mailbox.id == broken.id).values(imap=None))
+        await session.execute(
+            update(MailboxFolder)
+            .where(MailboxFolder.mailbox_id == good.id)
+            .values(last_good_sync_at=datetime.now(UTC) - timedelta(hours=2))
+        )
+    check = (await _checks(runtime))["inbox sync"]
+    assert not check.ok and "Good" in check.detail and "stale" in check.detail
+    await sync_mailbox(runtime.db, good.id)
+    check = (await _checks(runtime))["inbox sync"]
+    assert check.ok and "1 mailbox(es)" in check.detail

@@ -21,12 +21,13 @@ from leadflood.console import (
     find_workspace,
     in_session,
     settings_from,
+    shell_member,
 )
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from leadflood.mailboxes.schemas import MailboxHealth
+    from leadflood.auth.principal import CurrentMember
     from leadflood.models import Mailbox
     from leadflood.runtime import Runtime
 
@@ -47,6 +48,38 @@ Warmup = Annotated[
 ]
 WarmupIncrement = Annotated[int, typer.Option(help="Warm-up growth per day.")]
 MailboxArg = Annotated[uuid.UUID, typer.Argument(help="The mailbox's id.")]
+ImapHost = Annotated[
+    str | None,
+    typer.Option("--imap-host", help="Read replies from this IMAP server.", show_default=False),
+]
+ImapPort = Annotated[
+    int | None, typer.Option("--imap-port", help="Default 993 (TLS), else 143.", show_default=False)
+]
+ImapTls = Annotated[str, typer.Option("--imap-tls", help="tls | starttls | none")]
+ImapUsername = Annotated[str | None, typer.Option("--imap-username", show_default=False)]
+ImapPassword = Annotated[
+    str | None,
+    typer.Option(
+        "--imap-password", envvar="LEADFLOOD_IMAP_PASSWORD", show_default=False,
+        help="Or set LEADFLOOD_IMAP_PASSWORD.",
+    ),
+]  # fmt: skip
+ImapSameAsSmtp = Annotated[
+    bool, typer.Option("--imap-same-as-smtp", help="Log in with the SMTP username and password.")
+]
+ImapFolders = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--imap-folder", help="A folder to watch (repeat; default INBOX).", show_default=False
+    ),
+]
+ImapSpam = Annotated[bool, typer.Option("--imap-spam", help="Watch the spam folder too.")]
+ImapPoll = Annotated[
+    int | None,
+    typer.Option(
+        "--imap-poll", help="Seconds between polls (default IMAP_POLL_SECONDS).", show_default=False
+    ),
+]
 
 
 def _in_workspace(
@@ -61,22 +94,43 @@ def _in_workspace(
     return in_session(settings_from(data_dir), run)
 
 
-def _read(mailbox: Mailbox, health: MailboxHealth | None = None) -> dict[str, Any]:
+async def _read(session: AsyncSession, mailbox: Mailbox) -> dict[str, Any]:
     from leadflood.mailboxes import service as mailboxes
-    from leadflood.mailboxes.schemas import MailboxRead
 
-    fields = {k: getattr(mailbox, k) for k in MailboxRead.model_fields if hasattr(mailbox, k)}
-    read = MailboxRead.model_validate(
-        fields
-        | {
-            "settings": mailboxes.settings_of(mailbox),
-            "has_secret": mailbox.secret_id is not None,
-            "has_dkim_key": mailbox.dkim_key_id is not None,
-            "health": health,
-        }
-    )
+    read = (await mailboxes.read_all(session, [mailbox]))[0]
     result: dict[str, Any] = read.model_dump(mode="json")
     return result
+
+
+def _imap(
+    host: str | None, port: int | None, tls: str, username: str | None, password: str | None,
+    same_as_smtp: bool, folders: list[str] | None, spam: bool, poll: int | None,
+) -> dict[str, object] | None:  # fmt: skip
+    if host is None:
+        return None
+    imap: dict[str, object] = {
+        "host": host, "port": port, "tls_mode": tls, "username": username, "password": password,
+        "same_as_smtp": same_as_smtp, "spam": spam, "poll_seconds": poll,
+    }  # fmt: skip
+    if folders:
+        imap["folders"] = folders
+    return {k: v for k, v in imap.items() if v is not None}
+
+
+def _invalid(exc: ValidationError) -> typer.Exit:
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "input"
+        err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
+    return typer.Exit(2)
+
+
+async def _shell(session: AsyncSession, workspace_id: uuid.UUID) -> CurrentMember:
+    """Who a command acts as in the audit log."""
+    from leadflood.models import Workspace
+
+    workspace = await session.get(Workspace, workspace_id)
+    assert workspace is not None
+    return shell_member(workspace)
 
 
 def _create(
@@ -88,15 +142,13 @@ def _create(
     try:
         data = MailboxCreate.model_validate({k: v for k, v in payload.items() if v is not None})
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "input"
-            err.print(f"[red]{field}[/red]: {str(error['msg']).removeprefix('Value error, ')}")
-        raise typer.Exit(2) from None
+        raise _invalid(exc) from None
 
     async def work(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> dict[str, Any]:
-        return _read(await mailboxes.create(session, workspace_id, data))
+        by = await _shell(session, workspace_id)
+        return await _read(session, await mailboxes.create(session, workspace_id, data, by=by))
 
     made = _in_workspace(data_dir, workspace, work)
     if as_json:
@@ -138,11 +190,21 @@ def add_smtp(
     jitter: Jitter = 60,
     warmup: Warmup = None,
     warmup_increment: WarmupIncrement = 5,
+    imap_host: ImapHost = None,
+    imap_port: ImapPort = None,
+    imap_tls: ImapTls = "tls",
+    imap_username: ImapUsername = None,
+    imap_password: ImapPassword = None,
+    imap_same_as_smtp: ImapSameAsSmtp = False,
+    imap_folder: ImapFolders = None,
+    imap_spam: ImapSpam = False,
+    imap_poll: ImapPoll = None,
     workspace: WorkspaceOption = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """Add an SMTP mailbox; the server is connected to and logged in to before it is saved."""
+    """Add an SMTP mailbox; the server is connected to and logged in to before it is saved
+    (and with --imap-host, the IMAP server its replies are read from)."""
     payload = {
         "name": name,
         "provider": "smtp",
@@ -153,6 +215,10 @@ def add_smtp(
         "username": username,
         "password": password,
     } | _sending(from_name, daily_cap, min_gap, jitter, warmup, warmup_increment)
+    payload["imap"] = _imap(
+        imap_host, imap_port, imap_tls, imap_username, imap_password, imap_same_as_smtp,
+        imap_folder, imap_spam, imap_poll,
+    )  # fmt: skip
     _create(payload, workspace, data_dir, as_json)
 
 
@@ -170,11 +236,20 @@ def add_http(
     jitter: Jitter = 60,
     warmup: Warmup = None,
     warmup_increment: WarmupIncrement = 5,
+    imap_host: ImapHost = None,
+    imap_port: ImapPort = None,
+    imap_tls: ImapTls = "tls",
+    imap_username: ImapUsername = None,
+    imap_password: ImapPassword = None,
+    imap_folder: ImapFolders = None,
+    imap_spam: ImapSpam = False,
+    imap_poll: ImapPoll = None,
     workspace: WorkspaceOption = None,
     data_dir: DataDir = None,
     as_json: Json = False,
 ) -> None:
-    """Add a mailbox sending through Resend, Postmark or SendGrid."""
+    """Add a mailbox sending through Resend, Postmark or SendGrid (with --imap-host, its
+    replies are read from that IMAP server)."""
     payload: dict[str, object] = {
         "name": name,
         "provider": provider,
@@ -182,6 +257,10 @@ def add_http(
         "api_key": api_key,
     }
     payload |= _sending(from_name, daily_cap, min_gap, jitter, warmup, warmup_increment)
+    payload["imap"] = _imap(
+        imap_host, imap_port, imap_tls, imap_username, imap_password, False, imap_folder,
+        imap_spam, imap_poll,
+    )  # fmt: skip
     _create(payload, workspace, data_dir, as_json)
 
 
@@ -196,8 +275,7 @@ def list_mailboxes(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> list[dict[str, Any]]:
         rows = await mailboxes.list_all(session, workspace_id)
-        health = await mailboxes.health(session, rows)
-        return [_read(m, health[m.id]) for m in rows]
+        return [r.model_dump(mode="json") for r in await mailboxes.read_all(session, rows)]
 
     items = _in_workspace(data_dir, workspace, work)
     if as_json:
@@ -250,7 +328,7 @@ def _set_state(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> dict[str, Any]:
         change = mailboxes.pause if action == "pause" else mailboxes.resume
-        return _read(await change(session, workspace_id, mailbox))
+        return await _read(session, await change(session, workspace_id, mailbox))
 
     row = _in_workspace(data_dir, workspace, work)
     if as_json:
@@ -308,3 +386,125 @@ def dns(
         color = {"ok": "green", "unknown": "yellow"}.get(status, "red")
         said = item.get("record") or item.get("detail") or ""
         console.print(f"  {key.upper():5} [{color}]{status}[/{color}]  {said}")
+
+
+@app.command("set-imap")
+def set_imap(
+    mailbox: MailboxArg,
+    imap_host: ImapHost = None,
+    imap_port: ImapPort = None,
+    imap_tls: ImapTls = "tls",
+    imap_username: ImapUsername = None,
+    imap_password: ImapPassword = None,
+    imap_same_as_smtp: ImapSameAsSmtp = False,
+    imap_folder: ImapFolders = None,
+    imap_spam: ImapSpam = False,
+    imap_poll: ImapPoll = None,
+    off: Annotated[bool, typer.Option("--off", help="Stop reading replies here.")] = False,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Read this mailbox's replies over IMAP (the login is checked before it is saved; an
+    omitted password keeps the saved one), or stop with --off."""
+    from leadflood.mailboxes import service as mailboxes
+    from leadflood.mailboxes.schemas import MailboxUpdate
+
+    if not off and imap_host is None:
+        err.print("[red]imap_host[/red]: give --imap-host (or --off to stop reading replies).")
+        raise typer.Exit(2)
+    imap = None if off else _imap(
+        imap_host, imap_port, imap_tls, imap_username, imap_password, imap_same_as_smtp,
+        imap_folder, imap_spam, imap_poll,
+    )  # fmt: skip
+    try:
+        data = MailboxUpdate.model_validate({"imap": imap})
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
+        by = await _shell(session, workspace_id)
+        return await _read(
+            session, await mailboxes.update(session, workspace_id, mailbox, data, by=by)
+        )
+
+    row = _in_workspace(data_dir, workspace, work)
+    if as_json:
+        console.print_json(json.dumps(row))
+    elif row["imap"]:
+        folders = ", ".join(row["imap"]["folders"])
+        console.print(f"Replies to [bold]{row['name']}[/bold] are read from {folders}.")
+    else:
+        console.print(f"Replies to [bold]{row['name']}[/bold] are no longer read.")
+
+
+@app.command("sync")
+def sync(
+    mailbox: MailboxArg,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Read new replies now (over IMAP) instead of at the next poll; a worker runs the job."""
+    from leadflood.mailboxes import imap as mailbox_imap
+    from leadflood.mailboxes import service as mailboxes
+
+    async def work(session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID) -> int:
+        found = await mailboxes.get(session, workspace_id, mailbox)
+        return await mailbox_imap.request_sync(
+            session, found, by=await _shell(session, workspace_id)
+        )
+
+    job_id = _in_workspace(data_dir, workspace, work)
+    if as_json:
+        console.print_json(json.dumps({"job_id": job_id}))
+    else:
+        console.print(
+            f"Sync started (job {job_id}); `leadflood mailboxes show {mailbox}` shows the result."
+        )
+
+
+@app.command("show")
+def show(
+    mailbox: MailboxArg,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """One mailbox: its settings, health and, when it reads replies, each folder's sync."""
+    from leadflood.mailboxes import service as mailboxes
+
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
+        return await _read(session, await mailboxes.get(session, workspace_id, mailbox))
+
+    row = _in_workspace(data_dir, workspace, work)
+    if as_json:
+        console.print_json(json.dumps(row))
+        return
+    console.print(
+        f"[bold]{row['name']}[/bold] <{row['from_email']}> via {row['provider']}, {row['state']}"
+    )
+    imap = row["imap"]
+    if not imap:
+        console.print("Replies: not read (`leadflood mailboxes set-imap` to read them).")
+        return
+    console.print(
+        f"Replies: IMAP {imap['host']}:{imap['port']} ({imap['tls_mode']}), every "
+        f"{imap['poll_seconds']} s — {imap['state']}"
+    )
+    table = Table("Folder", "Last good sync", "Stored", "Recovery", "Error", box=None)
+    for f in imap["sync"]:
+        recovery = (
+            f"{f['recovery_found']} found {f['last_recovery_at'][:16]}"
+            if f["last_recovery_at"]
+            else "—"
+        )
+        table.add_row(
+            f["folder"], (f["last_good_sync_at"] or "never")[:19], str(f["stored_total"]),
+            recovery, f"[red]{f['last_error']}[/red]" if f["last_error"] else "",
+        )  # fmt: skip
+    console.print(table)

@@ -1,14 +1,14 @@
-"""The mailbox endpoints beyond CRUD (which lives in routes.py): an on-demand login check,
-health, and the sender domain's DNS records."""
+"""The mailbox endpoints: CRUD (IMAP settings included), an on-demand login check, health, the
+sender domain's DNS records, and "sync now" of the replies read over IMAP."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Response
 
 from leadflood.mailboxes import checks as mailbox_checks
+from leadflood.mailboxes import imap as mailbox_imap
 from leadflood.mailboxes import service as mailboxes
 from leadflood.mailboxes.checks import MailboxCheck
 from leadflood.mailboxes.schemas import (
@@ -17,8 +17,8 @@ from leadflood.mailboxes.schemas import (
     MailboxHealth,
     MailboxRead,
     MailboxUpdate,
+    SyncStarted,
 )
-from leadflood.models import Mailbox
 from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 
 router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"])
@@ -53,57 +53,65 @@ async def mailbox_dns(
     )
 
 
-def _mailbox_read(mailbox: Mailbox, health: Any = None) -> MailboxRead:
-    return MailboxRead.model_validate(
-        {
-            **{k: getattr(mailbox, k) for k in MailboxRead.model_fields if hasattr(mailbox, k)},
-            "settings": mailboxes.settings_of(mailbox),
-            "has_secret": mailbox.secret_id is not None,
-            "has_dkim_key": mailbox.dkim_key_id is not None,
-            "health": health,
-        }
-    )
+async def _read(session: SessionDep, mailbox_id: uuid.UUID, workspace_id: uuid.UUID) -> MailboxRead:
+    mailbox = await mailboxes.get(session, workspace_id, mailbox_id)
+    return (await mailboxes.read_all(session, [mailbox]))[0]
 
 
 @router.get("", response_model=list[MailboxRead])
 async def list_mailboxes(member: ViewerDep, session: SessionDep) -> list[MailboxRead]:
     rows = await mailboxes.list_all(session, member.workspace_id)
-    health = await mailboxes.health(session, rows)
-    return [_mailbox_read(m, health[m.id]) for m in rows]
+    return await mailboxes.read_all(session, rows)
 
 
 @router.post("", status_code=201, response_model=MailboxRead)
 async def create_mailbox(data: MailboxCreate, member: AdminDep, session: SessionDep) -> MailboxRead:
-    """SMTP mailboxes are checked by connecting and logging in; a failure answers 422."""
-    return _mailbox_read(await mailboxes.create(session, member.workspace_id, data))
+    """Checked before it is saved: SMTP mailboxes by connecting and logging in, and with
+    `imap`, by logging in to the IMAP server and opening its folders. A failure answers 422
+    (`mailbox_check_failed`, or `imap_login_failed`, `imap_unreachable`, `imap_timeout`,
+    `imap_tls_failed`, `imap_folder_missing`) and nothing is saved."""
+    mailbox = await mailboxes.create(session, member.workspace_id, data, by=member)
+    return await _read(session, mailbox.id, member.workspace_id)
 
 
 @router.get("/{mailbox_id}", response_model=MailboxRead)
 async def get_mailbox(mailbox_id: uuid.UUID, member: ViewerDep, session: SessionDep) -> MailboxRead:
-    mailbox = await mailboxes.get(session, member.workspace_id, mailbox_id)
-    health = await mailboxes.health(session, [mailbox])
-    return _mailbox_read(mailbox, health[mailbox.id])
+    """With its health and, when it reads replies, each watched folder's sync status: last
+    good sync, last error, and what the last recovery scan found."""
+    return await _read(session, mailbox_id, member.workspace_id)
 
 
 @router.patch("/{mailbox_id}", response_model=MailboxRead)
 async def update_mailbox(
     mailbox_id: uuid.UUID, data: MailboxUpdate, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
-    return _mailbox_read(await mailboxes.update(session, member.workspace_id, mailbox_id, data))
+    """Changed IMAP settings are checked by a real login (422 as on create; nothing saved)."""
+    await mailboxes.update(session, member.workspace_id, mailbox_id, data, by=member)
+    return await _read(session, mailbox_id, member.workspace_id)
+
+
+@router.post("/{mailbox_id}/sync", status_code=202, response_model=SyncStarted)
+async def sync_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep) -> SyncStarted:
+    """Read new replies now (over IMAP) instead of at the next poll; the job's id. 409
+    `imap_not_configured` when the mailbox has no IMAP settings."""
+    mailbox = await mailboxes.get(session, member.workspace_id, mailbox_id)
+    return SyncStarted(job_id=await mailbox_imap.request_sync(session, mailbox, by=member))
 
 
 @router.post("/{mailbox_id}/pause", response_model=MailboxRead)
 async def pause_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
-    return _mailbox_read(await mailboxes.pause(session, member.workspace_id, mailbox_id))
+    await mailboxes.pause(session, member.workspace_id, mailbox_id)
+    return await _read(session, mailbox_id, member.workspace_id)
 
 
 @router.post("/{mailbox_id}/resume", response_model=MailboxRead)
 async def resume_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
-    return _mailbox_read(await mailboxes.resume(session, member.workspace_id, mailbox_id))
+    await mailboxes.resume(session, member.workspace_id, mailbox_id)
+    return await _read(session, mailbox_id, member.workspace_id)
 
 
 @router.delete("/{mailbox_id}", status_code=204)

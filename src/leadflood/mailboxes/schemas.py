@@ -36,6 +36,54 @@ def _window(value: dict[str, Any]) -> dict[str, Any]:
 Window = Annotated[dict[str, Any], AfterValidator(_window)]
 
 
+def _folders(value: list[str]) -> list[str]:
+    cleaned = [f.strip() for f in value if f and f.strip()]
+    if not cleaned:
+        raise ValueError("watch at least one folder (INBOX)")
+    if any(len(f) > 300 for f in cleaned):
+        raise ValueError("a folder name has at most 300 characters")
+    return list(dict.fromkeys("INBOX" if f.upper() == "INBOX" else f for f in cleaned))
+
+
+class ImapIn(Strict):
+    """Where this mailbox's replies are read. The login is checked for real when saved."""
+
+    host: str = Field(min_length=1, max_length=253, description="The IMAP server.")
+    port: int | None = Field(
+        None, ge=1, le=65_535, description="Default: 993 with TLS, 143 otherwise."
+    )
+    tls_mode: Literal["tls", "ssl", "starttls", "none"] = Field(
+        "tls", description="tls (also written ssl; port 993), starttls (143), none (local only)."
+    )
+    same_as_smtp: bool = Field(
+        False, description="Log in with the SMTP username and password of this mailbox."
+    )
+    username: str | None = Field(None, max_length=320)
+    password: str | None = Field(
+        None, max_length=1000, description="Never returned; omit it to keep the saved one."
+    )
+    folders: Annotated[list[str], AfterValidator(_folders)] = Field(
+        default_factory=lambda: ["INBOX"], max_length=20, description="Folders to watch."
+    )
+    spam: bool = Field(
+        False, description="Watch the spam folder too (the server's \\Junk folder, or one "
+        "named Junk or Spam); it is added to `folders` when saved.",
+    )  # fmt: skip
+    poll_seconds: int | None = Field(
+        None, ge=15, le=86_400, description="Default: IMAP_POLL_SECONDS (60)."
+    )
+
+    @model_validator(mode="after")
+    def _login(self) -> ImapIn:
+        if self.tls_mode == "ssl":
+            self.tls_mode = "tls"
+        if self.same_as_smtp and (self.username or self.password):
+            raise ValueError("give a username and password, or same_as_smtp, not both")
+        if not self.same_as_smtp and not self.username:
+            raise ValueError("an IMAP login needs a username (or same_as_smtp)")
+        return self
+
+
 class MailboxFields(Strict):
     name: str | None = Field(None, min_length=1, max_length=120)
     from_name: str | None = Field(None, max_length=120)
@@ -65,6 +113,10 @@ class MailboxFields(Strict):
     message_stream: str | None = Field(None, max_length=80)
     base_url: str | None = Field(None, max_length=300, pattern=r"^https?://")
     postal_address: str | None = Field(None, max_length=1000)
+    # Replies
+    imap: ImapIn | None = Field(
+        None, description="Read replies over IMAP; null (on update) stops reading them."
+    )
 
 
 class MailboxCreate(MailboxFields):
@@ -93,6 +145,43 @@ class MailboxHealth(BaseModel):
     bounce_rate_last_100: float | None
     last_error: str | None
     state: MailboxState
+
+
+class FolderSync(Read):
+    folder: str
+    uidvalidity: int | None
+    last_uid: int
+    last_sync_at: datetime | None
+    last_good_sync_at: datetime | None
+    last_error: str | None
+    last_error_code: str | None
+    failures: int
+    stored_total: int
+    last_resync_at: datetime | None
+    last_recovery_at: datetime | None
+    recovery_found: int
+
+
+class ImapRead(BaseModel):
+    host: str
+    port: int
+    tls_mode: str
+    same_as_smtp: bool
+    username: str | None
+    has_password: bool
+    folders: list[str]
+    poll_seconds: int
+    sync: list[FolderSync] = Field(description="Where each watched folder's sync stands.")
+    state: Literal["pending", "ok", "failing"] = Field(
+        description="pending (not synced yet), ok, or failing (see the folders' last_error)."
+    )
+    last_good_sync_at: datetime | None = Field(
+        description="The oldest of the folders' last good syncs."
+    )
+
+
+class SyncStarted(BaseModel):
+    job_id: int
 
 
 class MailboxRead(Read):
@@ -126,6 +215,7 @@ class MailboxRead(Read):
     has_secret: bool
     has_dkim_key: bool
     health: MailboxHealth | None = None
+    imap: ImapRead | None = Field(None, description="Reading replies; null when not set up.")
     created_at: datetime
 
 

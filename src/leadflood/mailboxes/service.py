@@ -11,13 +11,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.auth import credentials
+from leadflood.auth import audit, credentials
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, InvalidInput, NotFound
 from leadflood.mailboxes import capacity, dns
+from leadflood.mailboxes import imap as mailbox_imap
 from leadflood.mailboxes import secrets as mailbox_secrets
-from leadflood.mailboxes.schemas import MailboxCreate, MailboxFields, MailboxHealth, MailboxUpdate
-from leadflood.models import Mailbox, MailboxState, Message, MessageStatus
+from leadflood.mailboxes.schemas import (
+    MailboxCreate,
+    MailboxFields,
+    MailboxHealth,
+    MailboxRead,
+    MailboxUpdate,
+)
+from leadflood.models import Mailbox, MailboxFolder, MailboxState, Message, MessageStatus
 from leadflood.providers.base import ProviderError
 from leadflood.providers.email import build_email_sender, check_smtp_login
 from leadflood.settings import Settings
@@ -107,13 +115,30 @@ async def check_sender(
         raise MailboxCheckFailed(str(exc), details={"code": exc.code}) from exc
 
 
+async def _audit(
+    session: AsyncSession, action: str, mailbox: Mailbox, data: MailboxFields,
+    by: CurrentMember | None,
+) -> None:  # fmt: skip
+    """Which fields changed (never their values: some are secrets)."""
+    changed = sorted(data.model_fields_set)
+    if data.imap is not None:
+        changed += [f"imap.{k}" for k in sorted(data.imap.model_fields_set)]
+    await audit.record(
+        session, action, actor=by, workspace_id=mailbox.workspace_id, target_type="mailbox",
+        target_id=mailbox.id, details={"fields": changed},
+    )  # fmt: skip
+
+
 async def create(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     data: MailboxCreate,
     *,
     smtp_check: SmtpCheck | None = None,
+    by: CurrentMember | None = None,
 ) -> Mailbox:
+    """Checked before it is saved: the SMTP login (or API client) and, with `imap`, a real
+    IMAP login and its folders; a failure raises and nothing is saved."""
     mailbox = Mailbox(
         id=uuid.uuid4(),
         workspace_id=workspace_id,
@@ -133,8 +158,11 @@ async def create(
         dkim_key=data.dkim_private_key,
     )
     await check_sender(session, mailbox, smtp_check)
+    if data.imap is not None:
+        await mailbox_imap.apply(session, mailbox, data.imap)
     session.add(mailbox)
     await session.flush()
+    await _audit(session, "mailbox.created", mailbox, data, by)
     return mailbox
 
 
@@ -145,7 +173,10 @@ async def update(
     data: MailboxUpdate,
     *,
     smtp_check: SmtpCheck | None = None,
+    by: CurrentMember | None = None,
 ) -> Mailbox:
+    """`imap` absent leaves reading replies as it is; null stops it; an object replaces the
+    settings (its password omitted keeps the saved one) after a real login."""
     mailbox = await get_scoped(
         session, Mailbox, workspace_id, mailbox_id, error=MailboxNotFound, for_update=True
     )
@@ -156,7 +187,12 @@ async def update(
         await check_sender(session, mailbox, smtp_check)
         if mailbox.state == MailboxState.error:
             mailbox.state, mailbox.last_error = MailboxState.active, None
+    if "imap" in data.model_fields_set:
+        await mailbox_imap.apply(session, mailbox, data.imap)
+    elif (mailbox.imap or {}).get("same_as_smtp") and CONNECTION_FIELDS & data.model_fields_set:
+        await mailbox_imap.check_login(session, mailbox)  # the SMTP login it shares changed
     await session.flush()
+    await _audit(session, "mailbox.updated", mailbox, data, by)
     return mailbox
 
 
@@ -200,7 +236,7 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, mailbox_id: uui
             f"{waiting} message(s) are still waiting to leave from this mailbox; pause it and "
             "wait, or stop their enrollments first."
         )
-    secrets = (mailbox.secret_id, mailbox.dkim_key_id)
+    secrets = (mailbox.secret_id, mailbox.dkim_key_id, mailbox.imap_secret_id)
     await session.delete(mailbox)
     await session.flush()
     for credential_id in secrets:
@@ -269,3 +305,31 @@ async def check_dns(
 
 def settings_of(mailbox: Mailbox) -> dict[str, Any]:
     return {k: v for k, v in (mailbox.config or {}).items() if k in CONFIG_KEYS}
+
+
+def to_read(
+    session: AsyncSession,
+    mailbox: Mailbox,
+    *,
+    health: MailboxHealth | None = None,
+    folders: list[MailboxFolder] | None = None,
+) -> MailboxRead:
+    """The API's view of a mailbox (secrets never included)."""
+    fields = {k: getattr(mailbox, k) for k in MailboxRead.model_fields if hasattr(mailbox, k)}
+    return MailboxRead.model_validate(
+        fields
+        | {
+            "settings": settings_of(mailbox),
+            "has_secret": mailbox.secret_id is not None,
+            "has_dkim_key": mailbox.dkim_key_id is not None,
+            "health": health,
+            "imap": mailbox_imap.read(mailbox, folders or [], _settings(session)),
+        }
+    )
+
+
+async def read_all(session: AsyncSession, mailboxes: list[Mailbox]) -> list[MailboxRead]:
+    """`to_read` of each, with its health and IMAP sync status."""
+    healths = await health(session, mailboxes)
+    folders = await mailbox_imap.folder_states(session, [m.id for m in mailboxes])
+    return [to_read(session, m, health=healths[m.id], folders=folders[m.id]) for m in mailboxes]

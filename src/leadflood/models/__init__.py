@@ -16,6 +16,7 @@ from leadflood.models.enrichment import (
 )
 from leadflood.models.enrollment import Enrollment, EnrollmentState
 from leadflood.models.icp import Icp
+from leadflood.models.inbound import InboundItem, MailboxFolder
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
 from leadflood.models.lead_import import (
@@ -39,6 +40,7 @@ from leadflood.models.sequence import (
 )
 from leadflood.models.suppression import Suppression, SuppressionKind, UnsubscribeToken
 from leadflood.models.system import Heartbeat
+from leadflood.models.thread import Thread, ThreadState
 from leadflood.models.user import User
 from leadflood.models.workspace import Workspace
 from leadflood.models.workspace_settings import EnrichmentSettings, LeadCounts
@@ -62,6 +64,7 @@ __all__ = [
     "Heartbeat",
     "Icp",
     "ImportState",
+    "InboundItem",
     "Invitation",
     "JobExecution",
     "JobState",
@@ -72,6 +75,7 @@ __all__ = [
     "LeadImportWarning",
     "LeadStatus",
     "Mailbox",
+    "MailboxFolder",
     "MailboxState",
     "Membership",
     "Message",
@@ -91,6 +95,8 @@ __all__ = [
     "StepVariant",
     "Suppression",
     "SuppressionKind",
+    "Thread",
+    "ThreadState",
     "UnsubscribeToken",
     "User",
     "Verification",

@@ -12,6 +12,7 @@ class CredentialKind(enum.StrEnum):
     provider_key = "provider_key"  # a workspace's key for a provider (Apollo, Hunter): one each
     mailbox_secret = "mailbox_secret"  # a sender account's SMTP password or API key
     dkim_key = "dkim_key"  # a sender account's DKIM private key
+    imap_secret = "imap_secret"  # a mailbox's IMAP password (when not the SMTP one)
 
 
 class ProviderCredential(IdMixin, TimestampMixin, WorkspaceScoped, Base):

@@ -24,6 +24,11 @@ class Enrollment(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 
     __tablename__ = "enrollments"
     __table_args__ = (
+        Index(
+            "ix_enrollments_resume",
+            "resume_at",
+            postgresql_where=text("resume_at IS NOT NULL"),
+        ),
         UniqueConstraint("sequence_id", "lead_id"),
         Index(
             "ix_enrollments_due",
@@ -49,3 +54,6 @@ class Enrollment(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     )
     last_sent_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+    # A pause that ends by itself (an out-of-office until its return date): the scheduler
+    # resumes the enrollment where it was at this time.
+    resume_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -63,3 +64,10 @@ class Mailbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # delivery claim move it forward in the transaction that claims a send.
     next_send_at: Mapped[datetime | None]
     dns_checks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Where replies are read (IMAP, for SMTP mailboxes): host, port, tls_mode, username,
+    # folders, poll_seconds, same_as_smtp; None when replies are not read here. The password is
+    # `imap_secret_id` (or the SMTP one, `secret_id`, when same_as_smtp).
+    imap: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    imap_secret_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("provider_credentials.id", ondelete="SET NULL")
+    )

@@ -22,6 +22,7 @@ class MessageStatus(enum.StrEnum):
     failed = "failed"  # permanent failure (not the recipient's fault)
     bounced = "bounced"  # the recipient was rejected; the address is suppressed
     cancelled = "cancelled"  # the enrollment stopped before it left
+    received = "received"  # inbound: it came in (see `classification`)
 
 
 class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
@@ -48,6 +49,13 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_messages_mailbox_sent", "mailbox_id", "sent_at"),
         Index("ix_messages_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_messages_message_id", "message_id"),
+        Index("ix_messages_thread", "thread_id", "created_at"),
+        Index(
+            "uq_messages_inbound_item",
+            "inbound_item_id",
+            unique=True,
+            postgresql_where=text("inbound_item_id IS NOT NULL"),
+        ),
         # A lead's messages: the scheduler's reply check and stopping everything for a person.
         Index("ix_messages_lead", "lead_id", "direction"),
         # The reconciler's look-up of messages left `sending` by a dead worker.
@@ -102,6 +110,21 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     sending_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The inbox: the conversation a message belongs to, the raw item an inbound one came from,
+    # and what the rules (or a person) made of it: {kind, label, bounce_type, recipient,
+    # return_date, referral_email, version, evidence, ...}; `corrected_by`/`corrected_at` when a
+    # person set the label.
+    thread_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL")
+    )
+    inbound_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("inbound_items.id", ondelete="SET NULL")
+    )
+    classification: Mapped[dict[str, Any] | None]
+    corrected_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    corrected_at: Mapped[datetime | None]
 
 
 class DeliveryAttempt(IdMixin, WorkspaceScoped, Base):

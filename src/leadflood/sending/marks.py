@@ -17,9 +17,10 @@ from leadflood.db.engine import Database
 from leadflood.sending.outcomes import Sent
 
 # The previous success and the next start, together. Both touch `messages`, but never the same
-# row. Only the start time is set on the next message, not updated_at: no indexed column
-# changes, so the update stays in its heap page (the reconciler ages a started message from
-# sending_started_at).
+# row. The next message is marked only if its enrollment can still send: a reply, bounce or
+# manual stop committed after the claim still keeps the step from leaving. Only the start time
+# is set on it, not updated_at: no indexed column changes, so the update stays in its heap page
+# (the reconciler ages a started message from sending_started_at).
 _STEP: LiteralString = """
     WITH prev AS (
         UPDATE messages SET status = 'sent', sent_at = %(prev_at)s,
@@ -36,8 +37,12 @@ _STEP: LiteralString = """
             'sent'
         FROM prev
     )
-    UPDATE messages SET sending_started_at = %(at)s
-    WHERE id = %(next)s AND status = 'sending'
+    UPDATE messages AS m SET sending_started_at = %(at)s
+    WHERE m.id = %(next)s AND m.status = 'sending'
+        AND NOT EXISTS (
+            SELECT 1 FROM enrollments AS e
+            WHERE e.id = m.enrollment_id AND e.state NOT IN ('active', 'completed')
+        )
 """
 
 
@@ -49,11 +54,12 @@ class Marks:
         self._connection: AsyncConnection | None = None
         self._raw: RawConnection[Any] | None = None
 
-    async def step(self, next_id: uuid.UUID | None, at: datetime, previous: Sent | None) -> None:
+    async def step(self, next_id: uuid.UUID | None, at: datetime, previous: Sent | None) -> bool:
         """Mark `next_id` started at `at` (None: nothing follows) and record `previous`, the
-        lane's last success, in the same commit."""
+        lane's last success, in the same commit. False when `next_id` must not be attempted
+        (its enrollment stopped or paused since the claim, or the message was cancelled)."""
         if next_id is None and previous is None:
-            return
+            return False
         raw = await self._connected()
         params: dict[str, Any] = {"next": next_id, "at": at, "prev": None, "prev_at": None,
                                   "pid": None, "attempt_id": None, "attempt": None,
@@ -69,7 +75,8 @@ class Marks:
                 code=(result.code or None) and result.code[:20],
                 text=result.text,
             )
-        await raw.execute(_STEP, params, prepare=True)
+        cursor = await raw.execute(_STEP, params, prepare=True)
+        return next_id is not None and cursor.rowcount == 1
 
     async def aclose(self, *, broken: bool = False) -> None:
         connection, self._connection, self._raw = self._connection, None, None

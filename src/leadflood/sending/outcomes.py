@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.models import (
     DeliveryAttempt,
+    Enrollment,
+    EnrollmentState,
     Mailbox,
     MailboxState,
     Message,
@@ -21,7 +23,7 @@ from leadflood.models import (
     SuppressionKind,
 )
 from leadflood.providers.base import ProviderError, RecipientRejected, SendResult
-from leadflood.sending.claim import Claimed
+from leadflood.sending.claim import PAUSED_RECHECK, Claimed
 from leadflood.sending.pipeline import Sql
 from leadflood.settings import Settings
 from leadflood.suppressions import service as suppression
@@ -234,17 +236,22 @@ async def mailbox_failed(session: AsyncSession, mailbox_id: uuid.UUID, text: str
     await _mailbox_error(session, mailbox_id, text, state=MailboxState.error)
 
 
-async def unstart(
-    session: AsyncSession, message_ids: list[uuid.UUID], send_after: datetime
-) -> None:
-    """Queue again messages marked started whose attempt this (live) worker never made."""
+async def withdraw(session: AsyncSession, message_id: uuid.UUID, at: datetime) -> None:
+    """A claimed message whose enrollment stopped or paused after the claim, found before its
+    attempt: cancelled with the enrollment's reason, or (paused) back in the queue."""
+    row = (
+        await session.execute(
+            select(Enrollment.state, Enrollment.stop_reason)
+            .join(Message, Message.enrollment_id == Enrollment.id)
+            .where(Message.id == message_id)
+        )
+    ).first()
+    if row is not None and row.state == EnrollmentState.paused:
+        await release(session, [message_id], at + PAUSED_RECHECK)
+        return
+    reason = f"enrollment {row.state.value}: {row.stop_reason or 'no reason'}" if row else None
     await session.execute(
         update(Message)
-        .where(Message.id.in_(message_ids), Message.status == MessageStatus.sending)
-        .values(
-            status=MessageStatus.queued,
-            send_after=send_after,
-            sending_started_at=None,
-            attempts=Message.attempts - 1,
-        )
+        .where(Message.id == message_id, Message.status == MessageStatus.sending)
+        .values(status=MessageStatus.cancelled, error=f"cancelled: {reason or 'withdrawn'}")
     )

@@ -177,9 +177,13 @@ async def _lane(
             shared.todo.popleft()
             # A failure of the lane recorded before is committed first (the writer is ordered).
             writer.check()
-            await marks.step(claimed.id, clock(), success)
+            go = await marks.step(claimed.id, clock(), success)
             report.sent += success is not None
             success = None
+            if not go:
+                await writer.run(_withdrawn(claimed.id, clock()))
+                report.cancelled += 1
+                continue
             at = shared.last_attempt = clock()
             try:
                 result = await sending.send(index, claimed)
@@ -202,6 +206,13 @@ async def _lane(
         broken = False
     finally:
         await marks.aclose(broken=broken)
+
+
+def _withdrawn(message_id: uuid.UUID, at: datetime) -> SessionWrite:
+    async def write(session: AsyncSession) -> None:
+        await outcomes.withdraw(session, message_id, at)
+
+    return write
 
 
 def _failure(

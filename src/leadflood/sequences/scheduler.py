@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -255,6 +255,29 @@ class _Plan:
             self._row(e, next_step=step, next_run_at=at, mailbox_id=mailbox_id)
 
 
+async def resume_due(session: AsyncSession, now: datetime) -> int:
+    """Enrollments whose pause ends by itself (an out-of-office until its return date) resume
+    where they were: the step they were waiting for is looked at now."""
+    resumed = await session.execute(
+        update(Enrollment)
+        .where(
+            Enrollment.resume_at.is_not(None),
+            Enrollment.resume_at <= now,
+            Enrollment.state == EnrollmentState.paused,
+        )
+        .values(
+            state=EnrollmentState.active,
+            stop_reason=None,
+            resume_at=None,
+            next_run_at=func.greatest(func.coalesce(Enrollment.next_run_at, now), now),
+            updated_at=now,
+        )
+        .returning(Enrollment.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(resumed.all())
+
+
 async def tick(
     session: AsyncSession,
     settings: Settings,
@@ -263,6 +286,7 @@ async def tick(
     batch: int = BATCH,
 ) -> TickResult:
     now = now or datetime.now(UTC)
+    await resume_due(session, now)
     claimed = await _claim(session, now, batch)
     if not claimed:
         return TickResult()

@@ -71,6 +71,9 @@ async def run(runtime: Runtime) -> list[Check]:
         )
         if queue:
             checks.append(await _worker_check(session, settings.worker_stale_after))
+        imap = await _imap_check(session, settings.imap_poll_seconds)
+        if imap is not None:
+            checks.append(imap)
     for provider, configured in runtime.providers.configured().items():
         in_use = provider == settings.enricher
         if in_use or configured:
@@ -122,4 +125,53 @@ async def _worker_check(session: AsyncSession, stale_after: timedelta) -> Check:
         f"{stale_after.total_seconds():g} s, WORKER_STALE_SECONDS), so no job runs and nothing is "
         "sent. Read the worker's log for why it stopped, then start `leadflood worker` again "
         "(or restart `leadflood up`); run it under a supervisor that restarts it on failure",
+    )
+
+
+# A mailbox whose last good sync is older than this many poll intervals (at least
+# STALE_MIN_SECONDS) is stale: its syncs stopped running.
+STALE_POLLS = 3
+STALE_MIN_SECONDS = 600
+
+_IMAP_STATUS = text(
+    """
+    SELECT m.name, m.id, m.created_at,
+           coalesce((m.imap->>'poll_seconds')::int, :poll) AS poll,
+           min(f.last_good_sync_at) AS last_good,
+           count(f.id) AS synced_folders,
+           jsonb_array_length(coalesce(m.imap->'folders', '["INBOX"]'::jsonb)) AS folders,
+           string_agg(f.folder || ': ' || f.last_error, '; ' ORDER BY f.folder)
+               FILTER (WHERE f.last_error IS NOT NULL) AS errors
+    FROM mailboxes AS m LEFT JOIN mailbox_folders AS f ON f.mailbox_id = m.id
+    WHERE m.imap IS NOT NULL
+    GROUP BY m.id ORDER BY m.name
+    """
+)
+
+
+async def _imap_check(session: AsyncSession, poll_default: int) -> Check | None:
+    """Mailboxes whose replies are not being read: a failing sync, or none for too long."""
+    rows = (await session.execute(_IMAP_STATUS, {"poll": poll_default})).all()
+    if not rows:
+        return None
+    now = datetime.now(UTC)
+    problems = []
+    for name, mailbox_id, created_at, poll, last_good, synced, folders, errors in rows:
+        limit = timedelta(seconds=max(STALE_POLLS * poll, STALE_MIN_SECONDS))
+        good = "never" if last_good is None else last_good.strftime("%Y-%m-%d %H:%M UTC")
+        if errors:
+            problems.append(f"{name} ({mailbox_id}) failing: {errors} (last good sync {good})")
+        elif (last_good is None or synced < folders) and now - created_at > limit:
+            problems.append(f"{name} ({mailbox_id}) never synced: is a worker running?")
+        elif last_good is not None and now - last_good > limit:
+            problems.append(f"{name} ({mailbox_id}) stale: last good sync {good}")
+    if not problems:
+        return Check("inbox sync", True, f"{len(rows)} mailbox(es) read over IMAP, all up to date")
+    return Check(
+        "inbox sync",
+        False,
+        "replies are not being read for "
+        + "; ".join(problems)
+        + " — fix the IMAP settings on the mailbox page (or `leadflood mailboxes set-imap`), "
+        "then `leadflood mailboxes sync ID`",
     )

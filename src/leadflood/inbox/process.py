@@ -1,0 +1,237 @@
+"""From inbound mail to what it means for outreach, in one transaction per batch:
+
+1. understand it (`rules`), read what it refers to (`threading`);
+2. keep it only if it relates to something of ours (a message we sent, a lead of the
+   workspace) and is not our own copy: a user's personal mail is counted, never stored;
+3. store it raw (`store`, append-only, deduplicated), then record it as an inbound message of
+   its thread with its classification, and apply its effects (`effects`) in the same
+   transaction. Processing an item twice changes nothing (one message per item, unique).
+
+`ingest` is the entry of every source of raw mail (IMAP sync, the sandbox's simulated answers,
+provider inbound webhooks with the raw MIME); `process_pending` (re)processes items stored but
+not processed (after a fix, or a batch whose processing failed)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.inbox import effects, rules, store, threading
+from leadflood.inbox.rules import Classification
+from leadflood.logging import get_logger
+from leadflood.models import Enrollment, InboundItem, Message, MessageStatus, Thread, ThreadState
+
+log = get_logger("leadflood.inbox")
+CLASSIFIER: rules.Classifier = rules.RulesClassifier()
+
+
+@dataclass
+class IngestReport:
+    stored: list[uuid.UUID] = field(default_factory=list)
+    # Related to nothing of ours (personal mail), or our own copies: counted, not stored.
+    ignored: int = 0
+    own: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class Understood:
+    parsed: rules.Message
+    result: Classification
+    facts: threading.Facts
+
+
+def understand(raw: bytes, received_at: datetime) -> Understood:
+    parsed = rules.parse(raw, received=received_at.date())
+    result = CLASSIFIER.classify(parsed)
+    referenced = [result.in_reply_to or "", *result.references, result.original_message_id or ""]
+    facts = threading.Facts(
+        sender=parsed.sender,
+        subject=parsed.subject,
+        message_id=parsed.header("Message-ID").strip() or None,
+        referenced=tuple(r.strip() for r in referenced if r and r.strip()),
+        provider_message_id=None,
+        recipient=result.recipient if result.kind in ("bounce", "bounce_warning", "complaint")
+        else None,
+        received_at=received_at,
+    )  # fmt: skip
+    return Understood(parsed, result, facts)
+
+
+async def ingest(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    mails: Sequence[store.RawMail],
+    *,
+    source: str,
+    mailbox_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    """Store and process the mails that relate to us; the caller commits."""
+    now = now or datetime.now(UTC)
+    report = IngestReport()
+    kept: list[tuple[store.RawMail, Understood, threading.Target]] = []
+    for mail in mails:
+        understood = understand(mail.raw, mail.delivered_at or now)
+        if await threading.is_ours(session, workspace_id, understood.facts):
+            report.own += 1
+            continue
+        target = await threading.find(session, workspace_id, understood.facts)
+        if target is None:
+            report.ignored += 1
+            continue
+        kept.append((mail, understood, target))
+    if not kept:
+        return report
+    stored = await store.store_mail(
+        session, workspace_id, [m for m, _, _ in kept], source=source, mailbox_id=mailbox_id
+    )
+    report.duplicates = len(kept) - len(stored)
+    by_key = {store.mail_key(m.raw): (u, t) for m, u, t in kept}
+    items = (await session.scalars(select(InboundItem).where(InboundItem.id.in_(stored)))).all()
+    for item in items:
+        understood, target = by_key[item.dedupe_key]
+        await _record(session, item, understood, target, now)
+    report.stored = stored
+    return report
+
+
+async def ingest_imap(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    mails: list[store.RawMail],
+) -> list[uuid.UUID]:
+    """The IMAP sync's way in (see sync.Ingest)."""
+    report = await ingest(session, workspace_id, mails, source="imap", mailbox_id=mailbox_id)
+    if report.ignored or report.own:
+        log.info(
+            "inbox.not_stored", mailbox=str(mailbox_id), unrelated=report.ignored, own=report.own
+        )
+    return report.stored
+
+
+async def process_pending(session: AsyncSession, *, limit: int = 100) -> int:
+    """Process stored items not processed yet (raw mail); how many were processed."""
+    done = 0
+    for item in await store.unprocessed(session, limit=limit):
+        if item.raw is None:
+            await store.mark_processed(session, item.id)
+            continue
+        now = datetime.now(UTC)
+        understood = understand(item.raw, item.delivered_at or item.received_at)
+        target = await threading.find(session, item.workspace_id, understood.facts)
+        if target is None or await threading.is_ours(session, item.workspace_id, understood.facts):
+            await store.mark_processed(session, item.id)
+            continue
+        await _record(session, item, understood, target, now)
+        done += 1
+    return done
+
+
+async def _record(
+    session: AsyncSession,
+    item: InboundItem,
+    understood: Understood,
+    target: threading.Target,
+    now: datetime,
+) -> Message | None:
+    existing = await session.scalar(select(Message.id).where(Message.inbound_item_id == item.id))
+    if existing is not None:
+        await store.mark_processed(session, item.id)
+        return None
+    result, parsed = understood.result, understood.parsed
+    done = await effects.apply(session, item.workspace_id, target, result, now)
+    thread = await _thread(session, item.workspace_id, target, parsed.subject, now)
+    classification = {**result.to_json(), "matched_by": target.matched_by, "effects": done}
+    message = Message(
+        id=uuid.uuid4(),
+        workspace_id=item.workspace_id,
+        thread_id=thread.id,
+        inbound_item_id=item.id,
+        enrollment_id=target.enrollment_id,
+        lead_id=target.lead_id,
+        mailbox_id=item.mailbox_id or target.mailbox_id,
+        channel="email",
+        direction="inbound",
+        status=MessageStatus.received,
+        to_address=", ".join(parsed.header_all("To"))[:320] or "",
+        from_address=parsed.sender[:320] or None,
+        subject=parsed.subject,
+        body_text=parsed.visible or parsed.text,
+        message_id=(understood.facts.message_id or "")[:255] or None,
+        in_reply_to=(result.in_reply_to or "")[:255] or None,
+        send_after=item.delivered_at or item.received_at,
+        sent_at=item.delivered_at or item.received_at,
+        classification=classification,
+    )
+    session.add(message)
+    _touch(thread, result, message.sent_at or now)
+    await store.mark_processed(session, item.id)
+    await session.flush()
+    log.info(
+        "inbox.processed", item=str(item.id), kind=result.kind, label=result.label,
+        matched_by=target.matched_by, effects=len(done),
+    )  # fmt: skip
+    return message
+
+
+async def _thread(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    target: threading.Target,
+    subject: str,
+    now: datetime,
+) -> Thread:
+    """The conversation: one per enrollment, else the lead's latest one without enrollment;
+    created when missing, with our messages of the enrollment attached to it."""
+    query = select(Thread).where(Thread.workspace_id == workspace_id)
+    if target.enrollment_id is not None:
+        query = query.where(Thread.enrollment_id == target.enrollment_id)
+    elif target.lead_id is not None:
+        query = query.where(Thread.lead_id == target.lead_id, Thread.enrollment_id.is_(None))
+    else:
+        query = query.where(False)  # type: ignore[arg-type]
+    thread = (await session.scalars(query.order_by(Thread.last_message_at.desc()).limit(1))).first()
+    if thread is None:
+        sequence_id = (
+            await session.scalar(
+                select(Enrollment.sequence_id).where(Enrollment.id == target.enrollment_id)
+            )
+            if target.enrollment_id
+            else None
+        )
+        thread = Thread(
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            lead_id=target.lead_id,
+            mailbox_id=target.mailbox_id,
+            enrollment_id=target.enrollment_id,
+            sequence_id=sequence_id,
+            subject=(target.message.subject if target.message else subject) or subject,
+            last_message_at=now,
+        )
+        session.add(thread)
+        await session.flush()
+    if target.enrollment_id is not None:
+        await session.execute(
+            update(Message)
+            .where(Message.enrollment_id == target.enrollment_id, Message.thread_id.is_(None))
+            .values(thread_id=thread.id)
+        )
+    elif target.message is not None and target.message.thread_id is None:
+        target.message.thread_id = thread.id
+    return thread
+
+
+def _touch(thread: Thread, result: Classification, at: datetime) -> None:
+    thread.kind, thread.label = result.kind, result.label
+    thread.unread = True
+    thread.state = ThreadState.open
+    thread.last_message_at = max(thread.last_message_at, at)
+    thread.last_inbound_at = at

@@ -1,0 +1,1 @@
+"""Inbound transports: reading replies from where they arrive."""
