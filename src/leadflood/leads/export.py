@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.engine import Database
@@ -45,13 +45,12 @@ class Selection:
 
 async def custom_keys(session: AsyncSession, workspace_id: uuid.UUID) -> list[str]:
     """Every custom field key the workspace's leads have, sorted."""
-    keys = func.jsonb_object_keys(Lead.custom_fields).table_valued("value").alias("key")
     rows = await session.scalars(
-        select(keys.c.value)
-        .select_from(Lead)
-        .join(keys, literal(True))
-        .where(in_workspace(Lead, workspace_id))
-        .distinct()
+        text(
+            "SELECT DISTINCT key FROM leads, jsonb_object_keys(leads.custom_fields) AS key "
+            "WHERE leads.workspace_id = :ws"
+        ),
+        {"ws": workspace_id},
     )
     return sorted(rows)
 
