@@ -13,12 +13,15 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from fastapi.responses import StreamingResponse
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth import audit
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.engine import Database
 from leadflood.db.scope import in_workspace
 from leadflood.leads import queries
@@ -114,3 +117,40 @@ async def stream_csv(
             if on_rows is not None:
                 on_rows(len(rows))
             yield out.getvalue().encode()
+
+
+async def record(
+    session: AsyncSession, member: CurrentMember, selection: Selection, total: int
+) -> None:
+    """An export is audited: who took which leads' data, and how many."""
+    await audit.record(
+        session,
+        "leads.exported",
+        actor=member,
+        target_type="workspace",
+        target_id=member.workspace_id,
+        details={
+            "filter": selection.where.model_dump(mode="json", exclude_none=True),
+            "picked": len(selection.lead_ids),
+            "count": total,
+        },
+    )
+
+
+async def download(
+    session: AsyncSession, db: Database, member: CurrentMember, selection: Selection
+) -> StreamingResponse:
+    """The export as a download (for the API and the leads page), audited with its selection
+    and size; `X-Total-Count` says how many rows follow the header."""
+    total = await count(session, member.workspace_id, selection)
+    await record(session, member, selection, total)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        stream_csv(db, member.workspace_id, selection),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="leads-{stamp}.csv"',
+            "X-Total-Count": str(total),
+            "Cache-Control": "no-store",
+        },
+    )

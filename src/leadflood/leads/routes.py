@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.auth import audit
-from leadflood.auth.principal import CurrentMember
 from leadflood.leads import bulk, export, queries, timeline
 from leadflood.leads import service as leads
 from leadflood.leads.schemas import (
@@ -24,7 +20,6 @@ from leadflood.leads.schemas import (
 )
 from leadflood.models import LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from leadflood.runtime import Runtime
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, WorkspaceDep
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
@@ -95,42 +90,8 @@ async def export_leads(
     oldest first: every standard column, then each custom field key of the workspace as
     `custom:<key>`. Streamed as it is read (a million rows in constant memory); `X-Total-Count`
     says how many rows follow the header. The file imports back as the same leads."""
-    return await export_response(session, runtime, member, where, lead_ids or [])
-
-
-async def export_response(
-    session: AsyncSession,
-    runtime: Runtime,
-    member: CurrentMember,
-    where: LeadFilter,
-    lead_ids: list[uuid.UUID],
-) -> StreamingResponse:
-    """The export as a download (the API's and the leads page's), audited with its selection
-    and size."""
-    selection = export.Selection(where=where, lead_ids=lead_ids)
-    total = await export.count(session, member.workspace_id, selection)
-    await audit.record(
-        session,
-        "leads.exported",
-        actor=member,
-        target_type="workspace",
-        target_id=member.workspace_id,
-        details={
-            "filter": where.model_dump(mode="json", exclude_none=True),
-            "picked": len(lead_ids),
-            "count": total,
-        },
-    )
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return StreamingResponse(
-        export.stream_csv(runtime.db, member.workspace_id, selection),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="leads-{stamp}.csv"',
-            "X-Total-Count": str(total),
-            "Cache-Control": "no-store",
-        },
-    )
+    selection = export.Selection(where=where, lead_ids=lead_ids or [])
+    return await export.download(session, runtime.db, member, selection)
 
 
 @router.get("/bulk/{operation_id}", response_model=BulkRead)

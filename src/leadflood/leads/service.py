@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +73,39 @@ async def create(
 
 async def get(session: AsyncSession, workspace_id: uuid.UUID, lead_id: uuid.UUID) -> Lead:
     return await get_scoped(session, Lead, workspace_id, lead_id, error=LeadNotFound)
+
+
+class LeadRefAmbiguous(InvalidInput):
+    code = "lead_ref_ambiguous"
+    message = "Several leads start with this id: give more of it, or the whole id."
+
+
+SHORT_ID = 8  # the shortest id prefix a reference may be
+
+
+async def find(session: AsyncSession, workspace_id: uuid.UUID, ref: str) -> Lead:
+    """The lead a person names: its id, the first characters of it (at least SHORT_ID), or
+    its email (any case)."""
+    text = ref.strip()
+    try:
+        return await get(session, workspace_id, uuid.UUID(text))
+    except ValueError:
+        pass
+    query = scoped(Lead, workspace_id)
+    if "@" in text:
+        query = query.where(func.lower(Lead.email) == text.lower())
+    elif len(text) >= SHORT_ID and all(c in "0123456789abcdef-" for c in text.lower()):
+        query = query.where(func.cast(Lead.id, String).startswith(text.lower()))
+    else:
+        raise LeadNotFound(
+            f"No lead {text!r}: give its id (or its first {SHORT_ID} characters) or its email."
+        )
+    found = list((await session.scalars(query.limit(2))).all())
+    if len(found) > 1:
+        raise LeadRefAmbiguous()
+    if not found:
+        raise LeadNotFound(f"No lead {text!r} in this workspace.")
+    return found[0]
 
 
 async def statuses(

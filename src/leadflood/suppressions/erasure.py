@@ -377,15 +377,26 @@ async def start_bulk_delete(
         session, workspace_id, BulkAction.delete, request,
         user_id=by.user.id if by.user else None,
     )  # fmt: skip
+    await record_bulk_delete(session, by, request, total, operation_id=operation.id)
+    return operation, total
+
+
+async def record_bulk_delete(
+    session: AsyncSession,
+    by: CurrentMember,
+    request: BulkRequest,
+    total: int,
+    *,
+    operation_id: uuid.UUID | None,
+) -> None:
     await audit.record(
         session,
         "leads.bulk_delete",
         actor=by,
-        target_type="bulk_operation",
-        target_id=operation.id,
-        details={"selection": operation.selection, "count": total},
+        target_type="bulk_operation" if operation_id else "workspace",
+        target_id=operation_id or by.workspace_id,
+        details={"selection": request.model_dump(mode="json", exclude_none=True), "count": total},
     )
-    return operation, total
 
 
 async def delete_chunk(
