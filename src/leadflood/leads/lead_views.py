@@ -72,7 +72,6 @@ async def lead_page_response(
             "evidence": detail.verification_evidence,
             "notice": notice or request.query_params.get("notice"),
             "error": error,
-            "can_erase": request.query_params.get("erase") == "1",
         },
         status=status,
     )

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from leadflood.db.scope import scoped
-from leadflood.leads import bulk, export, queries
+from leadflood.leads import bulk, export, forgotten, queries
 from leadflood.leads import service as leads
 from leadflood.leads.schemas import LeadCreate, LeadFilter, LeadSort
 from leadflood.models import BulkState, Icp, LeadStatus, VerificationStatus
@@ -152,10 +152,11 @@ async def create_lead(request: Request, session: SessionDep, member: MemberDep) 
         return await list_page_response(
             request, session, workspace, form=form, errors=errors, status=422
         )
-    except leads.LeadExists as exc:
+    except (leads.LeadExists, forgotten.PersonErased) as exc:
         return await list_page_response(
-            request, session, workspace, form=form, errors={"email": exc.message}, status=409
-        )
+            request, session, workspace, form=form, errors=forms.field_errors(exc) if
+            isinstance(exc, forgotten.PersonErased) else {"email": exc.message}, status=409,
+        )  # fmt: skip
     return RedirectResponse(f"/leads?created={lead.id}", status_code=303)
 
 
