@@ -352,3 +352,24 @@ async def test_delete_stops_outreach_keeps_history_and_credits(runtime, client, 
         assert await suppression.reason_for(session, owner.workspace_id, email=ident["email"]) == (
             "bounced"
         )
+
+
+async def test_bulk_delete_by_filter_runs_in_the_background_and_counts(runtime, client, owner):
+    from tests.support.jobs import drain
+
+    async with runtime.db.session() as session:
+        for n in range(5):
+            await make_lead(session, owner.workspace_id, email=f"p{n}@gone.io", score=10)
+        await make_lead(session, owner.workspace_id, email="stays@kept.io", score=90)
+    started = await client.post("/v1/leads/bulk/delete", json={"filter": {"score_max": 50}})
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["count"] == 5
+    await drain(runtime)
+    operation = (await client.get(f"/v1/leads/bulk/{body['operation_id']}")).json()
+    assert (operation["action"], operation["state"]) == ("delete", "completed")
+    assert (operation["total"], operation["done"]) == (5, 5)
+    left = (await client.get("/v1/leads")).json()["items"]
+    assert [lead["email"] for lead in left] == ["stays@kept.io"]
+    refused = await client.post("/v1/leads/bulk/delete", json={})
+    assert refused.status_code == 422
