@@ -30,6 +30,7 @@ TASK_MODULES = [
     "leadflood.searches.tasks",
     "leadflood.imports.tasks",
     "leadflood.sending.tasks",
+    "leadflood.suppressions.tasks",
     "leadflood.sequences.tasks",
     "leadflood.inbox.tasks",
 ]

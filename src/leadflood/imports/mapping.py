@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 
 from leadflood.errors import InvalidInput
+from leadflood.leads.columns import EXPORT_COLUMNS, READ_ONLY
 
 FieldMapping = dict[str, str | None]
 
@@ -128,7 +129,19 @@ def auto_map(headers: Iterable[str]) -> FieldMapping:
     headers = list(headers)
     winners: dict[str, tuple[int, str]] = {}
     by_header: dict[str, str] = {}
+    # A leads export (leads.export) imports back as the same leads: its `custom:<key>` columns
+    # are those custom fields, and its read-only columns (id, status, score...) are ignored.
+    exported = set(EXPORT_COLUMNS) <= set(headers)
+    fixed: FieldMapping = {}
     for header in headers:
+        name = header.removeprefix(CUSTOM_PREFIX)
+        if header.startswith(CUSTOM_PREFIX) and _CUSTOM_NAME.match(name):
+            fixed[header] = header
+        elif exported and header in READ_ONLY:
+            fixed[header] = None
+    for header in headers:
+        if header in fixed:
+            continue
         match = _BY_ALIAS.get(normalize_header(header))
         if match is None:
             continue
@@ -138,10 +151,12 @@ def auto_map(headers: Iterable[str]) -> FieldMapping:
         elif field not in winners or rank < winners[field][0]:
             winners[field] = (rank, header)
     by_header |= {header: field for field, (_, header) in winners.items()}
-    used: set[str] = set()
+    used = {t.removeprefix(CUSTOM_PREFIX) for t in fixed.values() if t is not None}
     mapping: FieldMapping = {}
     for header in headers:
-        if header in by_header:
+        if header in fixed:
+            mapping[header] = fixed[header]
+        elif header in by_header:
             mapping[header] = by_header[header]
         else:
             mapping[header] = _unused_custom(custom_name(header), used)

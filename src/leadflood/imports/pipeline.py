@@ -247,7 +247,7 @@ async def _count(
     imp.created += counts.created
     imp.updated += counts.updated
     imp.skipped += counts.skipped
-    imp.rejected += chunk.rejected
+    imp.rejected += chunk.rejected + counts.erased
     imp.warned += chunk.warned
     if on_progress is not None:
         outcome = on_progress(imp)

@@ -14,6 +14,7 @@ failing the chunk (RELEASE_* below).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.imports.validation_worker import REJECTION_COLUMNS, STAGE_COLUMNS
+from leadflood.leads import forgotten
 
 STAGE = "lead_import_stage"
 CREATE_STAGE = f"""
@@ -193,6 +195,7 @@ class ChunkCounts:
     created: int = 0
     updated: int = 0
     skipped: int = 0
+    erased: int = 0  # rows of erased people, rejected (beyond the chunk's own rejections)
 
 
 async def driver(session: AsyncSession) -> Any:
@@ -217,6 +220,53 @@ async def stage(session: AsyncSession, leads: bytes, duplicates: list[int]) -> N
     if duplicates:
         await session.execute(
             text(f"DELETE FROM {STAGE} WHERE row_number = ANY(:rows)"), {"rows": duplicates}
+        )
+
+
+ERASED_REASONS = json.dumps(
+    [{"code": "erased", "field": None, "message": forgotten.PersonErased.message}]
+)
+
+
+async def drop_erased(session: AsyncSession, workspace_id: uuid.UUID) -> list[int]:
+    """Takes the staged rows of erased people out of the chunk (`leads.forgotten`); their row
+    numbers, for the rejections (which keep none of their values)."""
+    if not await forgotten.any_erased(session, workspace_id):
+        return []
+    staged = await session.execute(
+        text(f"SELECT row_number, email, phone, linkedin_url FROM {STAGE}")
+    )
+    wanted: dict[str, list[int]] = {}
+    for number, email, phone, linkedin in staged:
+        for digest in forgotten.digests(email=email, phone=phone, linkedin_url=linkedin):
+            wanted.setdefault(digest, []).append(number)
+    found = await forgotten.erased_among(session, workspace_id, wanted)
+    rows = sorted({number for digest in found for number in wanted[digest]})
+    if rows:
+        await session.execute(
+            text(f"DELETE FROM {STAGE} WHERE row_number = ANY(:rows)"), {"rows": rows}
+        )
+    return rows
+
+
+async def reject_erased(
+    session: AsyncSession, import_id: uuid.UUID, rows: list[tuple[int, int]]
+) -> None:
+    """(row number, line) of each erased person's row: rejected with reason `erased`, their
+    values not kept."""
+    if rows:
+        await session.execute(
+            text(
+                "INSERT INTO lead_import_rejections (import_id, row_number, line, reasons, raw) "
+                "SELECT :id, r.n, r.line, CAST(:reasons AS jsonb), '{}'::jsonb "
+                "FROM unnest(CAST(:numbers AS int[]), CAST(:lines AS int[])) AS r(n, line)"
+            ),
+            {
+                "id": import_id,
+                "reasons": ERASED_REASONS,
+                "numbers": [n for n, _ in rows],
+                "lines": [line for _, line in rows],
+            },
         )
 
 

@@ -58,6 +58,8 @@ class ChunkResult:
     last_number: int = 0
     # Row number and 64-bit digest of the dedupe key of each lead, in file order.
     numbers: array[int] = field(default_factory=lambda: array("q"))
+    # The physical line each of those leads starts on.
+    lines: array[int] = field(default_factory=lambda: array("q"))
     digests: array[int] = field(default_factory=lambda: array("Q"))
     leads: bytes = b""
     rejections: bytes = b""
@@ -173,6 +175,7 @@ def validate_chunk(
                 outcome = [Reason("missing_identity", None, "No identity.")]
             else:
                 result.numbers.append(number)
+                result.lines.append(line)
                 result.digests.append(key_digest(key))
                 leads.append(lead_line(number, next(ids), key, outcome))
                 if outcome.company_domain:

@@ -64,8 +64,10 @@ class ChunkWriter:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                 {"key": f"lead-import:{ws}"},
             )
+            erased: list[int] = []
             if chunk.leads:
                 await import_sql.stage(session, chunk.leads, duplicates)
+                erased = await import_sql.drop_erased(session, ws)
                 await import_sql.upsert_companies(session, ws, domains)
                 counts = await import_sql.write_staged(
                     session, ws, skipped=len(duplicates), on_duplicate=self._on_duplicate
@@ -74,6 +76,11 @@ class ChunkWriter:
                 counts = import_sql.ChunkCounts(skipped=len(duplicates))
             await import_sql.copy_in(session, import_sql.COPY_REJECTIONS, chunk.rejections)
             await import_sql.copy_in(session, import_sql.COPY_WARNINGS, chunk.warnings)
+            counts.erased = len(erased)
+            if erased:
+                line_of = dict(zip(chunk.numbers, chunk.lines, strict=True))
+                rows = [(number, line_of[number]) for number in erased]
+                await import_sql.reject_erased(session, self._import_id, rows)
             advanced = await session.execute(
                 text(import_sql.ADVANCE),
                 {
@@ -83,7 +90,7 @@ class ChunkWriter:
                     "created": counts.created,
                     "updated": counts.updated,
                     "skipped": counts.skipped,
-                    "rejected": chunk.rejected,
+                    "rejected": chunk.rejected + counts.erased,
                     "warned": chunk.warned,
                 },
             )

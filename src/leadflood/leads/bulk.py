@@ -1,13 +1,14 @@
-"""Enriching or verifying many leads: a bulk operation records the selection and its progress;
-one planning job walks the selection and defers one job per chunk of ids (batch-deferred), so
-10k leads are a hundred jobs spread over the workers rather than 10k jobs or one long one."""
+"""Enriching, verifying or deleting many leads: a bulk operation records the selection and its
+progress; one planning job walks the selection and defers one job per chunk of ids
+(batch-deferred), so 10k leads are a hundred jobs spread over the workers rather than 10k jobs or
+one long one."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
@@ -17,8 +18,18 @@ from leadflood.leads import queries
 from leadflood.leads.schemas import BulkRequest, LeadFilter
 from leadflood.models import BulkAction, BulkOperation, BulkState, Lead, SearchResult, SearchRun
 
-PLAN_TASKS = {BulkAction.enrich: "leads.bulk_enrich", BulkAction.verify: "leads.bulk_verify"}
+PLAN_TASKS = {
+    BulkAction.enrich: "leads.bulk_enrich",
+    BulkAction.verify: "leads.bulk_verify",
+    BulkAction.delete: "leads.bulk_delete",
+}
 CHUNK_TASK = "leads.bulk_chunk"
+DELETE_CHUNK_TASK = "leads.bulk_delete_chunk"
+CHUNK_TASKS = {
+    BulkAction.enrich: CHUNK_TASK,
+    BulkAction.verify: CHUNK_TASK,
+    BulkAction.delete: DELETE_CHUNK_TASK,
+}
 CHUNK_SIZE = 100
 PAGE = 1000
 
@@ -65,6 +76,22 @@ async def start(
         operation_id=str(operation.id),
     )
     return operation
+
+
+async def count_selected(
+    session: AsyncSession, workspace_id: uuid.UUID, request: BulkRequest
+) -> int:
+    """How many leads a selection holds now (what a confirmation names)."""
+    condition: ColumnElement[bool]
+    if request.lead_ids is not None:
+        condition = in_workspace(Lead, workspace_id) & Lead.id.in_(request.lead_ids)
+    elif request.search_run_id is not None:
+        runs = queries.leads_of_run(workspace_id, request.search_run_id)
+        condition = in_workspace(Lead, workspace_id) & Lead.id.in_(runs)
+    else:
+        condition = queries.filter_condition(workspace_id, request.filter or LeadFilter())
+    total = await session.scalar(select(func.count()).select_from(Lead).where(condition))
+    return int(total or 0)
 
 
 async def get(
@@ -130,7 +157,7 @@ async def plan(session: AsyncSession, operation_id: uuid.UUID) -> int:
         ]
         await jobs.defer_many(
             session,
-            CHUNK_TASK,
+            CHUNK_TASKS[operation.action],
             batch,
             workspace_id=operation.workspace_id,
             subject_type="bulk_operation",

@@ -30,6 +30,13 @@ ENRICHABLE = (
 )
 
 
+# A person's own data: an erasure removes it, and the audit log records that it changed, never
+# its values (the log is append-only, so it must never hold what an erasure has to remove).
+PERSONAL = frozenset(
+    ("email", "first_name", "last_name", "phone", "linkedin_url", "city", "provider_person_id")
+)
+
+
 def normalized(name: str, value: Any) -> Any:
     """A provider's value in the form leads keep; None when it is not usable."""
     if not isinstance(value, str):

@@ -10,6 +10,7 @@ check accepts, with the same result; anything unusual goes to the full check
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -254,3 +255,58 @@ def linkedin_key(value: str) -> str | None:
     if not (host == "linkedin.com" or host.endswith(".linkedin.com")) or len(path) < 2:
         return None
     return "https://www.linkedin.com" + path
+
+
+# An erasure keeps a person's identities only as digests of their matching keys, so that they
+# are never imported or contacted again while nothing readable about them is left.
+#
+# SHA-256 over a fixed, versioned prefix, the kind and the key, and nothing else:
+# - no workspace in it: the same person gives the same digest everywhere, so an instance-wide
+#   entry and a workspace's entry are one form, and moving an entry between scopes keeps it;
+# - no secret pepper: an erasure must keep working for as long as the data exists, across key
+#   rotations, a restore on another machine and a lost secret; a peppered digest silently stops
+#   matching when its secret changes, and the person is then imported and contacted again,
+#   which is the very harm this exists to prevent. The cost: someone who can read the database
+#   and already knows an address can confirm it was erased; nobody can read an address off it.
+# - the prefix separates these digests from any other SHA-256 of an email, and its version lets
+#   a later scheme coexist with this one.
+ERASURE_SCHEME = "leadflood-erasure-v1"
+DIGEST_PREFIX = "sha256:"
+
+
+def identity_digest(kind: str, key: str) -> str:
+    """The stored form of an erased identity: `kind` (email, phone, linkedin, person) and its
+    matching key (`email_key`, `phone_key`, `linkedin_key`, `person_key`)."""
+    payload = f"{ERASURE_SCHEME}|{kind}|{key}".encode()
+    return DIGEST_PREFIX + hashlib.sha256(payload).hexdigest()
+
+
+def person_key(source: str, person_id: str) -> str | None:
+    """A provider's id of a person, qualified by the provider (ids of two providers may clash)."""
+    source, person_id = source.strip().lower(), person_id.strip()
+    return f"{source}:{person_id}" if source and person_id else None
+
+
+def identity_keys(
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    linkedin_url: str | None = None,
+    source: str | None = None,
+    person_id: str | None = None,
+) -> list[tuple[str, str]]:
+    """(kind, matching key) of each identity given that has one."""
+    found: list[tuple[str, str]] = []
+    for kind, value, to_key in (
+        ("email", email, email_key),
+        ("phone", phone, phone_key),
+        ("linkedin", linkedin_url, linkedin_key),
+    ):
+        key = to_key(value) if value else None
+        if key:
+            found.append((kind, key))
+    if source and person_id:
+        key = person_key(source, person_id)
+        if key:
+            found.append(("person", key))
+    return found

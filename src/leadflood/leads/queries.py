@@ -188,6 +188,16 @@ async def ids_matching(
     return list((await session.scalars(query.order_by(Lead.id).limit(limit))).all())
 
 
+async def count_matching(
+    session: AsyncSession, workspace_id: uuid.UUID, where: LeadFilter, *, cap: int = COUNT_CAP
+) -> int:
+    """How many leads `where` selects, counted up to `cap` + 1 (more means "cap+")."""
+    inner = (
+        select(literal(1)).where(filter_condition(workspace_id, where)).limit(cap + 1).subquery()
+    )
+    return int(await session.scalar(select(func.count()).select_from(inner)) or 0)
+
+
 async def status_counts(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, Any]:
     """Leads per status without counting a million rows per page view: each status is counted
     up to COUNT_CAP (an index-only range scan); a status above the cap shows the exact count

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from leadflood.leads import identities
+from leadflood.leads.countries import country_code
 from leadflood.models import BulkAction, BulkState, LeadStatus, VerificationStatus
 from leadflood.schemas import Strict, iana_zone
 
@@ -37,8 +39,36 @@ def _zone(value: str | None) -> str | None:
     return None if value is None or value == "" else iana_zone(value)
 
 
+def _linkedin(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    url = identities.linkedin_url(value)
+    if url is None or len(url) > 300:
+        raise ValueError("must be a LinkedIn profile URL such as https://www.linkedin.com/in/jane")
+    return url
+
+
+def _domain(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    domain = identities.company_domain(value)
+    if domain is None:
+        raise ValueError("must be a domain such as acme.com")
+    return domain
+
+
+def _country(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    return country_code(value) or value  # an ISO code when the name is known, as imports keep
+
+
 Phone = Annotated[str | None, AfterValidator(_e164)]
 TimeZone = Annotated[str | None, AfterValidator(_zone)]
+LinkedInUrl = Annotated[str | None, AfterValidator(_linkedin)]
+Domain = Annotated[str | None, Field(max_length=253), AfterValidator(_domain)]
+Country = Annotated[str | None, Field(max_length=80), AfterValidator(_country)]
+CustomValue = str | int | float | bool | None
 
 
 class LeadCreate(Strict):
@@ -51,7 +81,34 @@ class LeadCreate(Strict):
     company_name: str | None = Field(None, max_length=200)
     company_domain: str | None = Field(None, max_length=253)
     timezone: TimeZone = None
-    custom_fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    custom_fields: dict[str, CustomValue] = Field(default_factory=dict)
+
+
+class LeadUpdate(Strict):
+    """The fields to change, with the checks of creation; a field left out keeps its value,
+    null clears it. `custom_fields` is merged key by key (a null value removes that key)."""
+
+    email: EmailStr | None = None
+    first_name: str | None = Field(None, max_length=120)
+    last_name: str | None = Field(None, max_length=120)
+    title: str | None = Field(None, max_length=200)
+    seniority: str | None = Field(None, max_length=40)
+    department: str | None = Field(None, max_length=80)
+    phone: Phone = None
+    linkedin_url: LinkedInUrl = None
+    company_name: str | None = Field(None, max_length=200)
+    company_domain: Domain = None
+    company_industry: str | None = Field(None, max_length=120)
+    company_size: int | None = Field(None, ge=0, le=10_000_000)
+    city: str | None = Field(None, max_length=120)
+    country: Country = None
+    timezone: TimeZone = None
+    custom_fields: dict[Annotated[str, Field(min_length=1, max_length=64)], CustomValue] | None = (
+        None
+    )
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class LeadCreated(BaseModel):

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
+from leadflood.auth import audit
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, scoped
-from leadflood.errors import Conflict, NotFound
-from leadflood.leads.schemas import LeadCreate
-from leadflood.models import Lead, LeadStatus
+from leadflood.errors import Conflict, InvalidInput, NotFound
+from leadflood.leads import forgotten, scoring
+from leadflood.leads.fields import PERSONAL
+from leadflood.leads.schemas import LeadCreate, LeadUpdate
+from leadflood.models import Lead, LeadStatus, VerificationStatus
 
 ENRICH_TASK = "leads.enrich"
 
@@ -24,10 +30,25 @@ class LeadExists(Conflict):
     message = "A lead with this email already exists in this workspace."
 
 
+class LeadNeedsIdentity(InvalidInput):
+    code = "lead_needs_identity"
+    message = (
+        "A lead needs an email, a LinkedIn profile URL or a provider's person id: keep the "
+        "email, or give a LinkedIn URL before clearing it."
+    )
+
+
 async def create(
     session: AsyncSession, workspace_id: uuid.UUID, data: LeadCreate
 ) -> tuple[Lead, int]:
     """Store a new lead and defer its enrichment in the same transaction."""
+    await forgotten.ensure_not_erased(
+        session,
+        workspace_id,
+        email=data.email,
+        phone=data.phone,
+        linkedin_url=str(data.linkedin_url) if data.linkedin_url else None,
+    )
     taken = await session.scalar(
         scoped(Lead, workspace_id)
         .where(func.lower(Lead.email) == data.email.lower())
@@ -54,6 +75,39 @@ async def get(session: AsyncSession, workspace_id: uuid.UUID, lead_id: uuid.UUID
     return await get_scoped(session, Lead, workspace_id, lead_id, error=LeadNotFound)
 
 
+class LeadRefAmbiguous(InvalidInput):
+    code = "lead_ref_ambiguous"
+    message = "Several leads start with this id: give more of it, or the whole id."
+
+
+SHORT_ID = 8  # the shortest id prefix a reference may be
+
+
+async def find(session: AsyncSession, workspace_id: uuid.UUID, ref: str) -> Lead:
+    """The lead a person names: its id, the first characters of it (at least SHORT_ID), or
+    its email (any case)."""
+    text = ref.strip()
+    try:
+        return await get(session, workspace_id, uuid.UUID(text))
+    except ValueError:
+        pass
+    query = scoped(Lead, workspace_id)
+    if "@" in text:
+        query = query.where(func.lower(Lead.email) == text.lower())
+    elif len(text) >= SHORT_ID and all(c in "0123456789abcdef-" for c in text.lower()):
+        query = query.where(func.cast(Lead.id, String).startswith(text.lower()))
+    else:
+        raise LeadNotFound(
+            f"No lead {text!r}: give its id (or its first {SHORT_ID} characters) or its email."
+        )
+    found = list((await session.scalars(query.limit(2))).all())
+    if len(found) > 1:
+        raise LeadRefAmbiguous()
+    if not found:
+        raise LeadNotFound(f"No lead {text!r} in this workspace.")
+    return found[0]
+
+
 async def statuses(
     session: AsyncSession, workspace_id: uuid.UUID, lead_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Lead]:
@@ -66,3 +120,108 @@ async def mark_failed(session: AsyncSession, lead_id: uuid.UUID, error: str) -> 
     if lead is not None and lead.status != LeadStatus.enriched:
         lead.status = LeadStatus.failed
         lead.error = error
+
+
+async def update(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    data: LeadUpdate,
+    *,
+    by: CurrentMember | None = None,
+) -> Lead:
+    """Change the given fields with the checks of creation: an email or LinkedIn profile another
+    lead has is refused (409 `lead_exists`), an erased person's identity too (409 `erased`). A
+    new email is unverified again; the score is recomputed when what it reads changed. Audited
+    with each field's old and new value, but for personal data (`fields.PERSONAL`), recorded as
+    changed without its values so that an erasure leaves nothing behind in the audit log."""
+    lead = await get_scoped(
+        session, Lead, workspace_id, lead_id, error=LeadNotFound, for_update=True
+    )
+    wanted = data.changes()
+    changed: dict[str, tuple[Any, Any]] = {}
+    for name, value in wanted.items():
+        if name == "custom_fields":
+            merged = dict(lead.custom_fields or {})
+            for key, item in (value or {}).items():
+                if item is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = item
+            if merged != (lead.custom_fields or {}):
+                changed[name] = (lead.custom_fields or {}, merged)
+        elif getattr(lead, name) != value:
+            changed[name] = (getattr(lead, name), value)
+    if not changed:
+        return lead
+    after = {name: new for name, (_, new) in changed.items()}
+    await _check_identities(session, lead, after)
+    for name, new in after.items():
+        setattr(lead, name, new)
+    if "email" in changed and (changed["email"][0] or "").lower() != (lead.email or "").lower():
+        lead.verification_status = VerificationStatus.unverified
+        lead.verification_evidence = {}
+        lead.verified_at = None
+        changed["verification_status"] = (None, VerificationStatus.unverified.value)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # another lead took the email in the meantime
+        raise LeadExists(details={"field": "email"}) from None
+    if lead.icp_id is not None and set(changed) & set(scoring.LEAD_FIELDS):
+        await scoring.rescore_leads(session, workspace_id, [lead.id])
+    await session.refresh(lead)  # the score and updated_at were written by the database
+    await audit.record(
+        session,
+        "lead.updated",
+        actor=by,
+        workspace_id=workspace_id,
+        target_type="lead",
+        target_id=lead.id,
+        details={"changes": audit_changes(changed)},
+    )
+    return lead
+
+
+def audit_changes(changed: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """Old and new values, but for personal data: only that it changed."""
+    shown: dict[str, Any] = {}
+    for name, (old, new) in changed.items():
+        if name == "custom_fields":
+            keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            shown[name] = {"changed_keys": keys}
+        elif name in PERSONAL:
+            shown[name] = {
+                "changed": True,
+                "was_empty": old in (None, ""),
+                "now_empty": new is None,
+            }
+        else:
+            shown[name] = {"old": old, "new": new}
+    return shown
+
+
+async def _check_identities(session: AsyncSession, lead: Lead, after: dict[str, Any]) -> None:
+    email = after.get("email", lead.email)
+    linkedin = after.get("linkedin_url", lead.linkedin_url)
+    if not email and not linkedin and not lead.provider_person_id:
+        raise LeadNeedsIdentity(details={"field": "email" if "email" in after else "linkedin_url"})
+    others = scoped(Lead, lead.workspace_id).where(Lead.id != lead.id).with_only_columns(Lead.id)
+    if after.get("email") and (lead.email or "").lower() != after["email"].lower():
+        taken = await session.scalar(others.where(func.lower(Lead.email) == after["email"].lower()))
+        if taken is not None:
+            raise LeadExists(details={"lead_id": str(taken), "field": "email"})
+    if after.get("linkedin_url"):
+        taken = await session.scalar(others.where(Lead.linkedin_url == after["linkedin_url"]))
+        if taken is not None:
+            raise LeadExists(
+                "Another lead in this workspace has this LinkedIn profile.",
+                details={"lead_id": str(taken), "field": "linkedin_url"},
+            )
+    await forgotten.ensure_not_erased(
+        session,
+        lead.workspace_id,
+        email=after.get("email"),
+        phone=after.get("phone"),
+        linkedin_url=after.get("linkedin_url"),
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -10,13 +10,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from leadflood.db.scope import scoped
-from leadflood.leads import bulk, queries
+from leadflood.leads import bulk, export, forgotten, queries
 from leadflood.leads import service as leads
 from leadflood.leads.schemas import LeadCreate, LeadFilter, LeadSort
 from leadflood.models import BulkState, Icp, LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.web import forms
-from leadflood.web.deps import MemberDep, SessionDep, WorkspaceDep
+from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, WorkspaceDep
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,9 +55,14 @@ async def list_page_response(
     errors: dict[str, str] | None = None,
     status: int = 200,
     bulk_error: str | None = None,
+    confirm_delete: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """The leads list; `confirm_delete` ({count, scope, lead_ids, filters}) asks once before a
+    bulk deletion, with the number of leads the selection holds now."""
     params = request.query_params
     where, applied = filter_from(params)
+    if confirm_delete is not None:
+        where, applied = filter_from(confirm_delete["filters"])
     sort: LeadSort = "newest"
     for key in SORTS:
         if params.get("sort") == key:
@@ -114,6 +119,11 @@ async def list_page_response(
             "icps": [(str(icp_id), name) for icp_id, name in icps],
             "bulk_error": bulk_error,
             "cap": queries.COUNT_CAP,
+            "matching": await queries.count_matching(session, workspace.id, where)
+            if page.items
+            else 0,
+            "confirm_delete": confirm_delete,
+            "done": params.get("done"),
         },
         status=status,
     )
@@ -142,11 +152,30 @@ async def create_lead(request: Request, session: SessionDep, member: MemberDep) 
         return await list_page_response(
             request, session, workspace, form=form, errors=errors, status=422
         )
-    except leads.LeadExists as exc:
+    except (leads.LeadExists, forgotten.PersonErased) as exc:
         return await list_page_response(
-            request, session, workspace, form=form, errors={"email": exc.message}, status=409
-        )
+            request, session, workspace, form=form, errors=forms.field_errors(exc) if
+            isinstance(exc, forgotten.PersonErased) else {"email": exc.message}, status=409,
+        )  # fmt: skip
     return RedirectResponse(f"/leads?created={lead.id}", status_code=303)
+
+
+@router.get("/leads/export")
+async def export_csv(
+    request: Request, session: SessionDep, runtime: RuntimeDep, member: MemberDep
+) -> Response:
+    """The list's "Export CSV": the leads ticked (`lead_ids`), else every lead matching the
+    filters, as a streamed download (the API's export)."""
+    params = request.query_params
+    where, _ = filter_from(params)
+    picked: list[uuid.UUID] = []
+    for value in params.getlist("lead_ids")[: export.MAX_PICKED]:
+        try:
+            picked.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    selection = export.Selection(where=where, lead_ids=picked)
+    return await export.download(session, runtime.db, member, selection)
 
 
 @router.get("/leads/statuses")

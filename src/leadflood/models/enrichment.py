@@ -25,7 +25,8 @@ class EnrichmentRun(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_enrichment_runs_workspace_lead", "workspace_id", "lead_id", "created_at"),
     )
 
-    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    # Kept when the lead is deleted (SET NULL): it is the record of credits spent this month.
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
     provider: Mapped[str] = mapped_column(String(40))
     found: Mapped[bool] = mapped_column(default=False)
     cached: Mapped[bool] = mapped_column(default=False, server_default="false")
@@ -60,7 +61,8 @@ class Verification(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_verifications_workspace_lead", "workspace_id", "lead_id", "created_at"),
     )
 
-    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    # Kept when the lead is deleted (SET NULL), like enrichment runs: credits were spent.
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
     email: Mapped[str] = mapped_column(String(320))
     status: Mapped[str] = mapped_column(String(20))
     evidence: Mapped[dict[str, Any]]
@@ -72,6 +74,7 @@ class Verification(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 class BulkAction(enum.StrEnum):
     enrich = "enrich"
     verify = "verify"
+    delete = "delete"
 
 
 class BulkState(enum.StrEnum):
@@ -82,7 +85,8 @@ class BulkState(enum.StrEnum):
 
 
 class BulkOperation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
-    """Enrichment or verification of many leads: what was selected and how far it got."""
+    """Enrichment, verification or deletion of many leads: what was selected and how far it
+    got."""
 
     __tablename__ = "bulk_operations"
     __table_args__ = (Index("ix_bulk_operations_workspace_created", "workspace_id", "created_at"),)

@@ -15,11 +15,14 @@ class SuppressionKind(enum.StrEnum):
     domain = "domain"
     phone = "phone"
     linkedin = "linkedin"
+    # A provider's id of a person ("source:id"); only ever stored hashed, by an erasure.
+    person = "person"
 
 
 class Suppression(IdMixin, TimestampMixin, Base):
     """Someone we must not contact. `workspace_id` NULL means the whole instance (global).
-    `value` is normalised: lower-cased email/domain, E.164 phone, canonical LinkedIn URL."""
+    `value` is normalised: lower-cased email/domain, E.164 phone, canonical LinkedIn URL; for an
+    erased person, the digest of that form (`leads.identities.identity_digest`, "sha256:…")."""
 
     __tablename__ = "suppressions"
     __table_args__ = (

@@ -18,6 +18,7 @@ from sqlalchemy import String, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.icps import criteria as vocab
+from leadflood.leads import forgotten
 from leadflood.leads import identities as value_checks
 from leadflood.leads.countries import country_code
 from leadflood.models import Lead, SearchOutcome, SearchRun
@@ -75,6 +76,8 @@ class Candidate:
     lead_id: uuid.UUID | None = None
     outcome: SearchOutcome | None = None
     reason: str | None = None
+    # The digest of an erased person's identity: what their result keeps instead of them.
+    erased: str | None = None
 
 
 NOTHING_IDENTIFIES = (
@@ -253,6 +256,33 @@ async def _insert(session: AsyncSession, run: SearchRun, new: list[Candidate]) -
         item.lead_id, item.outcome = uuid.UUID(item.values["id"]), SearchOutcome.created
 
 
+async def _without_erased(
+    session: AsyncSession, run: SearchRun, accepted: list[Candidate]
+) -> list[Candidate]:
+    """Leaves out erased people (`leads.forgotten`): rejected with reason "erased", and their
+    result keeps a digest instead of the provider's payload and id."""
+    if not accepted or not await forgotten.any_erased(session, run.workspace_id):
+        return accepted
+    digests = {
+        id(item): forgotten.digests(
+            email=item.email, phone=item.values.get("phone"), linkedin_url=item.linkedin,
+            source=run.source, person_id=item.person_id,
+        )
+        for item in accepted
+    }  # fmt: skip
+    found = await forgotten.erased_among(
+        session, run.workspace_id, [d for ds in digests.values() for d in ds]
+    )
+    kept = []
+    for item in accepted:
+        hit = next((d for d in digests[id(item)] if d in found), None)
+        if hit is None:
+            kept.append(item)
+        else:
+            item.erased, item.outcome, item.reason = hit, SearchOutcome.rejected, forgotten.REASON
+    return kept
+
+
 def _slot(item: Candidate, known: dict[str, uuid.UUID]) -> tuple[str, str]:
     """What identifies the person, strongest first: a lead this source already found under
     their person id, then the email, the LinkedIn profile, and at last the person id alone."""
@@ -294,6 +324,7 @@ async def store_page(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"lead-import:{run.workspace_id}"},
         )
+    accepted = await _without_erased(session, run, accepted)
     companies = await _companies(session, run, accepted)
     known = await _known_people(session, run, accepted)
     firsts: dict[tuple[str, str], Candidate] = {}
@@ -327,6 +358,9 @@ async def store_page(
         # Last: an email the page's other people took is then already someone else's.
         await _fill(session, run, groups["lead"])
     for item, first in repeats:
+        if first.erased is not None:
+            item.erased, item.outcome, item.reason = first.erased, first.outcome, first.reason
+            continue
         item.lead_id = first.lead_id
         item.outcome, item.reason = SearchOutcome.duplicate, "repeated in this page"
     await session.execute(
@@ -338,8 +372,8 @@ async def store_page(
             "rows": json.dumps(
                 [
                     {
-                        "source_id": c.prospect.source_id[:200],
-                        "raw": _payload(c.prospect),
+                        "source_id": c.erased or c.prospect.source_id[:200],
+                        "raw": {} if c.erased else _payload(c.prospect),
                         "lead_id": str(c.lead_id) if c.lead_id else None,
                         "outcome": str(c.outcome),
                         "reason": c.reason,

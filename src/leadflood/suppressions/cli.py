@@ -202,3 +202,130 @@ def remove(
         console.print_json(json.dumps(result))
     else:
         console.print("Removed.")
+
+
+# `leadflood leads delete|erase`: mounted on the leads commands (leadflood/cli.py), as removing
+# people stops their outreach, which this feature owns.
+
+
+def delete_leads(
+    lead: Annotated[
+        str | None,
+        typer.Argument(help="The lead's id (or its first 8 characters) or email."),
+    ] = None,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="KEY=VALUE, repeatable: delete every lead matching (status, verification, "
+            "score_min, score_max, icp_id, company_domain, q).",
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete one lead, or every lead matching --filter (asks once with the count). Their
+    sequences stop first; sent messages stay in the history."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leadflood.console import build_runtime, clean_errors, err, run
+    from leadflood.leads import queries
+    from leadflood.leads import service as leads
+    from leadflood.leads.cli import parse_filter
+    from leadflood.leads.schemas import BulkRequest
+    from leadflood.suppressions import erasure
+
+    if (lead is None) == (filters is None):
+        err.print("[red]validation_error[/red]: give a lead, or --filter (not both)")
+        raise typer.Exit(2)
+    if lead is not None:
+
+        async def one(session: AsyncSession, runtime: Runtime, member: CurrentMember) -> str:
+            target = await leads.find(session, member.workspace_id, lead)
+            name = target.email or str(target.id)
+            if not yes and not typer.confirm(f"Delete {name}?", err=True):
+                raise typer.Abort()
+            await erasure.delete_lead(session, member.workspace_id, target.id, by=member)
+            return name
+
+        console.print(f"Deleted {_in_workspace(data_dir, workspace, one)}.")
+        return
+
+    where = parse_filter(filters)
+    runtime = build_runtime(settings_from(data_dir))
+
+    async def main() -> int:
+        try:
+            async with runtime.db.session() as session:
+                member = shell_member(await find_workspace(session, workspace))
+                total = await queries.count_matching(session, member.workspace_id, where, cap=10**9)
+                if not total:
+                    return 0
+                if not yes and not typer.confirm(
+                    f"Delete {total:,} lead{'' if total == 1 else 's'}? Their sequences stop; "
+                    "this cannot be undone.",
+                    err=True,
+                ):
+                    raise typer.Abort()
+                await erasure.record_bulk_delete(
+                    session, member, BulkRequest(filter=where), total, operation_id=None
+                )
+            progress = Progress(
+                TextColumn("[bold]Deleting"), BarColumn(), MofNCompleteColumn(), console=err
+            )
+            task = progress.add_task("delete", total=total)
+            deleted = 0
+            with progress:
+                while True:  # one transaction per page: a stop loses at most a page's work
+                    async with runtime.db.session() as session:
+                        ids = await queries.ids_matching(
+                            session, member.workspace_id, where, after=None, limit=500
+                        )
+                        if not ids:
+                            break
+                        deleted += await erasure.delete_leads(session, member.workspace_id, ids)
+                    progress.advance(task, len(ids))
+            return deleted
+        finally:
+            await runtime.aclose()
+
+    with clean_errors():
+        deleted = run(main)
+    console.print(f"Deleted {deleted:,} lead{'' if deleted == 1 else 's'}.")
+
+
+def erase_lead(
+    lead: Annotated[
+        str, typer.Argument(help="The lead's id (or its first 8 characters) or email.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Erase a person (a data-subject request): outreach stops, their data is removed from the
+    lead, its messages, enrichment and search results; they stay only as one-way digests in the
+    suppression list, so they are never imported or contacted again. Cannot be undone."""
+    from leadflood.leads import service as leads
+    from leadflood.suppressions import erasure
+
+    async def work(
+        session: AsyncSession, runtime: Runtime, member: CurrentMember
+    ) -> dict[str, Any]:
+        target = await leads.find(session, member.workspace_id, lead)
+        if not yes and not typer.confirm(
+            f"Erase {target.email or target.id} for good? This cannot be undone.", err=True
+        ):
+            raise typer.Abort()
+        return await erasure.erase_person(session, member.workspace_id, target.id, member)
+
+    report = _in_workspace(data_dir, workspace, work)
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    kinds = ", ".join(report["identities_hashed"]) or "none"
+    console.print(
+        f"Erased. Kept as one-way digests in the suppression list: {kinds}. "
+        f"Sequences stopped: {report['enrollments_stopped']}."
+    )

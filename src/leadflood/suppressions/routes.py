@@ -6,13 +6,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from leadflood.leads.schemas import BulkRequest
 from leadflood.models import Role, Suppression, SuppressionKind
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from leadflood.suppressions import erasure
 from leadflood.suppressions import service as suppression
-from leadflood.suppressions.schemas import SuppressionCreate, SuppressionImportRead, SuppressionRead
-from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.suppressions.schemas import (
+    BulkDeleteStarted,
+    ErasureRead,
+    SuppressionCreate,
+    SuppressionImportRead,
+    SuppressionRead,
+)
+from leadflood.web.deps import AdminDep, MemberDep, RuntimeDep, SessionDep, ViewerDep
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
+# Deleting and erasing leads, under the leads' own paths.
+leads_router = APIRouter(prefix="/v1/leads", tags=["leads"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
@@ -113,6 +123,39 @@ async def import_suppressions(
     )
 
 
+@leads_router.post("/bulk/delete", status_code=202, response_model=BulkDeleteStarted)
+async def bulk_delete(
+    request: BulkRequest, session: SessionDep, member: MemberDep
+) -> BulkDeleteStarted:
+    """Delete the leads picked, every lead matching a filter, or a search run's leads, in the
+    background (follow it at `GET /v1/leads/bulk/{operation_id}`); their outreach stops first."""
+    operation, count = await erasure.start_bulk_delete(
+        session, member.workspace_id, request, by=member
+    )
+    assert operation.job_id is not None
+    return BulkDeleteStarted(operation_id=operation.id, job_id=operation.job_id, count=count)
+
+
+@leads_router.delete("/{lead_id}", status_code=204)
+async def delete_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep) -> Response:
+    """Delete the lead: its enrollments stop and its queued messages are cancelled first; its
+    sent messages stay in the history. To remove the person's data everywhere and never
+    contact them again, erase instead."""
+    await erasure.delete_lead(session, member.workspace_id, lead_id, by=member)
+    return Response(status_code=204)
+
+
+@leads_router.post("/{lead_id}/erase", response_model=ErasureRead)
+async def erase_lead(lead_id: uuid.UUID, session: SessionDep, member: AdminDep) -> ErasureRead:
+    """Erase the person (a data-subject request): outreach stops, their personal data is
+    removed from the lead, its messages, enrichment results and import leftovers, the lead is
+    deleted, and their email, phone, LinkedIn profile and provider id stay only as one-way
+    digests in the suppression list, so they are never imported or contacted again. Cannot be
+    undone. Admins only."""
+    report = await erasure.erase_person(session, member.workspace_id, lead_id, member)
+    return ErasureRead.model_validate(report)
+
+
 def routers() -> list[APIRouter]:
     """This feature's API routers, in the order they are matched."""
-    return [router]
+    return [router, leads_router]

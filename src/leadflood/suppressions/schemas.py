@@ -33,3 +33,23 @@ class SuppressionImportRead(BaseModel):
     added: int
     existing: int
     rejected: list[dict[str, str]]
+
+
+class ErasureRead(BaseModel):
+    """What an erasure did; none of the erased values."""
+
+    lead_id: uuid.UUID
+    identities_hashed: list[str] = Field(
+        description="The kinds of identity kept as one-way digests in the suppression list."
+    )
+    enrollments_stopped: int
+    messages_cancelled: int
+    scrubbed: dict[str, int] = Field(
+        description="Rows whose personal data was removed, per place that held it."
+    )
+
+
+class BulkDeleteStarted(BaseModel):
+    operation_id: uuid.UUID
+    job_id: int
+    count: int = Field(description="How many leads the selection held when it started.")

@@ -25,7 +25,9 @@ from leadflood.leads import identities
 from leadflood.models import Suppression, SuppressionKind
 from leadflood.pagination import Window, newest_first, page_of
 
-REASONS = ("unsubscribed", "bounced", "complained", "do_not_contact", "manual", "imported")
+REASONS = (
+    "unsubscribed", "bounced", "complained", "do_not_contact", "manual", "imported", "erased",
+)  # fmt: skip
 MAX_IMPORT_ROWS = 100_000
 
 
@@ -67,6 +69,8 @@ def normalize(kind: str | SuppressionKind, value: str) -> str:
     kind = _kind(kind)
     if not value.strip():
         raise InvalidSuppression(f"An empty {kind.value} cannot be suppressed.")
+    if kind == SuppressionKind.person:
+        raise InvalidSuppression("A provider's person id is only suppressed by an erasure.")
     key = {
         SuppressionKind.email: identities.email_key,
         SuppressionKind.domain: identities.domain_key,
@@ -113,6 +117,12 @@ def _candidates(
     domain = identities.email_domain_key(email) if email else None
     if domain:
         found.append((SuppressionKind.domain, domain))
+    # An erased person's entries hold digests of the same keys (`identities.identity_digest`).
+    found += [
+        (kind, identities.identity_digest(kind.value, key))
+        for kind, key in found
+        if kind != SuppressionKind.domain
+    ]
     return found
 
 
@@ -160,19 +170,28 @@ async def suppressed_lead_ids(
                     ('email', lower(btrim(l.email))),
                     ('domain', lower(rtrim(split_part(btrim(l.email), '@', 2), '.'))),
                     ('phone', l.phone),
-                    ('linkedin', lower(rtrim(l.linkedin_url, '/')))
+                    ('linkedin', lower(rtrim(l.linkedin_url, '/'))),
+                    ('person', lower(l.source) || ':' || btrim(l.provider_person_id))
                 ) AS k(kind, value)
                 WHERE l.workspace_id = :ws AND l.id = ANY(:ids) AND k.value <> ''
+            ),
+            -- An erased person's entries hold digests of the same keys (identity_digest).
+            hashed AS (
+                SELECT id, kind, value FROM keys WHERE kind <> 'person'
+                UNION ALL
+                SELECT id, kind, 'sha256:' || encode(sha256(convert_to(
+                    :scheme || '|' || kind || '|' || value, 'UTF8')), 'hex')
+                FROM keys WHERE kind <> 'domain'
             )
-            SELECT DISTINCT ON (keys.id) keys.id, s.reason
-            FROM keys
+            SELECT DISTINCT ON (hashed.id) hashed.id, s.reason
+            FROM hashed
             JOIN suppressions AS s
-              ON s.kind = keys.kind AND s.value = keys.value
+              ON s.kind = hashed.kind AND s.value = hashed.value
              AND (s.workspace_id = :ws OR s.workspace_id IS NULL)
-            ORDER BY keys.id, s.created_at
+            ORDER BY hashed.id, s.created_at
             """
         ),
-        {"ws": workspace_id, "ids": list(lead_ids)},
+        {"ws": workspace_id, "ids": list(lead_ids), "scheme": identities.ERASURE_SCHEME},
     )
     return {row[0]: row[1] for row in rows}
 
@@ -403,7 +422,15 @@ async def list_suppressions(
     if kind is not None:
         query = query.where(Suppression.kind == kind)
     if search:
-        query = query.where(Suppression.value.contains(search.strip().lower()))
+        # An erased person is found by typing one of their identities in full.
+        hashed = [
+            value
+            for _, value in _candidates(search, search, search)
+            if value.startswith(identities.DIGEST_PREFIX)
+        ]
+        query = query.where(
+            or_(Suppression.value.contains(search.strip().lower()), Suppression.value.in_(hashed))
+        )
     query = newest_first(query, Suppression.created_at, Suppression.id, cursor=cursor, limit=limit)
     rows = list(await session.scalars(query))
     return page_of(rows, limit, cursor)

@@ -9,18 +9,24 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from leadflood.errors import AppError
-from leadflood.models import SuppressionKind
+from leadflood.errors import AppError, InvalidInput
+from leadflood.leads import bulk
+from leadflood.leads.lead_views import lead_page_response
+from leadflood.leads.schemas import BulkRequest
+from leadflood.leads.views import filter_from, list_page_response
+from leadflood.models import Role, SuppressionKind
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
+from leadflood.suppressions import erasure
 from leadflood.suppressions import service as suppression
 from leadflood.web import forms
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
-KINDS = [k.value for k in SuppressionKind]
+KINDS = [k.value for k in SuppressionKind if k != SuppressionKind.person]
 REASONS = ("manual", "do_not_contact", "unsubscribed", "bounced", "complained")
 GUESS_FAILED = (
     "{value!r} is not an email, a domain, a phone number (with its +country code) or a LinkedIn "
@@ -147,6 +153,66 @@ async def delete_suppression(
         return await suppression_list(request, session, member, error=exc.message, status=403)
     return RedirectResponse(
         "/suppressions?" + urlencode({"done": "Removed from the suppression list."}), 303
+    )
+
+
+@router.post("/leads/{lead_id:uuid}/delete", response_class=HTMLResponse)
+async def delete_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep) -> Response:
+    await erasure.delete_lead(session, member.workspace_id, lead_id, by=member)
+    return RedirectResponse("/leads?" + urlencode({"done": "deleted"}), status_code=303)
+
+
+@router.post("/leads/{lead_id:uuid}/erase", response_class=HTMLResponse)
+async def erase_lead(
+    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    if not member.role.at_least(Role.admin):
+        return await lead_page_response(
+            request, session, member.workspace_id, lead_id, status=403,
+            error="Only an owner or an admin can erase a person: ask one of them.",
+        )  # fmt: skip
+    await erasure.erase_person(session, member.workspace_id, lead_id, member)
+    return RedirectResponse("/leads?" + urlencode({"done": "erased"}), status_code=303)
+
+
+@router.post("/leads/bulk-delete", response_class=HTMLResponse)
+async def bulk_delete(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The list's "Delete" buttons: the first post shows how many leads the selection holds now
+    and asks once; the confirmed post starts the deletion in the background."""
+    raw = await request.form()
+    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    where, applied = filter_from(values)
+    scope = str(raw.get("scope") or "")
+    picked = [str(v) for v in raw.getlist("lead_ids") if isinstance(v, str)]
+    try:
+        if scope == "filter":
+            selection = BulkRequest(filter=where)
+        elif not picked:
+            raise InvalidInput("Tick at least one lead, or choose all matching leads.")
+        else:
+            selection = BulkRequest.model_validate({"lead_ids": picked})
+        if raw.get("confirmed") != "yes":
+            count = await bulk.count_selected(session, member.workspace_id, selection)
+            if not count:
+                raise InvalidInput("No lead matches this selection any more.")
+            confirm = {"count": count, "scope": scope, "lead_ids": picked, "filters": applied}
+            return await list_page_response(
+                request, session, member.workspace, confirm_delete=confirm
+            )
+        operation, _ = await erasure.start_bulk_delete(
+            session, member.workspace_id, selection, by=member
+        )
+    except ValidationError:
+        return await list_page_response(
+            request, session, member.workspace, bulk_error="Those leads cannot be selected.",
+            status=422,
+        )  # fmt: skip
+    except AppError as exc:
+        return await list_page_response(
+            request, session, member.workspace, bulk_error=exc.message, status=exc.status
+        )
+    return RedirectResponse(
+        "/leads?" + urlencode({**applied, "bulk": str(operation.id)}), status_code=303
     )
 
 

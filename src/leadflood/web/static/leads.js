@@ -114,6 +114,31 @@
         if (button && !window.confirm(button.dataset.confirmClick)) e.preventDefault();
       });
       updateCount(form);
+      var exportPicked = form.querySelector("[data-export-selected]");
+      var status = form.querySelector('[data-role="export-status"]');
+      var started = function (rows) {
+        // The file streams as it is read: the browser's download shows it growing.
+        if (!status) return;
+        status.hidden = false;
+        status.textContent = "Exporting " + rows + " lead" + (rows === "1" ? "" : "s") +
+          ": the download has started, your browser shows its progress.";
+      };
+      if (exportPicked) {
+        exportPicked.hidden = false;
+        exportPicked.addEventListener("click", function () {
+          var ids = Array.prototype.filter.call(selection(form), function (b) { return b.checked; })
+            .map(function (b) { return "lead_ids=" + encodeURIComponent(b.value); });
+          if (!ids.length) { window.alert("Tick the leads to export, or export every matching lead."); return; }
+          started(String(ids.length));
+          window.location.href = "/leads/export?" + ids.join("&");
+        });
+      }
+      var exportAll = form.querySelector("[data-export]");
+      if (exportAll) {
+        exportAll.addEventListener("click", function () {
+          started(exportAll.dataset.count);
+        });
+      }
     }
     document.querySelectorAll("[data-bulk]").forEach(function (card) {
       if (card.dataset.state === "queued" || card.dataset.state === "running") watch(card);
