@@ -130,15 +130,15 @@ def test_casefold_never_shortens_text() -> None:
 
 TEXT_FIELDS = ("email", "first_name", "last_name", "title", "seniority", "department", "phone",
                "linkedin_url", "company_name", "company_domain", "industry", "city",
-               "timezone")  # fmt: skip
+               "timezone", "provider_person_id")  # fmt: skip
 LEAD_COLUMNS = ("email", "first_name", "last_name", "title", "seniority", "department", "phone",
                 "linkedin_url", "company_name", "company_domain", "industry", "employee_count",
-                "city", "country", "timezone", "website")  # fmt: skip
+                "city", "country", "timezone", "website", "provider_person_id")  # fmt: skip
 tricky = st.one_of(st.none(), st.text(alphabet="ab\\\t\n\r\x00N é", max_size=6))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(tricky, min_size=13, max_size=13), st.dictionaries(st.text(max_size=3), tricky))
+@given(st.lists(tricky, min_size=14, max_size=14), st.dictionaries(st.text(max_size=3), tricky))
 def test_copy_line_escapes_exactly_like_escaping_every_value(
     values: list[str | None], custom: dict[str, str | None]
 ) -> None:
@@ -147,5 +147,5 @@ def test_copy_line_escapes_exactly_like_escaping_every_value(
         setattr(lead, name, value)
     line = lead_line(7, "id", "key", lead)
     columns = line.removesuffix("\n").split("\t")
-    assert len(columns) == 20
-    assert columns[3:19] == [copy_text(getattr(lead, name)) for name in LEAD_COLUMNS]
+    assert len(columns) == 21
+    assert columns[3:20] == [copy_text(getattr(lead, name)) for name in LEAD_COLUMNS]

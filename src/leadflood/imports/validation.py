@@ -20,9 +20,9 @@ from leadflood.imports.mapping import CUSTOM_PREFIX, MULTI_FIELDS, column_rank
 from leadflood.leads import identities as checks
 from leadflood.leads.countries import country_code, zone_for_country
 
-_NULLS = {"-", "--", "—", "n/a", "#n/a", "null", "(null)", "none", "(none)", "undefined"}
+NULL_MARKERS = {"-", "--", "—", "n/a", "#n/a", "null", "(null)", "none", "(none)", "undefined"}
 # casefold() never shortens a string: a longer value cannot be one of the markers.
-_NULL_MAX = max(len(marker) for marker in _NULLS)
+_NULL_MAX = max(len(marker) for marker in NULL_MARKERS)
 # The lead table's column sizes: a longer value is rejected here rather than failing the insert.
 FIELD_LIMITS = {
     "email": 320, "first_name": 120, "last_name": 120, "title": 200, "seniority": 40,
@@ -125,7 +125,7 @@ class RowPlan:
         custom: dict[str, str] = {}
         for index, target, custom_name in self._targets:
             value = fields[index].strip()
-            if not value or (len(value) <= _NULL_MAX and value.casefold() in _NULLS):
+            if not value or (len(value) <= _NULL_MAX and value.casefold() in NULL_MARKERS):
                 continue
             if custom_name is not None:
                 custom[custom_name] = value
@@ -136,7 +136,7 @@ class RowPlan:
             candidates = []
             for index, header, spare in columns:
                 value = fields[index].strip()
-                if value and not (len(value) <= _NULL_MAX and value.casefold() in _NULLS):
+                if value and not (len(value) <= _NULL_MAX and value.casefold() in NULL_MARKERS):
                     candidates.append((header, spare, value))
             if candidates:
                 multi[name] = candidates
