@@ -20,6 +20,7 @@ from leadflood.mailboxes.schemas import (
 )
 from leadflood.models import Mailbox
 from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"])
 
@@ -72,7 +73,7 @@ async def list_mailboxes(member: ViewerDep, session: SessionDep) -> list[Mailbox
     return [_mailbox_read(m, health[m.id]) for m in rows]
 
 
-@router.post("", status_code=201, response_model=MailboxRead)
+@router.post("", status_code=201, response_model=MailboxRead, dependencies=[Idempotent])
 async def create_mailbox(data: MailboxCreate, member: AdminDep, session: SessionDep) -> MailboxRead:
     """SMTP mailboxes are checked by connecting and logging in; a failure answers 422."""
     return _mailbox_read(await mailboxes.create(session, member.workspace_id, data))

@@ -11,6 +11,7 @@ from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.suppressions import service as suppression
 from leadflood.suppressions.schemas import SuppressionCreate, SuppressionImportRead, SuppressionRead
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
@@ -45,7 +46,7 @@ async def list_suppressions(
     return Page[SuppressionRead].of(page, _suppression_read)
 
 
-@router.post("", status_code=201, response_model=SuppressionRead)
+@router.post("", status_code=201, response_model=SuppressionRead, dependencies=[Idempotent])
 async def add_suppression(
     data: SuppressionCreate, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> SuppressionRead:
@@ -80,7 +81,7 @@ async def delete_suppression(
     return Response(status_code=204)
 
 
-@router.post("/import", response_model=SuppressionImportRead)
+@router.post("/import", response_model=SuppressionImportRead, dependencies=[Idempotent])
 async def import_suppressions(
     request: Request,
     member: MemberDep,

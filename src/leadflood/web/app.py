@@ -37,6 +37,7 @@ from leadflood.suppressions import unsubscribe_views
 from leadflood.suppressions import views as suppressions_pages
 from leadflood.system import routes as system_api
 from leadflood.web import error_handlers as api_errors
+from leadflood.web import idempotency
 from leadflood.web.deps import verify_csrf
 from leadflood.web.middleware import BodyLimit, Cors, CsrfCookie, RequestContext, SecurityHeaders
 from leadflood.web.render import STATIC
@@ -95,6 +96,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     if runtime is not None:
         app.state.runtime = runtime
     api_errors.install(app)
+    idempotency.install(app)
     for router in api_routers():
         app.include_router(router, responses=api_errors.ERROR_RESPONSES)
     for router in page_routers():
@@ -105,6 +107,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/metrics", make_asgi_app())
     app.add_middleware(api_errors.CatchAll)
+    # Outside the catch-all, so it sees the 500 of a crash and frees the request's key.
+    app.add_middleware(idempotency.IdempotencyRecorder)
     app.add_middleware(CsrfCookie)
     app.add_middleware(BodyLimit)
     app.add_middleware(Cors)
