@@ -142,6 +142,12 @@ def open_csv(path: Path, *, delimiter: str | None = None) -> CsvSource:
         reader = csv.reader(text, delimiter=delimiter)
         for fields in reader:
             if not _is_blank(fields):
+                if any("\x00" in name for name in fields):
+                    # PostgreSQL cannot store NUL in text: refuse the file, not the insert.
+                    raise CsvFileError(
+                        "The header row contains NUL characters: this is not a text CSV. "
+                        "Export the sheet again as CSV (UTF-8) and upload that file."
+                    )
                 source.headers = unique_headers(fields)
                 source._header_line = reader.line_num
                 return source

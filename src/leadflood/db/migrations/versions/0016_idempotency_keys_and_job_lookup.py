@@ -1,5 +1,6 @@
 """Idempotency keys: each workspace's `Idempotency-Key`s of the last 24 hours, with the request's
-fingerprint and the response replayed to its retries.
+fingerprint and the response replayed to its retries; and job_executions found by job id
+alone (the jobs list joins the queue's jobs to them, and each run updates its row by job id).
 
 Revision ID: 0016
 Revises: 0013
@@ -71,7 +72,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
     op.create_index(op.f("ix_idempotency_keys_workspace_id"), "idempotency_keys", ["workspace_id"])
+    op.create_index("ix_job_executions_job_id", "job_executions", ["job_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_job_executions_job_id", table_name="job_executions")
     op.drop_table("idempotency_keys")
