@@ -292,6 +292,23 @@ async def failed_of_task(
     return [_read(row) for row in rows]
 
 
+async def failed_tasks(
+    session: AsyncSession, member: CurrentMember, scope: Scope
+) -> list[tuple[str, int]]:
+    """The tasks with failed jobs the caller sees in `scope`, with how many, most first."""
+    params: dict[str, Any] = {}
+    condition = _scope_condition(member, scope, params)
+    rows = await session.execute(
+        text(
+            "SELECT j.task_name, count(*) FROM procrastinate_jobs AS j "
+            "LEFT JOIN job_executions AS e ON e.job_id = j.id "
+            f"WHERE {condition} AND j.status = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1"
+        ),
+        params,
+    )
+    return [(task, int(count)) for task, count in rows]
+
+
 async def count_failed(session: AsyncSession, member: CurrentMember, task: str) -> int:
     params: dict[str, Any] = {"task": task}
     scope: Scope = "all" if member.role.at_least(Role.owner) else "workspace"

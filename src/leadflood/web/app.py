@@ -36,6 +36,7 @@ from leadflood.suppressions import routes as suppressions_api
 from leadflood.suppressions import unsubscribe_views
 from leadflood.suppressions import views as suppressions_pages
 from leadflood.system import routes as system_api
+from leadflood.system import views as system_pages
 from leadflood.web import error_handlers as api_errors
 from leadflood.web import idempotency
 from leadflood.web.deps import verify_csrf
@@ -51,7 +52,7 @@ API = (
 )  # fmt: skip
 PAGES = (
     auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
-    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages,
+    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, system_pages,
 )  # fmt: skip
 # Pages for people who are not users, reached from emails: no session, no CSRF token (RFC 8058
 # one-click unsubscribe POSTs come from mail providers); each authenticates by its own token.
