@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
+import psycopg
 from procrastinate import BaseRetryStrategy, JobContext, RetryStrategy
 from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
+from procrastinate.sql import queries as queue_sql
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -275,3 +277,44 @@ async def queue_status(session: AsyncSession, job_id: int) -> str | None:
         )
     ).first()
     return None if row is None else str(row[0])
+
+
+class NotRetryable(Exception):
+    """The queue refused to put a failed job back."""
+
+
+class QueueingLockTaken(NotRetryable):
+    """A job with the same queueing lock is already waiting."""
+
+
+class NoLongerFailed(NotRetryable):
+    """The job is not failed (any more): another replay came first."""
+
+
+async def retry_failed(session: AsyncSession, job_id: int) -> None:
+    """Put a failed job back in the queue with Procrastinate's own retry (failed → todo, one
+    more attempt, a `retried` event), in the session's transaction: it keeps its id, its
+    arguments, its locks and its link to its row. A savepoint keeps the transaction usable when
+    the queue refuses (NotRetryable)."""
+    try:
+        async with session.begin_nested():
+            connection = await _driver_connection(session)
+            await connection.execute(
+                queue_sql["retry_job"],
+                {
+                    "job_id": job_id,
+                    "retry_at": datetime.now(UTC),
+                    "new_priority": None,
+                    "new_queue_name": None,
+                    "new_lock": None,
+                },
+            )
+    except psycopg.errors.UniqueViolation as exc:
+        raise QueueingLockTaken("a job with the same queueing lock is already waiting") from exc
+    except psycopg.errors.RaiseException as exc:
+        raise NoLongerFailed("the job is not failed any more") from exc
+    await session.execute(
+        update(JobExecution)
+        .where(JobExecution.job_id == job_id)
+        .values(state=JobState.queued, finished_at=None)
+    )

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from leadflood.imports.csv_reader import (
     DELIMITERS,
+    CsvFileError,
     EmptyCsvFile,
     detect_delimiter,
     open_csv,
@@ -25,6 +26,11 @@ def write(tmp_path: Path, data: bytes, name: str = "in.csv") -> Path:
 
 def values(path: Path, **kwargs: str) -> list[dict[str, str]]:
     return [row.values for row in open_csv(path, **kwargs).rows()]
+
+
+def test_a_header_with_nul_characters_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(CsvFileError, match="NUL characters"):
+        open_csv(write(tmp_path, b"email,na\x00me\nada@example.com,Ada\n"))
 
 
 def test_utf8_bom_is_not_part_of_the_first_header(tmp_path: Path) -> None:

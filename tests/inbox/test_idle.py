@@ -16,7 +16,7 @@ from leadflood import worker
 from leadflood.inbox import idle
 from leadflood.models import InboundItem
 from leadflood.runtime import Runtime
-from tests.factories import make_imap_mailbox, make_workspace
+from tests.factories import make_imap_mailbox, make_lead, make_workspace
 from tests.inbox.test_sync import reply
 from tests.support.dovecot import DovecotServer
 
@@ -43,6 +43,8 @@ async def test_idle_stores_a_new_reply_within_seconds(
 ) -> None:
     async with runtime.db.session() as session:
         workspace = await make_workspace(session)
+        # The inbox keeps mail that relates to the workspace: the replies come from a lead.
+        await make_lead(session, workspace.id, email="pat@prospect.example")
         # Polled once a day: only IDLE can bring the replies in within seconds.
         mailbox = await make_imap_mailbox(
             session, workspace.id, dovecot.imap_settings(imap_user, poll_seconds=86_400)

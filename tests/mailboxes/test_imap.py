@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from leadflood.models import AuditEvent, Mailbox
 from leadflood.runtime import Runtime
+from tests.factories import make_lead
 from tests.inbox.test_sync import reply
 from tests.support.accounts import Account
 from tests.support.dovecot import DovecotServer
@@ -71,6 +72,9 @@ async def test_sync_now_reads_the_mail_and_the_status_shows_it(
     client: httpx.AsyncClient, dovecot: DovecotServer, imap_user: str, runtime: Runtime
 ) -> None:
     dovecot.append(imap_user, "INBOX", reply())
+    # The inbox keeps mail that relates to the workspace: the reply comes from a lead.
+    lead = await client.post("/v1/leads", json={"email": "pat@prospect.example"})
+    assert lead.status_code == 201, lead.text
     mailbox_id = (await client.post("/v1/mailboxes", json=_body(dovecot, imap_user))).json()["id"]
     started = await client.post(f"/v1/mailboxes/{mailbox_id}/sync")
     assert started.status_code == 202, started.text
@@ -162,6 +166,8 @@ async def test_the_page_sets_imap_shows_the_sync_and_syncs_now(
     form["imap_password"] = dovecot.passwords[imap_user]
     saved = await client.post(f"/settings/mailboxes/{mailbox_id}", data=form)
     assert saved.status_code == 303, saved.text
+    # The inbox keeps mail that relates to the workspace: the reply comes from a lead.
+    assert (await client.post("/v1/leads", json={"email": "pat@prospect.example"})).is_success
     dovecot.append(imap_user, "INBOX", reply())
     synced = await client.post(f"/settings/mailboxes/{mailbox_id}/sync", data={"csrf_token": csrf})
     assert synced.status_code == 303 and "sync=" in synced.headers["location"]
@@ -194,6 +200,9 @@ async def test_the_command_line_sets_imap_and_syncs(
     assert wrong.returncode == 1 and "imap_login_failed" in wrong.stderr
     row = cli("set-imap", made["id"], *imap, "--imap-password", dovecot.passwords[imap_user])
     assert row["imap"]["folders"] == ["INBOX"] and row["imap"]["has_password"]
+    # The inbox keeps mail that relates to the workspace: the reply comes from a lead.
+    async with runtime.db.session() as session:
+        await make_lead(session, owner.workspace_id, email="pat@prospect.example")
     dovecot.append(imap_user, "INBOX", reply())
     started = cli("sync", made["id"])
     await drain(runtime)

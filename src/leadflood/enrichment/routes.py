@@ -22,6 +22,7 @@ from leadflood.models import BulkAction
 from leadflood.providers.registry import ENRICHERS, VERIFIERS
 from leadflood.runtime import Runtime
 from leadflood.web.deps import AdminDep, MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/settings/enrichment", tags=["settings"])
 # Enrichment and verification of leads, under the leads' own paths.
@@ -93,18 +94,24 @@ async def _bulk(
     return BulkStarted(operation_id=operation.id, job_id=operation.job_id)
 
 
-@leads_router.post("/bulk/enrich", status_code=202, response_model=BulkStarted)
+@leads_router.post(
+    "/bulk/enrich", status_code=202, response_model=BulkStarted, dependencies=[Idempotent]
+)
 async def bulk_enrich(request: BulkRequest, session: SessionDep, member: MemberDep) -> BulkStarted:
     """Enrich the leads picked, every lead matching a filter, or a search run's leads."""
     return await _bulk(session, member, BulkAction.enrich, request)
 
 
-@leads_router.post("/bulk/verify", status_code=202, response_model=BulkStarted)
+@leads_router.post(
+    "/bulk/verify", status_code=202, response_model=BulkStarted, dependencies=[Idempotent]
+)
 async def bulk_verify(request: BulkRequest, session: SessionDep, member: MemberDep) -> BulkStarted:
     return await _bulk(session, member, BulkAction.verify, request)
 
 
-@leads_router.post("/{lead_id}/enrich", status_code=202, response_model=JobStarted)
+@leads_router.post(
+    "/{lead_id}/enrich", status_code=202, response_model=JobStarted, dependencies=[Idempotent]
+)
 async def enrich_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep) -> JobStarted:
     """Run the workspace's waterfall for this lead again (cached answers cost nothing); 402
     `credit_budget_exhausted` when it would pay and the month's budget is used up."""
@@ -112,7 +119,9 @@ async def enrich_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep
     return JobStarted(lead_id=lead_id, job_id=job_id)
 
 
-@leads_router.post("/{lead_id}/verify", status_code=202, response_model=JobStarted)
+@leads_router.post(
+    "/{lead_id}/verify", status_code=202, response_model=JobStarted, dependencies=[Idempotent]
+)
 async def verify_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep) -> JobStarted:
     """Check the lead's email (syntax, MX, role, disposable, the workspace's verifier)."""
     job_id = await actions.request_verify(session, member.workspace_id, lead_id)

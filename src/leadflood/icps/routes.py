@@ -9,6 +9,7 @@ from leadflood.icps import service as icps
 from leadflood.icps.schemas import IcpCreate, IcpRead, IcpUpdate
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/icps", tags=["icps"])
 
@@ -16,7 +17,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-@router.post("", status_code=201, response_model=IcpRead)
+@router.post("", status_code=201, response_model=IcpRead, dependencies=[Idempotent])
 async def create_icp(data: IcpCreate, session: SessionDep, member: MemberDep) -> IcpRead:
     return IcpRead.model_validate(await icps.create(session, member.workspace_id, data))
 

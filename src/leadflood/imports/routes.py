@@ -18,6 +18,7 @@ from leadflood.imports.schemas import (
 from leadflood.models import LeadImport, OnDuplicate
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -26,7 +27,7 @@ def _with_preview(imp: LeadImport, preview: ImportPreview) -> ImportWithPreview:
     return ImportWithPreview(**importing.to_read(imp).model_dump(), preview=preview)
 
 
-@router.post("", status_code=201, response_model=ImportWithPreview)
+@router.post("", status_code=201, response_model=ImportWithPreview, dependencies=[Idempotent])
 async def upload_import(
     session: SessionDep,
     member: MemberDep,
@@ -89,7 +90,9 @@ async def set_import_mapping(
     return _with_preview(imp, preview)
 
 
-@router.post("/{import_id}/start", status_code=202, response_model=ImportStarted)
+@router.post(
+    "/{import_id}/start", status_code=202, response_model=ImportStarted, dependencies=[Idempotent]
+)
 async def start_import(
     import_id: uuid.UUID, session: SessionDep, member: MemberDep
 ) -> ImportStarted:

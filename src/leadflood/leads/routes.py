@@ -21,11 +21,12 @@ from leadflood.leads.schemas import (
 from leadflood.models import LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, WorkspaceDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
 
-@router.post("", status_code=201, response_model=LeadCreated)
+@router.post("", status_code=201, response_model=LeadCreated, dependencies=[Idempotent])
 async def create_lead(data: LeadCreate, session: SessionDep, member: MemberDep) -> LeadCreated:
     lead, job_id = await leads.create(session, member.workspace_id, data)
     return LeadCreated(lead_id=lead.id, job_id=job_id)

@@ -20,6 +20,7 @@ from leadflood.mailboxes.schemas import (
     SyncStarted,
 )
 from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/mailboxes", tags=["mailboxes"])
 
@@ -64,7 +65,7 @@ async def list_mailboxes(member: ViewerDep, session: SessionDep) -> list[Mailbox
     return await mailboxes.read_all(session, rows)
 
 
-@router.post("", status_code=201, response_model=MailboxRead)
+@router.post("", status_code=201, response_model=MailboxRead, dependencies=[Idempotent])
 async def create_mailbox(data: MailboxCreate, member: AdminDep, session: SessionDep) -> MailboxRead:
     """Checked before it is saved: SMTP mailboxes by connecting and logging in, and with
     `imap`, by logging in to the IMAP server and opening its folders. A failure answers 422
@@ -90,7 +91,9 @@ async def update_mailbox(
     return await _read(session, mailbox_id, member.workspace_id)
 
 
-@router.post("/{mailbox_id}/sync", status_code=202, response_model=SyncStarted)
+@router.post(
+    "/{mailbox_id}/sync", status_code=202, response_model=SyncStarted, dependencies=[Idempotent]
+)
 async def sync_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep) -> SyncStarted:
     """Read new replies now (over IMAP) instead of at the next poll; the job's id. 409
     `imap_not_configured` when the mailbox has no IMAP settings."""

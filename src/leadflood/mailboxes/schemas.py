@@ -109,7 +109,9 @@ class MailboxFields(Strict):
     dkim_domain: str | None = Field(None, max_length=253)
     dkim_private_key: str | None = Field(None, max_length=10_000)
     # HTTP providers
-    api_key: str | None = Field(None, max_length=1000)
+    # Sent in an HTTP header: visible ASCII only (a pasted key with other characters is a
+    # copy error, refused here rather than failing when the client is built).
+    api_key: str | None = Field(None, max_length=1000, pattern=r"^[\x21-\x7e]*$")
     message_stream: str | None = Field(None, max_length=80)
     base_url: str | None = Field(None, max_length=300, pattern=r"^https?://")
     postal_address: str | None = Field(None, max_length=1000)

@@ -16,6 +16,7 @@ from leadflood.models.enrichment import (
 )
 from leadflood.models.enrollment import Enrollment, EnrollmentState
 from leadflood.models.icp import Icp
+from leadflood.models.idempotency import IDEMPOTENCY_KEPT, IdempotencyKey, IdempotencyState
 from leadflood.models.inbound import InboundItem, MailboxFolder
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
@@ -46,6 +47,7 @@ from leadflood.models.workspace import Workspace
 from leadflood.models.workspace_settings import EnrichmentSettings, LeadCounts
 
 __all__ = [
+    "IDEMPOTENCY_KEPT",
     "ApiKey",
     "AuditEvent",
     "AuthSession",
@@ -63,6 +65,8 @@ __all__ = [
     "EnrollmentState",
     "Heartbeat",
     "Icp",
+    "IdempotencyKey",
+    "IdempotencyState",
     "ImportState",
     "InboundItem",
     "Invitation",

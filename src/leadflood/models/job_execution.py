@@ -26,6 +26,7 @@ class JobExecution(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __table_args__ = (
         Index("ix_job_executions_workspace_job", "workspace_id", "job_id", unique=True),
         Index("ix_job_executions_subject", "workspace_id", "subject_type", "subject_id"),
+        Index("ix_job_executions_job_id", "job_id"),
     )
 
     job_id: Mapped[int] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.searches import service as searches
 from leadflood.searches.schemas import SearchRequest, SearchRunRead, SearchStarted
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 # Search runs of an ICP, under the ICP's own paths.
 router = APIRouter(prefix="/v1/icps", tags=["icps"])
@@ -22,6 +23,7 @@ Cursor = Annotated[str | None, Query(max_length=200)]
     status_code=202,
     response_model=SearchStarted,
     responses={200: {"model": SearchStarted, "description": "Today's identical run"}},
+    dependencies=[Idempotent],
 )
 async def start_search(
     icp_id: uuid.UUID,

@@ -12,6 +12,7 @@ from leadflood.sending import outbox
 from leadflood.sending import service as sending
 from leadflood.sending.schemas import AttemptRead, MessageDetail, MessageRead
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
@@ -50,7 +51,7 @@ async def get_message(
     return detail
 
 
-@router.post("/{message_id}/requeue", response_model=MessageRead)
+@router.post("/{message_id}/requeue", response_model=MessageRead, dependencies=[Idempotent])
 async def requeue_message(
     message_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> MessageRead:

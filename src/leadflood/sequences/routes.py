@@ -36,6 +36,7 @@ from leadflood.sequences.schemas import (
 )
 from leadflood.sequences.templating import TemplateError
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1", tags=["sequences"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
@@ -80,7 +81,9 @@ async def list_sequences(
     return Page[SequenceRead].of(page, SequenceRead.model_validate)
 
 
-@router.post("/sequences", status_code=201, response_model=SequenceDetail)
+@router.post(
+    "/sequences", status_code=201, response_model=SequenceDetail, dependencies=[Idempotent]
+)
 async def create_sequence(
     data: SequenceCreate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
@@ -149,7 +152,9 @@ async def archive_sequence(
     return await _transition(session, member.workspace_id, sequence_id, "archive")
 
 
-@router.post("/sequences/{sequence_id}/enrollments", response_model=EnrollResult)
+@router.post(
+    "/sequences/{sequence_id}/enrollments", response_model=EnrollResult, dependencies=[Idempotent]
+)
 async def enroll_leads(
     sequence_id: uuid.UUID, data: EnrollBody, member: MemberDep, session: SessionDep
 ) -> EnrollResult:
@@ -256,6 +261,7 @@ async def preview_sequence(
     "/sequences/{sequence_id}/test-send",
     status_code=202,
     response_model=TestSendResult,
+    dependencies=[Idempotent],
 )
 async def test_send(
     sequence_id: uuid.UUID,

@@ -12,6 +12,7 @@ from leadflood.sequences.api_schemas import NewStep
 from leadflood.sequences.routes import detail as _detail
 from leadflood.sequences.schemas import SequenceDetail, StepMove, StepUpdate, VariantIn
 from leadflood.web.deps import MemberDep, SessionDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/sequences", tags=["sequences"])
 
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/v1/sequences", tags=["sequences"])
     "/{sequence_id}/steps",
     status_code=201,
     response_model=SequenceDetail,
+    dependencies=[Idempotent],
 )
 async def add_step(
     sequence_id: uuid.UUID, data: NewStep, member: MemberDep, session: SessionDep
@@ -69,6 +71,7 @@ async def delete_step(
     "/{sequence_id}/steps/{step_id}/variants",
     status_code=201,
     response_model=SequenceDetail,
+    dependencies=[Idempotent],
 )
 async def add_variant(
     sequence_id: uuid.UUID,

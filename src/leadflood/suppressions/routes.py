@@ -19,6 +19,7 @@ from leadflood.suppressions.schemas import (
     SuppressionRead,
 )
 from leadflood.web.deps import AdminDep, MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/suppressions", tags=["suppressions"])
 # Deleting and erasing leads, under the leads' own paths.
@@ -55,7 +56,7 @@ async def list_suppressions(
     return Page[SuppressionRead].of(page, _suppression_read)
 
 
-@router.post("", status_code=201, response_model=SuppressionRead)
+@router.post("", status_code=201, response_model=SuppressionRead, dependencies=[Idempotent])
 async def add_suppression(
     data: SuppressionCreate, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> SuppressionRead:
@@ -90,7 +91,7 @@ async def delete_suppression(
     return Response(status_code=204)
 
 
-@router.post("/import", response_model=SuppressionImportRead)
+@router.post("/import", response_model=SuppressionImportRead, dependencies=[Idempotent])
 async def import_suppressions(
     request: Request,
     member: MemberDep,
@@ -123,7 +124,9 @@ async def import_suppressions(
     )
 
 
-@leads_router.post("/bulk/delete", status_code=202, response_model=BulkDeleteStarted)
+@leads_router.post(
+    "/bulk/delete", status_code=202, response_model=BulkDeleteStarted, dependencies=[Idempotent]
+)
 async def bulk_delete(
     request: BulkRequest, session: SessionDep, member: MemberDep
 ) -> BulkDeleteStarted:
@@ -145,7 +148,7 @@ async def delete_lead(lead_id: uuid.UUID, session: SessionDep, member: MemberDep
     return Response(status_code=204)
 
 
-@leads_router.post("/{lead_id}/erase", response_model=ErasureRead)
+@leads_router.post("/{lead_id}/erase", response_model=ErasureRead, dependencies=[Idempotent])
 async def erase_lead(lead_id: uuid.UUID, session: SessionDep, member: AdminDep) -> ErasureRead:
     """Erase the person (a data-subject request): outreach stops, their personal data is
     removed from the lead, its messages, enrichment results and import leftovers, the lead is

@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
+from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.system import jobs_service
 from leadflood.system import service as system
-from leadflood.system.schemas import Health, JobRead, Ready
-from leadflood.web.deps import RuntimeDep, SessionDep, WorkspaceDep
+from leadflood.system.schemas import (
+    Health,
+    JobDetail,
+    JobRead,
+    Ready,
+    ReplayRequest,
+    ReplayResult,
+)
+from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(tags=["system"])
 
@@ -27,13 +37,56 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(state.as_json(), status_code=200 if state.serving else 503)
 
 
-@router.get("/v1/jobs/{job_id}", response_model=JobRead)
-async def get_job(
-    job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep, workspace: WorkspaceDep
-) -> JobRead:
-    return await jobs_service.get(session, workspace.id, job_id)
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+jobs_router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+@jobs_router.get("", response_model=Page[JobRead])
+async def list_jobs(
+    member: ViewerDep,
+    session: SessionDep,
+    status: jobs_service.Status | None = None,
+    task: Annotated[str | None, Query(max_length=128)] = None,
+    since: Annotated[
+        datetime | None, Query(description="Jobs deferred at or after this time (with zone).")
+    ] = None,
+    scope: Annotated[
+        jobs_service.Scope,
+        Query(
+            description="`workspace`: this workspace's jobs; `instance`: the queue's own jobs "
+            "(no workspace; owners only); `all`: both (owners only)."
+        ),
+    ] = "workspace",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[JobRead]:
+    """Background jobs, newest first. `status=failed` lists the dead ones: their retries are
+    exhausted; read `error`, fix the cause, then replay them."""
+    filters = jobs_service.Filters(status=status, task=task, since=since, scope=scope)
+    page = await jobs_service.list_page(session, member, filters, limit=limit, cursor=cursor)
+    return Page[JobRead].of(page, lambda job: job)
+
+
+@jobs_router.get("/{job_id}", response_model=JobDetail)
+async def get_job(job_id: JobId, session: SessionDep, member: ViewerDep) -> JobDetail:
+    """A job's state, runs, last error and the queue's events."""
+    return await jobs_service.get(session, member, job_id)
+
+
+@jobs_router.post("/replay", response_model=ReplayResult, dependencies=[Idempotent])
+async def replay_jobs(data: ReplayRequest, member: AdminDep, session: SessionDep) -> ReplayResult:
+    """Replay every failed job of a task (up to 1,000 at a time; `remaining` says to call
+    again). A job whose queueing lock is taken by a waiting job is skipped, with the reason."""
+    return await jobs_service.replay_failed(session, member, data.task)
+
+
+@jobs_router.post("/{job_id}/replay", response_model=JobDetail, dependencies=[Idempotent])
+async def replay_job(job_id: JobId, member: AdminDep, session: SessionDep) -> JobDetail:
+    """Run a failed job again: the same job (id, arguments, row) goes back in the queue for one
+    more attempt. 409 `job_not_failed` for any other state."""
+    return await jobs_service.replay(session, member, job_id)
 
 
 def routers() -> list[APIRouter]:
     """This feature's API routers, in the order they are matched."""
-    return [router]
+    return [router, jobs_router]

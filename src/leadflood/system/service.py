@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.models import Heartbeat, RateLimitCounter
+from leadflood.models import IDEMPOTENCY_KEPT, Heartbeat, IdempotencyKey, RateLimitCounter
 
 
 async def beat(session: AsyncSession, *, now: datetime | None = None) -> None:
@@ -29,7 +29,8 @@ HEARTBEAT_KEPT = timedelta(days=1)
 
 
 async def clean_up(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
-    """Rows that only grow: expired rate-limit windows and heartbeats older than a day."""
+    """Rows that only grow: expired rate-limit windows, heartbeats older than a day and
+    Idempotency-Keys older than 24 hours."""
     now = now or datetime.now(UTC)
     counters = await session.scalars(
         delete(RateLimitCounter)
@@ -39,7 +40,16 @@ async def clean_up(session: AsyncSession, *, now: datetime | None = None) -> dic
     beats = await session.scalars(
         delete(Heartbeat).where(Heartbeat.minute < now - HEARTBEAT_KEPT).returning(Heartbeat.minute)
     )
-    return {"rate_limit_counters": len(counters.all()), "heartbeats": len(beats.all())}
+    keys = await session.scalars(
+        delete(IdempotencyKey)
+        .where(IdempotencyKey.created_at < now - IDEMPOTENCY_KEPT)
+        .returning(IdempotencyKey.id)
+    )
+    return {
+        "rate_limit_counters": len(counters.all()),
+        "heartbeats": len(beats.all()),
+        "idempotency_keys": len(keys.all()),
+    }
 
 
 async def last_worker_heartbeat(session: AsyncSession) -> datetime | None:

@@ -36,7 +36,9 @@ from leadflood.suppressions import routes as suppressions_api
 from leadflood.suppressions import unsubscribe_views
 from leadflood.suppressions import views as suppressions_pages
 from leadflood.system import routes as system_api
+from leadflood.system import views as system_pages
 from leadflood.web import error_handlers as api_errors
+from leadflood.web import idempotency
 from leadflood.web.deps import verify_csrf
 from leadflood.web.middleware import BodyLimit, Cors, CsrfCookie, RequestContext, SecurityHeaders
 from leadflood.web.render import STATIC
@@ -50,7 +52,7 @@ API = (
 )  # fmt: skip
 PAGES = (
     auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
-    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages,
+    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, system_pages,
 )  # fmt: skip
 # Pages for people who are not users, reached from emails: no session, no CSRF token (RFC 8058
 # one-click unsubscribe POSTs come from mail providers); each authenticates by its own token.
@@ -95,6 +97,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     if runtime is not None:
         app.state.runtime = runtime
     api_errors.install(app)
+    idempotency.install(app)
     for router in api_routers():
         app.include_router(router, responses=api_errors.ERROR_RESPONSES)
     for router in page_routers():
@@ -105,6 +108,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/metrics", make_asgi_app())
     app.add_middleware(api_errors.CatchAll)
+    # Outside the catch-all, so it sees the 500 of a crash and frees the request's key.
+    app.add_middleware(idempotency.IdempotencyRecorder)
     app.add_middleware(CsrfCookie)
     app.add_middleware(BodyLimit)
     app.add_middleware(Cors)
