@@ -16,7 +16,7 @@ from leadflood.models.enrichment import (
 )
 from leadflood.models.enrollment import Enrollment, EnrollmentState
 from leadflood.models.icp import Icp
-from leadflood.models.inbound import InboundItem, MailboxFolder
+from leadflood.models.inbound import InboundEndpoint, InboundItem, MailboxFolder
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
 from leadflood.models.lead_import import (
@@ -64,6 +64,7 @@ __all__ = [
     "Heartbeat",
     "Icp",
     "ImportState",
+    "InboundEndpoint",
     "InboundItem",
     "Invitation",
     "JobExecution",
