@@ -448,3 +448,25 @@ async def test_settings_page_shows_the_url_and_refused_count_and_saves_secrets(
     )
     assert saved.status_code == 303
     assert (await client.get("/v1/inbound/endpoints/resend")).json()["configured"] is True
+
+
+async def test_process_pending_records_a_stored_webhook_event_once(
+    runtime: Runtime, owner: Account
+) -> None:
+    """An event stored but not processed (its processing failed, or came before a fix) goes
+    through the same recording path later, once."""
+    from leadflood.inbox import process, store
+
+    enrollment, _ = await _sent(runtime, owner)
+    payload = json.loads(fixture("postmark_bounce.json", message_id=PROVIDER_ID, email=LEAD))
+    async with runtime.db.session() as session:
+        await store.store_payloads(
+            session, owner.workspace_id, [("postmark:Bounce:1", payload)], source="postmark"
+        )
+    async with runtime.db.session() as session:
+        assert await process.process_pending(session) == 1
+    async with runtime.db.session() as session:
+        assert await process.process_pending(session) == 0
+    assert await _suppressed(runtime, owner) == "bounced"
+    assert await _state(runtime, enrollment) == (EnrollmentState.stopped, "bounced")
+    assert len(await _inbound(runtime)) == 1
