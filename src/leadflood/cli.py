@@ -10,6 +10,7 @@ from leadflood.enrichment import cli as enrichment
 from leadflood.icps import cli as icps
 from leadflood.imports import cli as imports
 from leadflood.inbox import cli as inbox
+from leadflood.inbox import webhook_cli as inbound
 from leadflood.leads import cli as leads
 from leadflood.mailboxes import cli as mailboxes
 from leadflood.searches import cli as searches
@@ -46,6 +47,7 @@ app.add_typer(mailboxes.app, name="mailboxes")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(inbox.app, name="inbox")
+app.add_typer(inbound.app, name="inbound")
 enrichment.settings_app.command("default-country")(accounts.default_country)
 app.add_typer(enrichment.settings_app, name="settings")
 

@@ -28,6 +28,8 @@ SELF_SERVICE = {
     ("POST", "/login"),
     ("POST", "/setup"),
     ("POST", "/invite/{token}"),
+    # Provider webhooks: no user, the provider's signature or credentials prove the sender.
+    ("POST", "/v1/inbound/{kind}/{token}"),
 }
 ADMIN_AREAS = ("/v1/members", "/v1/api-keys", "/v1/credentials", "/v1/invitations", "/settings/")
 

@@ -116,7 +116,9 @@ async def _opt_out(
     reason = "unsubscribed" if result.kind == "unsubscribe" else "complaint"
     email = await _person_email(session, target, result)
     if email:
-        await suppression.add(session, workspace_id, SuppressionKind.email, email, reason, SOURCE)
+        # The suppression list names a complaint "complained".
+        listed = "complained" if reason == "complaint" else reason
+        await suppression.add(session, workspace_id, SuppressionKind.email, email, listed, SOURCE)
     lead_ids = [target.lead_id] if target.lead_id else []
     stopped, _ = await stops.stop_person(
         session, workspace_id, reason=reason, lead_ids=lead_ids,

@@ -7,9 +7,12 @@
    its thread with its classification, and apply its effects (`effects`) in the same
    transaction. Processing an item twice changes nothing (one message per item, unique).
 
-`ingest` is the entry of every source of raw mail (IMAP sync, the sandbox's simulated answers,
-provider inbound webhooks with the raw MIME); `process_pending` (re)processes items stored but
-not processed (after a fix, or a batch whose processing failed)."""
+`ingest` is the entry of every source of raw mail (IMAP sync, the sandbox's simulated answers);
+provider webhooks store their payloads first (`webhooks`) and record each through
+`process_item`, the one recording path: an email a payload carries is understood like raw mail,
+a delivery event (bounce, complaint, delay) brings its own Classification and the facts that
+find our message. `process_pending` (re)processes items stored but not processed (after a fix,
+or a batch whose processing failed), raw or payload alike."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.inbox import effects, rules, store, threading
+from leadflood.inbox import effects, events, rules, store, threading
 from leadflood.inbox.rules import Classification
 from leadflood.logging import get_logger
 from leadflood.models import Enrollment, InboundItem, Message, MessageStatus, Thread, ThreadState
@@ -41,9 +44,11 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Understood:
-    parsed: rules.Message
+    # None for a provider's delivery event: no mail, its `summary` stands for the text.
+    parsed: rules.Message | None
     result: Classification
     facts: threading.Facts
+    summary: str | None = None
 
 
 def understand(raw: bytes, received_at: datetime) -> Understood:
@@ -120,18 +125,44 @@ async def process_pending(session: AsyncSession, *, limit: int = 100) -> int:
     """Process stored items not processed yet (raw mail); how many were processed."""
     done = 0
     for item in await store.unprocessed(session, limit=limit):
-        if item.raw is None:
-            await store.mark_processed(session, item.id)
-            continue
-        now = datetime.now(UTC)
-        understood = understand(item.raw, item.delivered_at or item.received_at)
-        target = await threading.find(session, item.workspace_id, understood.facts)
-        if target is None or await threading.is_ours(session, item.workspace_id, understood.facts):
-            await store.mark_processed(session, item.id)
-            continue
-        await _record(session, item, understood, target, now)
-        done += 1
+        if await process_item(session, item, now=datetime.now(UTC)) is not None:
+            done += 1
     return done
+
+
+def understand_item(item: InboundItem) -> Understood | None:
+    """A stored item read again: raw mail, or a provider webhook's payload (an email it
+    carries, or a delivery event); None when it means nothing for outreach (an open, a
+    delivery) or was erased."""
+    at = item.delivered_at or item.received_at
+    if item.raw is not None:
+        return understand(item.raw, at)
+    if item.payload is None:
+        return None
+    found = events.interpret(item.source, item.payload, at)
+    if isinstance(found, events.Mail):
+        return understand(found.raw, at)
+    if isinstance(found, events.Event):
+        return Understood(None, found.result, found.facts, found.summary)
+    return None
+
+
+async def process_item(
+    session: AsyncSession, item: InboundItem, *, now: datetime
+) -> Message | None:
+    """Record one stored item (idempotent: an item recorded already is left as it is); the
+    inbound message, or None when it relates to nothing of ours."""
+    understood = understand_item(item)
+    target = None
+    if understood is not None and not (
+        understood.parsed is not None
+        and await threading.is_ours(session, item.workspace_id, understood.facts)
+    ):
+        target = await threading.find(session, item.workspace_id, understood.facts)
+    if understood is None or target is None:
+        await store.mark_processed(session, item.id)
+        return None
+    return await _record(session, item, understood, target, now)
 
 
 async def _record(
@@ -146,8 +177,16 @@ async def _record(
         await store.mark_processed(session, item.id)
         return None
     result, parsed = understood.result, understood.parsed
+    sender: str | None
+    text: str | None
+    if parsed is not None:
+        to_address = ", ".join(parsed.header_all("To"))
+        sender, subject, text = parsed.sender, parsed.subject, parsed.visible or parsed.text
+    else:
+        to_address, sender = result.recipient or "", None
+        subject, text = understood.facts.subject, understood.summary
     done = await effects.apply(session, item.workspace_id, target, result, now)
-    thread = await _thread(session, item.workspace_id, target, parsed.subject, now)
+    thread = await _thread(session, item.workspace_id, target, subject, now)
     classification = {**result.to_json(), "matched_by": target.matched_by, "effects": done}
     message = Message(
         id=uuid.uuid4(),
@@ -160,10 +199,10 @@ async def _record(
         channel="email",
         direction="inbound",
         status=MessageStatus.received,
-        to_address=", ".join(parsed.header_all("To"))[:320] or "",
-        from_address=parsed.sender[:320] or None,
-        subject=parsed.subject,
-        body_text=parsed.visible or parsed.text,
+        to_address=to_address[:320],
+        from_address=(sender or "")[:320] or None,
+        subject=subject,
+        body_text=text,
         message_id=(understood.facts.message_id or "")[:255] or None,
         in_reply_to=(result.in_reply_to or "")[:255] or None,
         send_after=item.delivered_at or item.received_at,

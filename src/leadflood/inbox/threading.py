@@ -51,6 +51,14 @@ class Target:
     matched_by: str
 
 
+def provider_id_prefixes(provider_id: str) -> list[str]:
+    """The id and each of its dot-separated prefixes: SendGrid's events carry `sg_message_id`,
+    the X-Message-Id it answered our send with, extended by `.filter…` parts (and older
+    X-Message-Ids hold dots themselves), so our stored id is one of these."""
+    parts = provider_id.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
 async def own_addresses(session: AsyncSession, workspace_id: uuid.UUID) -> set[str]:
     rows = await session.execute(
         select(Mailbox.from_email, Mailbox.reply_to).where(Mailbox.workspace_id == workspace_id)
@@ -82,7 +90,8 @@ async def find(session: AsyncSession, workspace_id: uuid.UUID, facts: Facts) -> 
         if ours:
             conditions.append(Message.message_id.in_(ours))
         if facts.provider_message_id:
-            conditions.append(Message.provider_message_id == facts.provider_message_id)
+            ids = provider_id_prefixes(facts.provider_message_id)
+            conditions.append(Message.provider_message_id.in_(ids))
         message = await _latest(session, workspace_id, or_(*conditions))
         if message is not None:
             return _of(message, "message_id")

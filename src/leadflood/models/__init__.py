@@ -17,7 +17,7 @@ from leadflood.models.enrichment import (
 from leadflood.models.enrollment import Enrollment, EnrollmentState
 from leadflood.models.icp import Icp
 from leadflood.models.idempotency import IDEMPOTENCY_KEPT, IdempotencyKey, IdempotencyState
-from leadflood.models.inbound import InboundItem, MailboxFolder
+from leadflood.models.inbound import InboundEndpoint, InboundItem, MailboxFolder
 from leadflood.models.job_execution import JobExecution, JobState
 from leadflood.models.lead import Lead, LeadStatus, VerificationStatus
 from leadflood.models.lead_import import (
@@ -68,6 +68,7 @@ __all__ = [
     "IdempotencyKey",
     "IdempotencyState",
     "ImportState",
+    "InboundEndpoint",
     "InboundItem",
     "Invitation",
     "JobExecution",

@@ -13,6 +13,8 @@ class CredentialKind(enum.StrEnum):
     mailbox_secret = "mailbox_secret"  # a sender account's SMTP password or API key
     dkim_key = "dkim_key"  # a sender account's DKIM private key
     imap_secret = "imap_secret"  # a mailbox's IMAP password (when not the SMTP one)
+    # an inbound webhook's signing secret, public key or basic-auth password
+    webhook_secret = "webhook_secret"
 
 
 class ProviderCredential(IdMixin, TimestampMixin, WorkspaceScoped, Base):

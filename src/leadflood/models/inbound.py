@@ -76,3 +76,31 @@ class MailboxFolder(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     last_resync_at: Mapped[datetime | None]
     last_recovery_at: Mapped[datetime | None]
     recovery_found: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class InboundEndpoint(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """A workspace's webhook URL for one provider feed (`kind`): `/v1/inbound/{kind}/{token}`.
+    The token is unguessable but shown to admins (it goes into the provider's settings); what
+    proves a request comes from the provider is its own check, configured here: a signing
+    secret or public key, or HTTP basic auth, whose secret part is in the secrets store
+    (`secret_id`). Accepted and refused requests are counted on the row."""
+
+    __tablename__ = "inbound_endpoints"
+    __table_args__ = (
+        Index("uq_inbound_endpoints_workspace_kind", "workspace_id", "kind", unique=True),
+        Index("uq_inbound_endpoints_token", "token", unique=True),
+    )
+
+    # postmark, resend, sendgrid-events, sendgrid-parse
+    kind: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(64))
+    # Postmark's HTTP basic auth user name (the password is the secret).
+    username: Mapped[str | None] = mapped_column(String(200))
+    secret_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("provider_credentials.id", ondelete="SET NULL")
+    )
+    received_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    refused_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_received_at: Mapped[datetime | None]
+    last_refused_at: Mapped[datetime | None]
+    last_refused_code: Mapped[str | None] = mapped_column(String(40))

@@ -49,6 +49,12 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_messages_mailbox_sent", "mailbox_id", "sent_at"),
         Index("ix_messages_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_messages_message_id", "message_id"),
+        # Provider webhooks find our message by the id the provider gave it.
+        Index(
+            "ix_messages_provider_message_id",
+            "provider_message_id",
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
         Index("ix_messages_thread", "thread_id", "created_at"),
         Index(
             "uq_messages_inbound_item",

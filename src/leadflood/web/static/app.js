@@ -69,3 +69,18 @@
     });
   });
 })();
+
+// A "Copy" button copies the value of the input its data-copy names.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-copy]");
+  if (!button) return;
+  var input = document.getElementById(button.getAttribute("data-copy"));
+  if (!input) return;
+  input.select();
+  if (navigator.clipboard) {
+    navigator.clipboard.writeText(input.value).then(function () { button.textContent = "Copied"; });
+  } else {
+    document.execCommand("copy");
+    button.textContent = "Copied";
+  }
+});
