@@ -175,12 +175,13 @@ async def make_bare_sequence(
     steps: int = 1,
     window: dict[str, Any] | None = None,
     timezone: str = "UTC",
+    name: str = "Outreach",
 ) -> tuple[Sequence, list[SequenceStep]]:
     """An active sequence written straight to its tables, with `steps` bare steps (no variants,
     no mailboxes): what delivery reads of the sequence of a message queued by `queue_message`."""
     sequence = Sequence(
         workspace_id=workspace_id,
-        name="Outreach",
+        name=name,
         state=SequenceState.active,
         postal_address=POSTAL,
         window=ALWAYS_OPEN if window is None else window,
