@@ -84,6 +84,7 @@ async def test_threads_are_listed_by_filter_in_keyset_pages(
     assert (row["lead_email"], row["lead_name"], row["kind"], row["label"], row["unread"]) == (
         "bob@prospect.example", "Bob", "reply", "not_interested", True,
     )  # fmt: skip
+    assert row["preview"] == "Not interested, thanks."
     assert await ids(label="interested") == [str(threads["ada"].id)]
     assert await ids(kind="reply") == newest_first
     assert await ids(mailbox_id=str(other.id)) == [str(threads["cy"].id)]

@@ -69,17 +69,30 @@ class ThreadFilter:
         return query.where(*conditions) if conditions else query
 
 
+PREVIEW_CHARS = 160
+# The latest message's first characters, one index probe per thread (ix_messages_thread).
+_PREVIEW = (
+    select(func.left(Message.body_text, PREVIEW_CHARS))
+    .where(Message.thread_id == Thread.id)
+    .order_by(Message.created_at.desc())
+    .limit(1)
+    .correlate(Thread)
+    .scalar_subquery()
+)
+
+
 def _rows(query: Select[Any]) -> Select[Any]:
     return query.add_columns(
-        Lead.email, Lead.first_name, Lead.last_name, Lead.company_name
+        Lead.email, Lead.first_name, Lead.last_name, Lead.company_name, _PREVIEW
     ).outerjoin(Lead, Lead.id == Thread.lead_id)
 
 
 def read(thread: Thread, email: str | None, first: str | None, last: str | None,
-         company: str | None) -> ThreadRead:  # fmt: skip
+         company: str | None, preview: str | None = None) -> ThreadRead:  # fmt: skip
     name = " ".join(p for p in (first, last) if p) or None
+    text = " ".join((preview or "").split()) or None
     return ThreadRead.model_validate(thread).model_copy(
-        update={"lead_email": email, "lead_name": name, "company_name": company}
+        update={"lead_email": email, "lead_name": name, "company_name": company, "preview": text}
     )
 
 
@@ -142,10 +155,8 @@ async def get_thread(
 
 
 async def thread_read(session: AsyncSession, thread: Thread) -> ThreadRead:
-    lead = await session.get(Lead, thread.lead_id) if thread.lead_id else None
-    if lead is None:
-        return read(thread, None, None, None, None)
-    return read(thread, lead.email, lead.first_name, lead.last_name, lead.company_name)
+    row = (await session.execute(_rows(select(Thread).where(Thread.id == thread.id)))).one()
+    return read(*row)
 
 
 async def messages_of(session: AsyncSession, thread: Thread) -> list[Message]:

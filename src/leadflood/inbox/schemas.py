@@ -50,6 +50,8 @@ class ThreadRead(Read):
     lead_email: str | None = None
     lead_name: str | None = None
     company_name: str | None = None
+    # The start of the latest message's text, either direction.
+    preview: str | None = None
 
 
 class ClassificationRead(BaseModel):

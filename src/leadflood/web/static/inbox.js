@@ -81,6 +81,8 @@
           var cell = li.querySelector('[data-field="status"]');
           cell.textContent = "";
           cell.appendChild(badge(m.status));
+          var when = li.querySelector('[data-field="when"]');
+          if (when && m.sent_at) when.textContent = "sent just now";
           if (m.error && !MOVING[m.status] && m.status !== "sent") {
             var p = document.createElement("p");
             p.className = "msg-error small";
