@@ -343,3 +343,13 @@ async def test_the_thread_label_follows_the_latest_inbound_message(
         row = await session.get(Message, old["id"])
         assert row is not None and row.corrected_by == owner.user_id
         assert row.status == MessageStatus.received
+
+
+def test_the_api_s_label_list_is_the_rules_vocabulary() -> None:
+    from typing import get_args
+
+    from leadflood.inbox.schemas import LABELS, Label
+
+    assert set(get_args(Label)) == {
+        label for labels in LABELS.values() for label in labels if label
+    }

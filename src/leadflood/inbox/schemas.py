@@ -135,12 +135,23 @@ class ReplyRequest(Strict):
     subject: str | None = Field(None, min_length=1, max_length=500)
 
 
+# Every label of LABELS, spelled out so the API contract lists them (a test keeps them equal).
+Label = Literal[
+    "interested", "not_interested", "referral", "question", "other",
+    "out_of_office", "left_company", "ticket", "auto_reply",
+    "user_unknown", "bad_domain", "mailbox_disabled", "mailbox_full", "policy",
+    "message_rejected", "expired", "temporary",
+    "delayed",
+    "abuse", "fraud", "virus", "not-spam",
+]  # fmt: skip
+
+
 class ClassificationUpdate(Strict):
     """A person's correction: one of the rules' kinds and a label of that kind (see LABELS;
-    `unsubscribe` has none)."""
+    `unsubscribe` has none: `null`)."""
 
     kind: Kind
-    label: str | None = None
+    label: Label | None
 
     @model_validator(mode="after")
     def _label_of_kind(self) -> ClassificationUpdate:
