@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence as Seq
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import credentials
@@ -19,9 +19,11 @@ from leadflood.models import (
     Lead,
     Mailbox,
     Message,
+    MessageStatus,
     Sequence,
     SequenceState,
     SequenceStep,
+    Thread,
     Workspace,
 )
 from leadflood.sending.channels.email import new_message_id
@@ -173,12 +175,13 @@ async def make_bare_sequence(
     steps: int = 1,
     window: dict[str, Any] | None = None,
     timezone: str = "UTC",
+    name: str = "Outreach",
 ) -> tuple[Sequence, list[SequenceStep]]:
     """An active sequence written straight to its tables, with `steps` bare steps (no variants,
     no mailboxes): what delivery reads of the sequence of a message queued by `queue_message`."""
     sequence = Sequence(
         workspace_id=workspace_id,
-        name="Outreach",
+        name=name,
         state=SequenceState.active,
         postal_address=POSTAL,
         window=ALWAYS_OPEN if window is None else window,
@@ -242,6 +245,69 @@ async def queue_message(
     session.add(message)
     await session.flush()
     return message
+
+
+def reply_mail(
+    in_reply_to: str | None,
+    body: str,
+    *,
+    sender: str = "ada@prospect.example",
+    to: str = "sam@sender.example",
+    subject: str = "Re: Quick question",
+    message_id: str | None = None,
+) -> bytes:
+    """A plain-text answer as a mail client sends it, threaded to `in_reply_to`."""
+    threading = (
+        f"In-Reply-To: {in_reply_to}\r\nReferences: {in_reply_to}\r\n" if in_reply_to else ""
+    )
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Message-ID: {message_id or f'<{uuid.uuid4()}@prospect.example>'}\r\n{threading}"
+        f"Date: Mon, 3 Mar 2025 16:00:00 +0000\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+async def make_replied_thread(
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+    lead: Lead,
+    *,
+    body: str = "Sounds interesting, can we talk on Thursday?",
+    sequence: Sequence | None = None,
+    step: SequenceStep | None = None,
+    sent_at: datetime = FIXED_NOW,
+    replied_at: datetime | None = None,
+) -> tuple[Thread, Message]:
+    """A sequence's first email to `lead`, sent, and the lead's answer through the inbox's own
+    processing (so the enrollment stops, the thread opens, the answer is classified): the thread
+    and the answer."""
+    from leadflood.inbox import process, store
+
+    if sequence is None or step is None:
+        sequence, (step,) = await make_bare_sequence(session, lead.workspace_id)
+    enrollment = await make_enrollment(session, lead.workspace_id, sequence.id, lead.id)
+    sent = await queue_message(
+        session, settings, mailbox, lead, enrollment=enrollment, step=step, send_after=sent_at
+    )
+    sent.status, sent.sent_at, sent.attempts = MessageStatus.sent, sent_at, 1
+    await session.flush()
+    at = replied_at or sent_at + timedelta(hours=1)
+    raw = reply_mail(sent.message_id, body, sender=lead.email or "", to=mailbox.from_email)
+    mail = store.RawMail(raw=raw, folder="INBOX", uidvalidity=1, uid=1, delivered_at=at)
+    await process.ingest(
+        session, lead.workspace_id, [mail], source="imap", mailbox_id=mailbox.id, now=at
+    )
+    thread = (
+        await session.scalars(select(Thread).where(Thread.enrollment_id == enrollment.id))
+    ).one()
+    answer = (
+        await session.scalars(
+            select(Message).where(Message.thread_id == thread.id, Message.direction == "inbound")
+        )
+    ).one()
+    return thread, answer
 
 
 TABLES = (

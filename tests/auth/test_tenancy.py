@@ -147,6 +147,23 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
     }
 
 
+async def _thread_of(runtime: Any, account: Account, theirs: dict[str, str]) -> str:
+    """An inbox thread of `account`'s lead (threads come from inbound mail: no API makes one)."""
+    from datetime import UTC, datetime
+
+    from leadflood.models import Thread
+
+    async with runtime.db.session() as session:
+        thread = Thread(
+            workspace_id=account.workspace_id, lead_id=uuid.UUID(theirs["lead_id"]),
+            mailbox_id=uuid.UUID(theirs["mailbox_id"]), subject="Re: Hi",
+            kind="reply", label="interested", last_message_at=datetime.now(UTC),
+        )  # fmt: skip
+        session.add(thread)
+        await session.flush()
+        return str(thread.id)
+
+
 async def _parents_of(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
     """Only the parents of nested routes (nothing keyed by name, such as a credential, whose
     route would then rightly answer for `account`'s own row)."""
@@ -168,9 +185,10 @@ async def _parents_of(client: httpx.AsyncClient, account: Account) -> dict[str, 
 
 
 async def test_every_route_answers_404_for_another_workspaces_rows(
-    app: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
+    app: Any, runtime: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
 ) -> None:
     theirs = await _rows_of(anon_client, other_workspace)
+    theirs["thread_id"] = await _thread_of(runtime, other_workspace, theirs)
     # My own rows too: a nested route given MY parent and THEIR child must still be 404 (a
     # route that only checks the parent would otherwise leak the child).
     own = await _parents_of(anon_client, owner)
@@ -251,12 +269,15 @@ async def test_every_route_answers_404_for_another_workspaces_rows(
     ]
     suppressions = (await anon_client.get("/v1/suppressions", headers=other)).json()
     assert [x["id"] for x in suppressions["items"]] == [theirs["suppression_id"]]
+    thread = (await anon_client.get(f"/v1/threads/{theirs['thread_id']}", headers=other)).json()
+    assert (thread["state"], thread["assignee_id"], thread["unread"]) == ("open", None, True)
 
 
 async def test_lists_never_show_another_workspaces_rows(
-    app: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
+    app: Any, runtime: Any, anon_client: httpx.AsyncClient, owner: Account, other_workspace: Account
 ) -> None:
     theirs = await _rows_of(anon_client, other_workspace)
+    theirs["thread_id"] = await _thread_of(runtime, other_workspace, theirs)
     secret_ids = {v for k, v in theirs.items() if k not in {"provider", "job_id", "session_id"}}
     for method, path, _ in operations(app.openapi()):
         if method != "get" or "{" in path:

@@ -86,6 +86,10 @@ async def test_sent_today_counts_sent_and_sending_in_the_mailbox_zone(runtime: R
         for status, sent_at in stamps:
             message = await queue_message(session, runtime.settings, box, lead)
             message.status, message.sent_at = status, sent_at
+        # An answer received in the mailbox keeps its delivery time in `sent_at`: not a send.
+        answer = await queue_message(session, runtime.settings, box, lead)
+        answer.direction, answer.status = "inbound", MessageStatus.received
+        answer.sent_at = datetime(2026, 3, 3, 11, 30, tzinfo=UTC)
         await session.flush()
         counts = await capacity.sent_today(session, [box.id], now)
         assert counts == {box.id: 3}

@@ -9,7 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
+from leadflood.auth.principal import CurrentMember
+from leadflood.inbox import service as inbox
+from leadflood.inbox.schemas import ReplyRequest
+from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus, Role
 from leadflood.runtime import Runtime
 from leadflood.sending import delivery
 from tests.factories import (
@@ -17,6 +20,7 @@ from tests.factories import (
     make_enrollment,
     make_lead,
     make_mailbox,
+    make_replied_thread,
     make_workspace,
     queue_message,
 )
@@ -187,3 +191,68 @@ async def test_the_mailbox_sends_only_inside_its_own_window(
     async with runtime.db.session() as session:
         mailbox = await session.get(Mailbox, box.id)
     assert mailbox is not None and mailbox.next_send_at == datetime(2025, 1, 20, 8, tzinfo=UTC)
+
+
+async def test_a_person_s_reply_leaves_outside_the_mailbox_s_window_within_its_cap(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    # Monday 07:30 UTC is 08:30 in Berlin: the mailbox's window opens at 09:00.
+    monday_0730 = datetime(2025, 1, 13, 7, 30, tzinfo=UTC)
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session,
+            ws.id,
+            from_email="sam@sender.example",
+            daily_cap=3,
+            config=smtp.config(),
+            window=WEEKDAYS_9_TO_5,
+            timezone="Europe/Berlin",
+        )
+        sequence, (step,) = await make_bare_sequence(session, ws.id)
+        ada = await make_lead(session, ws.id, email="ada@prospect.example")
+        # Sent today (one of the cap's three) and answered: the answer is no send.
+        thread, _ = await make_replied_thread(
+            session, runtime.settings, box, ada, sequence=sequence, step=step,
+            sent_at=monday_0730 - timedelta(hours=7), replied_at=monday_0730 - timedelta(hours=1),
+        )  # fmt: skip
+        bob = await make_lead(session, ws.id, email="bob@prospect.example")
+        enrollment = await make_enrollment(session, ws.id, sequence.id, bob.id)
+        step_message = await queue_message(
+            session, runtime.settings, box, bob, enrollment=enrollment, step=step,
+            send_after=monday_0730 - timedelta(minutes=5),
+        )  # fmt: skip
+        me = CurrentMember(workspace=ws, role=Role.owner, via="cli")
+        reply = await inbox.reply(
+            session, runtime.settings, thread.id, ReplyRequest(body="Thursday works."),
+            by=me, now=monday_0730,
+        )  # fmt: skip
+
+    report = await _deliver(runtime, box, monday_0730)
+    assert report.sent == 1 and [m.rcpt_tos for m in smtp.messages] == [["ada@prospect.example"]]
+    assert (await _row(runtime, reply)).status == MessageStatus.sent
+    assert (await _row(runtime, step_message)).status == MessageStatus.queued
+    async with runtime.db.session() as session:
+        mailbox = await session.get(Mailbox, box.id)
+        assert mailbox is not None
+        mailbox.min_gap_seconds = mailbox.jitter_seconds = 0
+        # Sent today: the first email and the reply; one more fits in the cap of three.
+        again = [
+            await inbox.reply(
+                session,
+                runtime.settings,
+                thread.id,
+                ReplyRequest(body=f"PS {n}"),
+                by=CurrentMember(workspace=ws, role=Role.owner, via="cli"),
+                now=monday_0730,
+            )
+            for n in (1, 2)
+        ]
+    report = await _deliver(runtime, box, monday_0730 + timedelta(minutes=5))
+    assert report.sent == 1 and len(smtp.messages) == 2
+    statuses = [(await _row(runtime, m)).status for m in [*again, step_message]]
+    assert statuses == [MessageStatus.sent, MessageStatus.queued, MessageStatus.queued]
+    async with runtime.db.session() as session:
+        mailbox = await session.get(Mailbox, box.id)
+    # The cap waits for the next day in Berlin (23:00 UTC).
+    assert mailbox is not None and mailbox.next_send_at == datetime(2025, 1, 13, 23, tzinfo=UTC)

@@ -251,7 +251,7 @@ async def test_a_key_older_than_a_day_starts_again_before_the_clean_up(client, r
 # return a secret shown once (which a stored response would keep in clear text), or only move a
 # row between states (a second call changes nothing, or answers 409).
 NOT_IDEMPOTENT = {
-    "/v1/inbound/{kind}/{token}": "a provider's webhook: deduplicated by its event id, not by a key",
+    "/v1/inbound/{kind}/{token}": "a provider webhook, deduplicated by its event id",
     "/v1/auth/login": "signs in; no workspace yet",
     "/v1/auth/refresh": "rotates a refresh token; a replay would hand out a used token pair",
     "/v1/auth/logout": "ends a session",

@@ -33,7 +33,8 @@ async def sent_today(
     session: AsyncSession, mailbox_ids: list[uuid.UUID] | set[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, int]:
     """Messages sent (or being sent) today by each mailbox, "today" in the mailbox's own zone.
-    A `sending` message counts: it may already be out."""
+    A `sending` message counts: it may already be out; an inbound one (a reply received in the
+    mailbox, which keeps its delivery time in `sent_at`) does not."""
     if not mailbox_ids:
         return {}
     rows = await session.execute(
@@ -41,7 +42,7 @@ async def sent_today(
             """
             SELECT m.id,
                    (SELECT count(*) FROM messages AS x
-                     WHERE x.mailbox_id = m.id
+                     WHERE x.mailbox_id = m.id AND x.direction = 'outbound'
                        AND x.sent_at >= date_trunc('day', :now AT TIME ZONE m.timezone)
                                           AT TIME ZONE m.timezone)
                  + (SELECT count(*) FROM messages AS y

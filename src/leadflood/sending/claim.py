@@ -19,7 +19,19 @@ from functools import partial
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Table, Uuid, any_, bindparam, column, func, select, update
+from sqlalchemy import (
+    DateTime,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    column,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +73,9 @@ def ids_in(column: Any, ids: list[uuid.UUID]) -> Any:
 
 
 _MESSAGES = cast(Table, Message.__table__)
+# A reply a person wrote in an inbox thread (`inbox.service.reply`): no enrollment, so no lead
+# window applies, and it leaves outside the mailbox's own window too; the cap and the gap hold.
+PERSONAL_REPLY = and_(Message.thread_id.is_not(None), Message.enrollment_id.is_(None))
 
 
 @dataclass
@@ -138,10 +153,9 @@ async def claim_batch(
         mailbox.last_error = "TEST_MODE is on but TEST_RECIPIENTS is empty: nothing is sent."
         return Claim(mailbox, idle_reason="no test recipients")
     own = mailbox_window_state(mailbox.window, mailbox.timezone, now)
-    if not own.is_open:
-        # Messages stay queued, untouched; the dispatcher skips the mailbox until it opens.
-        mailbox.next_send_at = own.opens_at
-        return Claim(mailbox, idle_reason="outside the mailbox's sending window")
+    # Outside its window the mailbox sends only a person's replies from the inbox; the rest
+    # stays queued, untouched, and the dispatcher skips the mailbox until the window opens.
+    replies_only = not own.is_open
     sent = (await capacity.sent_today(session, [mailbox.id], now))[mailbox.id]
     remaining = capacity.remaining_today(mailbox, sent, now.astimezone(_zone(mailbox)).date())
     if remaining <= 0:
@@ -159,12 +173,16 @@ async def claim_batch(
             Message.status == MessageStatus.queued,
             Message.send_after <= now,
             Message.direction == "outbound",
+            PERSONAL_REPLY if replies_only else true(),
         )
         .order_by(Message.send_after, Message.seq)
         .limit(min(limit, remaining))
         .with_for_update(skip_locked=True, of=_MESSAGES)
     )
     rows = [DueMessage(*row) for row in result]
+    if not rows and replies_only:
+        mailbox.next_send_at = own.opens_at
+        return Claim(mailbox, idle_reason="outside the mailbox's sending window")
     if not rows:
         return Claim(mailbox, idle_reason="nothing due")
     claim = Claim(mailbox, at=now)
@@ -174,13 +192,14 @@ async def claim_batch(
         await session.flush()
         claim.idle_reason = "outside the leads' windows" if claim.held else "nothing sendable"
         return claim
-    slots = _plan(mailbox, rows, now, now + horizon, own.closes_at)
+    closes_at = None if replies_only else own.closes_at
+    slots = _plan(mailbox, rows, now, now + horizon, closes_at)
     if rows and not slots:
         first = mailbox.last_sent_at or now
         gap_over = first + capacity.next_gap(mailbox, str(rows[0].id))
-        if own.closes_at is not None and gap_over >= own.closes_at:
+        if closes_at is not None and gap_over >= closes_at:
             mailbox.next_send_at = mailbox_window_state(
-                mailbox.window, mailbox.timezone, own.closes_at
+                mailbox.window, mailbox.timezone, closes_at
             ).opens_at
             claim.idle_reason = "outside the mailbox's sending window"
         else:

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped
 from leadflood.errors import Conflict
-from leadflood.models import Message, MessageStatus, UnsubscribeToken
+from leadflood.models import Mailbox, Message, MessageStatus, UnsubscribeToken
 from leadflood.sending.channels import Outbound, channel_of
 from leadflood.sending.outbox import MessageNotFound
 from leadflood.settings import Settings
@@ -56,6 +56,17 @@ async def kick(session: AsyncSession, mailbox_id: uuid.UUID) -> bool:
         return False
     await jobs.defer(session, DELIVER, lock=mailbox_lock(mailbox_id), mailbox_id=str(mailbox_id))
     return True
+
+
+async def wake(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> None:
+    """The dispatcher looks at this mailbox at its next turn even when it waits for its window
+    or its gap: for a message that may leave at once (a person's reply), in case the job that
+    `kick` found waiting or running has already made its last claim."""
+    await session.execute(
+        update(Mailbox)
+        .where(Mailbox.id == mailbox_id, Mailbox.next_send_at > now)
+        .values(next_send_at=now)
+    )
 
 
 class Queue:

@@ -204,6 +204,16 @@ async def _act_one(
     return EnrollmentRead.model_validate(row)
 
 
+@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentRow)
+async def get_enrollment(
+    enrollment_id: uuid.UUID, member: ViewerDep, session: SessionDep
+) -> EnrollmentRow:
+    """One enrollment: its state, why it stopped (`stop_reason`), and what it waits for."""
+    row = await enrollment.get(session, member.workspace_id, enrollment_id)
+    (found,) = await queries.enrollment_rows(session, member.workspace_id, [row])
+    return found
+
+
 @router.post("/enrollments/{enrollment_id}/pause", response_model=EnrollmentRead)
 async def pause_enrollment(
     enrollment_id: uuid.UUID, member: MemberDep, session: SessionDep

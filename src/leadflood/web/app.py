@@ -19,6 +19,8 @@ from leadflood.icps import routes as icps_api
 from leadflood.icps import views as icps_pages
 from leadflood.imports import routes as imports_api
 from leadflood.imports import views as imports_pages
+from leadflood.inbox import routes as inbox_api
+from leadflood.inbox import views as inbox_pages
 from leadflood.inbox import webhook_routes as inbound_api
 from leadflood.inbox import webhook_views as inbound_pages
 from leadflood.leads import routes as leads_api
@@ -56,6 +58,11 @@ PAGES = (
     auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
     sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, inbound_pages,
     system_pages,
+    sending_api, mailboxes_api, suppressions_api, sequences_api, inbox_api,
+)  # fmt: skip
+PAGES = (
+    auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
+    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, inbox_pages,
 )  # fmt: skip
 # Pages for people who are not users, reached from emails: no session, no CSRF token (RFC 8058
 # one-click unsubscribe POSTs come from mail providers); each authenticates by its own token.

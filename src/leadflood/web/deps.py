@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import api_keys, csrf, ratelimit, sessions, tokens
@@ -21,7 +22,7 @@ from leadflood.auth.errors import (
 )
 from leadflood.auth.principal import CurrentMember, Origin
 from leadflood.errors import AppError, Unauthorized
-from leadflood.models import ApiKey, AuthSession, Role, User, Workspace
+from leadflood.models import ApiKey, AuthSession, Role, Thread, User, Workspace
 from leadflood.runtime import Runtime
 
 SESSION_COOKIE = "lf_session"
@@ -177,8 +178,22 @@ async def _member(request: Request, session: AsyncSession, runtime: Runtime) -> 
         current_workspace=_Named(member.workspace.id, member.workspace.name),
         workspace_name=member.workspace.name,
     )
+    if identity.via == "cookie" and not request.url.path.startswith("/v1/"):
+        # The sidebar's counts, on every page (a partial index keeps this cheap).
+        _ui(request)["nav_counts"] = await nav_counts(session, member.workspace_id)
     request.state.member = member
     return member
+
+
+async def nav_counts(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, int]:
+    """The sidebar's counts: open inbox threads with something unread (the partial index
+    ix_threads_workspace_unread answers it)."""
+    unread = await session.scalar(
+        select(func.count())
+        .select_from(Thread)
+        .where(Thread.workspace_id == workspace_id, Thread.unread, Thread.state == "open")
+    )
+    return {"inbox": int(unread or 0)}
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ NAV = [
     ("leads", "Leads", "/leads"),
     ("icps", "ICPs", "/icps"),
     ("sequences", "Sequences", "/sequences"),
+    ("inbox", "Inbox", "/inbox"),
     ("outbox", "Outbox", "/outbox"),
-    ("inbox", "Inbox", None),
     ("analytics", "Analytics", None),
     ("settings", "Settings", "/settings"),
 ]
