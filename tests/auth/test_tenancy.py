@@ -14,7 +14,15 @@ from tests.auth.openapi_walk import body_for, operations
 from tests.support.accounts import Account, api_login
 
 # Create-or-replace by name: it never reaches another workspace's row (checked below).
-UPSERTS = {("put", "/v1/credentials/{provider}")}
+# Routes whose path names no row: a provider's name or an endpoint kind within the caller's own
+# workspace, or a webhook's own secret token (checked in tests/inbox/test_webhooks.py).
+UPSERTS = {
+    ("put", "/v1/credentials/{provider}"),
+    ("get", "/v1/inbound/endpoints/{kind}"),
+    ("put", "/v1/inbound/endpoints/{kind}"),
+    ("delete", "/v1/inbound/endpoints/{kind}"),
+    ("post", "/v1/inbound/{kind}/{token}"),
+}
 
 
 def _ok(response: httpx.Response, status: int = 201) -> Any:

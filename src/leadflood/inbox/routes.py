@@ -20,6 +20,7 @@ from leadflood.inbox.schemas import (
 from leadflood.models import ThreadState
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, ViewerDep
+from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/threads", tags=["inbox"])
 messages = APIRouter(prefix="/v1/messages", tags=["inbox"])
@@ -70,7 +71,12 @@ async def update_thread(
     return await queries.thread_read(session, thread)
 
 
-@router.post("/{thread_id}/reply", status_code=202, response_model=ThreadMessage)
+@router.post(
+    "/{thread_id}/reply",
+    status_code=202,
+    response_model=ThreadMessage,
+    dependencies=[Idempotent],
+)
 async def reply(
     thread_id: uuid.UUID,
     data: ReplyRequest,

@@ -52,17 +52,12 @@ from leadflood.web.render import STATIC
 # own, the ICPs' pages before the searches' ICP page (`/icps/new` is not an ICP).
 API = (
     system_api, auth_api, enrichment_api, leads_api, imports_api, icps_api, searches_api,
-    sending_api, mailboxes_api, suppressions_api, sequences_api, inbound_api,
-)  # fmt: skip
-PAGES = (
-    auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
-    sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, inbound_pages,
-    system_pages,
-    sending_api, mailboxes_api, suppressions_api, sequences_api, inbox_api,
+    sending_api, mailboxes_api, suppressions_api, sequences_api, inbox_api, inbound_api,
 )  # fmt: skip
 PAGES = (
     auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
     sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, inbox_pages,
+    inbound_pages, system_pages,
 )  # fmt: skip
 # Pages for people who are not users, reached from emails: no session, no CSRF token (RFC 8058
 # one-click unsubscribe POSTs come from mail providers); each authenticates by its own token.
