@@ -21,6 +21,7 @@ from leadflood.models import (
     EnrichmentCache,
     EnrichmentRun,
     Enrollment,
+    InboundItem,
     Lead,
     LeadImport,
     LeadImportRejection,
@@ -30,6 +31,7 @@ from leadflood.models import (
     SearchResult,
     SearchRun,
     Suppression,
+    Thread,
     Verification,
 )
 from leadflood.providers.base import Prospect
@@ -42,6 +44,7 @@ from tests.factories import (
     make_enrollment,
     make_lead,
     make_mailbox,
+    make_replied_thread,
     make_workspace,
     queue_message,
 )
@@ -373,3 +376,23 @@ async def test_bulk_delete_by_filter_runs_in_the_background_and_counts(runtime, 
     assert [lead["email"] for lead in left] == ["stays@kept.io"]
     refused = await client.post("/v1/leads/bulk/delete", json={})
     assert refused.status_code == 422
+
+
+async def test_erasure_erases_the_persons_inbound_mail(runtime, client, owner):
+    async with runtime.db.session() as session:
+        box = await make_mailbox(session, owner.workspace_id, from_email="sam@sender.example")
+        lead = await make_lead(session, owner.workspace_id, email="ada@prospect.example")
+        thread, reply = await make_replied_thread(
+            session, runtime.settings, box, lead, body="Interested, call me on +44 20 7946 0000"
+        )
+    erased = await client.post(f"/v1/leads/{lead.id}/erase")
+    assert erased.status_code == 200, erased.text
+    async with runtime.db.session() as session:
+        item = await session.get(InboundItem, reply.inbound_item_id)
+        assert item is not None and item.raw is None and item.erased_at is not None
+        kept = await session.get(Message, reply.id)
+        assert kept is not None and kept.body_text == "" and kept.from_address is None
+        assert kept.classification is not None and "evidence" not in kept.classification
+        assert kept.classification["kind"] == "reply"
+        row = await session.get(Thread, thread.id)
+        assert row is not None and row.subject == ""

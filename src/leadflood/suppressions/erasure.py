@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, case, delete, func, null, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,12 +39,14 @@ from leadflood.models import (
     DeliveryAttempt,
     EnrichmentCache,
     EnrichmentRun,
+    InboundItem,
     Lead,
     Message,
     SearchResult,
     SearchRun,
     Suppression,
     SuppressionKind,
+    Thread,
     UnsubscribeToken,
     Verification,
 )
@@ -96,6 +98,20 @@ async def _messages(session: AsyncSession, person: Person) -> int:
             body_html=None,
             headers={},
             error=None,
+            # What the rules made of it stays (kind, label, version); their evidence quotes it.
+            classification=case(
+                (Message.classification.is_(None), None),
+                else_=func.jsonb_build_object(
+                    "kind",
+                    Message.classification["kind"],
+                    "label",
+                    Message.classification["label"],
+                    "bounce_type",
+                    Message.classification["bounce_type"],
+                    "version",
+                    Message.classification["version"],
+                ),
+            ),
         )
         .returning(Message.id)
         .execution_options(synchronize_session=False)
@@ -185,8 +201,42 @@ async def _import_rejections(session: AsyncSession, person: Person) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# Every table holding a person's data beyond the lead row (which is deleted last).
+async def _inbound(session: AsyncSession, person: Person) -> int:
+    """What came in from or about the person: the raw items of their inbound messages are
+    erased (the append-only store allows exactly that: raw and payload set to NULL with the
+    time), and their conversations lose their subject."""
+    mine: list[ColumnElement[bool]] = [Message.lead_id == person.lead_id]
+    if person.emails:
+        mine.append(func.lower(Message.from_address).in_(person.emails))
+    items = select(Message.inbound_item_id).where(
+        in_workspace(Message, person.workspace_id),
+        Message.inbound_item_id.is_not(None),
+        or_(*mine),
+    )
+    erased = await session.execute(
+        update(InboundItem)
+        .where(
+            in_workspace(InboundItem, person.workspace_id),
+            InboundItem.id.in_(items),
+            InboundItem.erased_at.is_(None),
+        )
+        .values(raw=None, payload=null(), erased_at=func.now())
+        .returning(InboundItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Thread)
+        .where(in_workspace(Thread, person.workspace_id), Thread.lead_id == person.lead_id)
+        .values(subject="")
+        .execution_options(synchronize_session=False)
+    )
+    return len(erased.all())
+
+
+# Every table holding a person's data beyond the lead row (which is deleted last). Inbound
+# items first: they are found through the messages, which the next one blanks.
 SCRUBBERS: dict[str, Scrubber] = {
+    "inbound_items": _inbound,
     "messages": _messages,
     "unsubscribe_tokens": _unsubscribe_tokens,
     "enrichment": _enrichment,
