@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from leadflood import server
+from leadflood import console, server
 from leadflood.auth import cli as accounts
 from leadflood.enrichment import cli as enrichment
 from leadflood.icps import cli as icps
@@ -20,8 +22,24 @@ from leadflood.suppressions import cli as suppressions
 from leadflood.system import cli as system
 
 app = typer.Typer(
-    help="Lead Flood: self-hosted B2B outreach.", no_args_is_help=True, add_completion=False
+    help="Lead Flood: self-hosted B2B outreach.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def options(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="LEADFLOOD_DEBUG", help="Show the traceback of an error."),
+    ] = False,
+) -> None:
+    """Lead Flood: self-hosted B2B outreach."""
+    console.DEBUG["on"] = debug
+
+
 app.command()(server.up)
 app.command()(server.serve)
 app.command()(server.worker)
@@ -53,4 +71,16 @@ app.add_typer(enrichment.settings_app, name="settings")
 
 
 def main() -> None:
-    app()
+    """Errors a command did not turn into a message of its own end in one line (with
+    `--debug`, the traceback)."""
+    try:
+        app()
+    except Exception as exc:
+        if console.DEBUG["on"]:
+            raise
+        name = type(exc).__name__
+        console.err.print(
+            f"[red]unexpected_error[/red]: {name}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            "\nRun the command again with --debug to see where it happened."
+        )
+        raise SystemExit(1) from None

@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 console = Console()
 err = Console(stderr=True)
+# `leadflood --debug ...`: errors show their traceback (see cli.main).
+DEBUG = {"on": False}
 
 DataDir = Annotated[
     Path | None,
@@ -87,7 +89,28 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
         raise typer.Exit(1) from None
     if migrate:
         migrations.upgrade(url)
+    else:
+        _ready_or_migrated(url, embedded=server is not None)
     return Runtime(settings, connect(settings, url=url, server=server))
+
+
+def _ready_or_migrated(url: str, *, embedded: bool) -> None:
+    """A command run on a brand-new data directory (or an empty database) migrates it first,
+    as `up` does; an embedded database left behind by an older version is brought up to date
+    too. An external database at an older revision is an operator's call: one line says so."""
+    from leadflood.db import migrate as migrations
+
+    current, head = migrations.current_and_head(url)
+    if current == head:
+        return
+    if current is None or embedded:
+        migrations.upgrade(url)
+        return
+    err.print(
+        f"[red]database_outdated[/red]: the database is at revision {current} and this version "
+        f"needs {head}: run `leadflood db upgrade` first."
+    )
+    raise typer.Exit(1)
 
 
 # What a coroutine yields and is sent is the event loop's business (Any, as in asyncio.run).
