@@ -1,6 +1,8 @@
 """A lane's start marks: each message is marked started, and the mark committed, just before its
-own attempt, in one statement that also records the lane's previous success (the message, its
-attempt row and its enrollment's last send). One round trip in autocommit on a connection of the
+own attempt, in one statement that also records the lane's previous success (the message and
+its attempt row; the enrollment's last send follows on the job's writer, so this statement
+locks only message rows and never waits in a cycle with a reply's transaction, which locks the
+enrollment before its messages). One round trip in autocommit on a connection of the
 lane's own, with scalar parameters only: at any moment only the message in flight is in doubt,
 and a crash leaves at most one `unconfirmed` message per connection."""
 
@@ -26,10 +28,7 @@ _STEP: LiteralString = """
         UPDATE messages SET status = 'sent', sent_at = %(prev_at)s,
             provider_message_id = %(pid)s, error = NULL, updated_at = now()
         WHERE id = %(prev)s AND status = 'sending'
-        RETURNING id, workspace_id, enrollment_id
-    ), enrollment AS (
-        UPDATE enrollments AS e SET last_sent_at = %(prev_at)s, updated_at = now()
-        FROM prev WHERE e.id = prev.enrollment_id
+        RETURNING id, workspace_id
     ), attempt AS (
         INSERT INTO delivery_attempts
             (id, workspace_id, message_id, attempt, at, code, text, classification)

@@ -85,6 +85,16 @@ _MAILBOX_SENT: LiteralString = """
 """
 
 
+_ENROLLMENT_SENT: LiteralString = """
+    UPDATE enrollments SET last_sent_at = GREATEST(last_sent_at, %(at)s), updated_at = now()
+    WHERE id = %(id)s
+"""
+
+
+def enrollment_sent(enrollment_id: uuid.UUID, at: datetime) -> Sql:
+    return Sql(_ENROLLMENT_SENT, {"id": enrollment_id, "at": at})
+
+
 def mailbox_sent(mailbox_id: uuid.UUID, at: datetime) -> Sql:
     return Sql(_MAILBOX_SENT, {"id": mailbox_id, "at": at})
 

@@ -198,9 +198,15 @@ async def _lane(
                 continue
             success = outcomes.Sent(claimed, result, clock())
             report.last_sent_at = max(report.last_sent_at or at, success.at)
+            # The mailbox row first, as claims lock it first: the two never wait in a cycle.
+            follow = []
             if not back_to_back(mailbox):
                 # With a gap, the next claim plans from the mailbox's last send.
-                writer.submit([outcomes.mailbox_sent(mailbox.id, success.at)])
+                follow.append(outcomes.mailbox_sent(mailbox.id, success.at))
+            if claimed.enrollment_id is not None:
+                follow.append(outcomes.enrollment_sent(claimed.enrollment_id, success.at))
+            if follow:
+                writer.submit(follow)
         await marks.step(None, clock(), success)
         report.sent += success is not None
         broken = False
