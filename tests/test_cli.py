@@ -41,6 +41,10 @@ def test_a_command_on_a_brand_new_data_directory_migrates_it_first(tmp_path: Pat
     listed = _fresh(tmp_path, "leads", "list", "--workspace", "Acme")
     assert listed.returncode == 0, listed.stderr
     assert "Traceback" not in listed.stderr + listed.stdout
+    # A one-off command's answer is its output: no log lines unless asked for.
+    assert listed.stderr.strip() == "", listed.stderr
+    verbose = _fresh(tmp_path, "--verbose", "leads", "list", "--workspace", "Acme")
+    assert verbose.returncode == 0, verbose.stderr
 
 
 def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path, database_url: str) -> None:

@@ -35,9 +35,13 @@ def options(
         bool,
         typer.Option("--debug", envvar="LEADFLOOD_DEBUG", help="Show the traceback of an error."),
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Print the log lines of a one-off command.")
+    ] = False,
 ) -> None:
     """Lead Flood: self-hosted B2B outreach."""
     console.DEBUG["on"] = debug
+    console.DEBUG["verbose"] = verbose
 
 
 app.command()(server.up)

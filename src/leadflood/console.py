@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -27,7 +28,7 @@ T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
 # `leadflood --debug ...`: errors show their traceback (see cli.main).
-DEBUG = {"on": False}
+DEBUG = {"on": False, "verbose": False}
 
 DataDir = Annotated[
     Path | None,
@@ -75,13 +76,17 @@ def clean_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
+def build_runtime(settings: Settings, *, migrate: bool = False, service: bool = False) -> Runtime:
+    """A runtime for a command. A one-off command logs only warnings and errors (its output is
+    its answer) unless LOG_LEVEL or --verbose asks for more; `service` (up, serve, worker) logs
+    at LOG_LEVEL."""
     from leadflood.db import migrate as migrations
     from leadflood.db.engine import connect, resolve_url
     from leadflood.logging import configure_logging
     from leadflood.runtime import Runtime
 
-    configure_logging(settings.log_level, settings.log_format)
+    asked = service or DEBUG["verbose"] or "LOG_LEVEL" in os.environ
+    configure_logging(settings.log_level if asked else "warning", settings.log_format)
     try:
         url, server = resolve_url(settings)
     except Exception as exc:  # one clear line instead of a traceback

@@ -34,7 +34,7 @@ def up(
     """Run everything: database (embedded unless DATABASE_URL is set), migrations, the API and
     web UI, and a worker. Ctrl-C stops all of it."""
     settings = served_at(settings_from(data_dir), host, port)
-    runtime = build_runtime(settings, migrate=True)
+    runtime = build_runtime(settings, migrate=True, service=True)
     demo_run = None
     if demo:
         from leadflood import demo as demo_mode
@@ -94,7 +94,15 @@ async def _serve_all(runtime: Runtime, *, host: str, port: int, concurrency: int
             yield  # signals are handled below, for the server and the worker together
 
     server = Server(
-        uvicorn.Config(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            create_app(runtime),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=bool(runtime.settings.trusted_proxies),
+            forwarded_allow_ips=runtime.settings.forwarded_allow_ips,
+        )
     )
     worker_task = asyncio.create_task(_supervise_worker(runtime, concurrency))
 
@@ -177,7 +185,7 @@ def serve(
     settings = served_at(settings_from(data_dir), host, port)
     os.environ["PUBLIC_URL"] = settings.public_url  # the HTTP processes build their own
     if settings.embedded:
-        build_runtime(settings, migrate=True)
+        build_runtime(settings, migrate=True, service=True)
         from leadflood.db import embedded
 
         _, url = embedded.start(settings.data_dir)
@@ -191,6 +199,8 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
@@ -205,7 +215,7 @@ def worker(
     from leadflood.db.outages import DatabaseMisconfigured
 
     settings = settings_from(data_dir)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, service=True)
 
     async def main() -> None:
         try:

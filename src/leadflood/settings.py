@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     encryption_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("ENCRYPTION_KEYS", "encryption_keys")
     )
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks, comma
+    # separated). None by default: a client cannot pose as another address with a header.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("TRUSTED_PROXIES", "trusted_proxies")
+    )
+    # When set, /metrics answers only `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(None, validation_alias=AliasChoices("METRICS_TOKEN"))
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("CORS_ORIGINS", "cors_origins")
     )
@@ -167,7 +174,9 @@ class Settings(BaseSettings):
             raise ValueError("must name a database, e.g. postgresql://localhost/leadflood")
         return value.strip()
 
-    @field_validator("test_recipients", "encryption_keys", "cors_origins", mode="before")
+    @field_validator(
+        "test_recipients", "encryption_keys", "cors_origins", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -206,6 +215,12 @@ class Settings(BaseSettings):
         say no worker is running."""
         seconds = self.worker_stale_seconds or 3 * self.worker_heartbeat_seconds
         return timedelta(seconds=seconds)
+
+    @property
+    def forwarded_allow_ips(self) -> str:
+        """Forwarded headers are read only from TRUSTED_PROXIES (uvicorn would otherwise trust
+        127.0.0.1, letting a local client forge its address); "" reads them from nobody."""
+        return ",".join(self.trusted_proxies)
 
     @property
     def secure_cookies(self) -> bool:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db import migrate
+from leadflood.models import Mailbox, MailboxState
 from leadflood.runtime import Runtime
+from leadflood.settings import Settings
 from leadflood.system import service as system
 
 
@@ -74,6 +78,9 @@ async def run(runtime: Runtime) -> list[Check]:
         imap = await _imap_check(session, settings.imap_poll_seconds)
         if imap is not None:
             checks.append(imap)
+        links = await _links_check(session, settings)
+        if links is not None:
+            checks.append(links)
     for provider, configured in runtime.providers.configured().items():
         in_use = provider == settings.enricher
         if in_use or configured:
@@ -174,4 +181,42 @@ async def _imap_check(session: AsyncSession, poll_default: int) -> Check | None:
         + "; ".join(problems)
         + " — fix the IMAP settings on the mailbox page (or `leadflood mailboxes set-imap`), "
         "then `leadflood mailboxes sync ID`",
+    )
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why recipients of real mail could not use links to `url` (None: they can)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https":
+        return "it is plain HTTP"
+    if host in ("localhost", "") or host.endswith((".localhost", ".local", ".internal")):
+        return "it names this machine or a private network"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_private or address.is_link_local:
+        return "it is a loopback or private address"
+    return None
+
+
+async def _links_check(session: AsyncSession, settings: Settings) -> Check | None:
+    """Unsubscribe links in real mail must open for the recipient: PUBLIC_URL public, https.
+    Mailboxes that deliver to a local catcher (the demo) and TEST_MODE send no real mail."""
+    if settings.test_mode:
+        return None
+    rows = await session.execute(select(Mailbox.config).where(Mailbox.state == MailboxState.active))
+    real = [config for (config,) in rows if not (config or {}).get("catcher_dir")]
+    if not real:
+        return None
+    reason = unreachable_reason(settings.public_url)
+    if reason is None:
+        return Check("links in email", True, f"unsubscribe links open at {settings.public_url}")
+    return Check(
+        "links in email",
+        False,
+        f"{len(real)} mailbox(es) send real mail whose unsubscribe links point at "
+        f"{settings.public_url}, and {reason}: set PUBLIC_URL to the https:// address where "
+        "this instance is reachable from the internet, then restart",
     )

@@ -44,7 +44,15 @@ from leadflood.system import views as system_pages
 from leadflood.web import error_handlers as api_errors
 from leadflood.web import idempotency
 from leadflood.web.deps import verify_csrf
-from leadflood.web.middleware import BodyLimit, Cors, CsrfCookie, RequestContext, SecurityHeaders
+from leadflood.web.middleware import (
+    BodyLimit,
+    Cors,
+    CsrfCookie,
+    MetricsGuard,
+    NoStore,
+    RequestContext,
+    SecurityHeaders,
+)
 from leadflood.web.render import STATIC
 
 # Each feature's API routers and pages (its `routes.routers()`, `views.routers()`), feature by
@@ -111,11 +119,13 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     for router in PUBLIC:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/metrics", make_asgi_app())
+    config = runtime.settings if runtime is not None else (settings or get_settings())
+    app.mount("/metrics", MetricsGuard(make_asgi_app(), config.metrics_token))
     app.add_middleware(api_errors.CatchAll)
     # Outside the catch-all, so it sees the 500 of a crash and frees the request's key.
     app.add_middleware(idempotency.IdempotencyRecorder)
     app.add_middleware(CsrfCookie)
+    app.add_middleware(NoStore)
     app.add_middleware(BodyLimit)
     app.add_middleware(Cors)
     app.add_middleware(SecurityHeaders)

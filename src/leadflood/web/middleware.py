@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 import uuid
@@ -276,3 +277,62 @@ class Cors:
                 else self.app
             )
         await self._inner(scope, receive, send)
+
+
+class NoStore:
+    """Responses to a signed-in request (a session cookie, an API key or a bearer token) are
+    never kept by a browser or a shared cache: `Cache-Control: no-store`, unless the route set
+    its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _signed_in(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def _signed_in(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name in (b"authorization", b"x-api-key"):
+            return True
+        if name == b"cookie" and b"lf_session=" in value:
+            return True
+    return False
+
+
+class MetricsGuard:
+    """/metrics behind `Authorization: Bearer METRICS_TOKEN` when a token is set."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.expected is not None and scope["type"] == "http":
+            given = dict(scope.get("headers", [])).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"www-authenticate", b'Bearer realm="metrics"'),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"metrics need the token\n"})
+                return
+        await self.app(scope, receive, send)
