@@ -59,3 +59,14 @@ async def test_doctor_fails_when_real_mail_would_link_to_this_machine(runtime: R
         runtime.db,
     )
     assert {c.name: c for c in await doctor.run(public)}["links in email"].ok
+
+
+async def test_a_not_found_page_keeps_the_app_around_it_when_signed_in(
+    anon_client: Any, owner: Any
+) -> None:
+    from tests.support.accounts import browser_login
+
+    await browser_login(anon_client, owner)
+    page = await anon_client.get("/no/such/page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert owner.workspace_name in page.text and 'href="/inbox"' in page.text

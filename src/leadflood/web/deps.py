@@ -185,6 +185,22 @@ async def _member(request: Request, session: AsyncSession, runtime: Runtime) -> 
     return member
 
 
+async def page_chrome(request: Request) -> None:
+    """The signed-in user's sidebar and workspace on a page that ended before any dependency
+    looked them up (an unknown address, an error): best effort, never an error of its own."""
+    ui = getattr(request.state, "ui", None) or {}
+    runtime = getattr(request.app.state, "runtime", None)
+    if ui.get("current_workspace") is not None or runtime is None:
+        return
+    if SESSION_COOKIE not in request.cookies:
+        return
+    try:
+        async with runtime.db.session() as session:
+            await _member(request, session, runtime)
+    except Exception:  # an expired session, a database away: the plain page will do
+        return
+
+
 async def nav_counts(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, int]:
     """The sidebar's counts: open inbox threads with something unread (the partial index
     ix_threads_workspace_unread answers it)."""

@@ -101,9 +101,18 @@ def respond(
     return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
+async def _chrome(request: Request) -> None:
+    """An error page for a signed-in user keeps the app around it (sidebar, workspace)."""
+    if _wants_html(request):
+        from leadflood.web.deps import page_chrome
+
+        await page_chrome(request)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
+        await _chrome(request)
         headers = None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
@@ -112,6 +121,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProviderNotConfiguredError)
     async def provider_missing(request: Request, exc: ProviderNotConfiguredError) -> Response:
+        await _chrome(request)
         return respond(
             request, 503, "provider_not_configured", str(exc), {"provider": exc.provider}
         )
@@ -130,6 +140,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        await _chrome(request)
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return respond(request, exc.status_code, code, str(exc.detail), None, exc.headers)
 
