@@ -122,11 +122,18 @@ async def ingest_imap(
 
 
 async def process_pending(session: AsyncSession, *, limit: int = 100) -> int:
-    """Process stored items not processed yet (raw mail); how many were processed."""
+    """Process stored items not processed yet (raw mail or payloads); how many were recorded.
+    An item whose processing fails again keeps its error and waits for the next run; the
+    others of the batch go through."""
     done = 0
     for item in await store.unprocessed(session, limit=limit):
-        if await process_item(session, item, now=datetime.now(UTC)) is not None:
-            done += 1
+        try:
+            async with session.begin_nested():
+                if await process_item(session, item, now=datetime.now(UTC)) is not None:
+                    done += 1
+        except Exception as exc:
+            log.exception("inbox.processing_failed", item=str(item.id))
+            await store.mark_processed(session, item.id, error=f"{type(exc).__name__}: {exc}")
     return done
 
 

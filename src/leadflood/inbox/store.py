@@ -137,12 +137,13 @@ async def known_keys(
 
 
 async def unprocessed(session: AsyncSession, *, limit: int = 100) -> list[InboundItem]:
-    """Items not processed yet, oldest first, locked for this transaction (SKIP LOCKED: many
+    """Items not processed yet, the least tried then the oldest first (an item that keeps
+    failing does not hold back the others), locked for this transaction (SKIP LOCKED: many
     workers share the backlog)."""
     query = (
         select(InboundItem)
         .where(InboundItem.processed_at.is_(None))
-        .order_by(InboundItem.received_at)
+        .order_by(InboundItem.attempts, InboundItem.received_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
