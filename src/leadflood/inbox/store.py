@@ -166,6 +166,16 @@ async def mark_processed(
     )
 
 
+async def mark_all_processed(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> None:
+    """`mark_processed` (done) for a batch, in one statement."""
+    if item_ids:
+        await session.execute(
+            update(InboundItem)
+            .where(InboundItem.id.in_(list(item_ids)))
+            .values(processed_at=func.now(), process_error=None, attempts=InboundItem.attempts + 1)
+        )
+
+
 async def reprocess(
     session: AsyncSession, workspace_id: uuid.UUID, item_ids: Sequence[uuid.UUID]
 ) -> int:

@@ -75,8 +75,11 @@ def return_date(sent: Sent) -> date:
 def build_answer(sent: Sent, *, at: datetime) -> bytes | None:
     """The raw answer to `sent` arriving at `at`, or None when this recipient never answers."""
     kind = answer_kind(sent.to_address)
-    if kind is None:
-        return None
+    return None if kind is None else build(sent, kind, at=at)
+
+
+def build(sent: Sent, kind: str, *, at: datetime) -> bytes:
+    """The answer of `kind` ("bounce" or one of REPLY_KINDS) to `sent`, whoever received it."""
     if kind == "bounce":
         return _dsn(sent, at)
     return _reply(sent, kind, at)
