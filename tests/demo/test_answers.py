@@ -120,3 +120,11 @@ async def test_each_kind_of_answer_arrives_with_its_label_and_effect_once(
         assert untouched.id not in inbound  # type: ignore[attr-defined]
         assert states[untouched.id].state == EnrollmentState.active  # type: ignore[attr-defined]
     assert too_soon.id in inbound
+
+
+def test_the_answers_run_every_15_seconds_in_the_worker() -> None:
+    from leadflood import jobs
+
+    jobs.app.perform_import_paths()
+    periodic = {p.periodic_id: p.cron for p in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert periodic["demo-sandbox-answers"] == "* * * * * */15"

@@ -97,3 +97,11 @@ async def test_the_backlog_job_records_items_left_unprocessed_after_a_failure(
         assert item.attempts == 2
         stopped = await session.get(Enrollment, enrollment.id)
         assert stopped is not None and stopped.state == EnrollmentState.stopped
+
+
+def test_the_backlog_is_processed_every_minute_in_the_worker() -> None:
+    from leadflood import jobs
+
+    jobs.app.perform_import_paths()
+    periodic = {p.periodic_id: p.cron for p in jobs.app.periodic_registry.periodic_tasks.values()}
+    assert periodic["inbox-process-pending"] == "* * * * *"
