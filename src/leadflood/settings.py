@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         le=10,
         validation_alias=AliasChoices("SANDBOX_SEARCH_DELAY", "sandbox_search_delay"),
     )
+    # How long after a send the sandbox's simulated recipients answer (the demo's replies,
+    # out-of-office notices and bounces).
+    sandbox_answer_delay_seconds: float = Field(
+        20.0, ge=0, le=86_400, validation_alias=AliasChoices("SANDBOX_ANSWER_DELAY_SECONDS")
+    )
     worker_heartbeat_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("WORKER_HEARTBEAT_SECONDS")
     )

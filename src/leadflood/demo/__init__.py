@@ -1,7 +1,9 @@
 """`leadflood up --demo`: everything a first visit needs, behind one entry point. A demo
 workspace and a user to sign in with (`account.py`), a local SMTP catcher in this process that
 keeps every message it receives (`catcher.py`), the demo mailbox pointing at it, and a ready
-three-step sequence (`sequence.py`). Idempotent: running it again finds what the first run made."""
+three-step sequence (`sequence.py`). The sandbox's simulated recipients answer what the demo
+mailbox sends them (`answers.py`, run by the `demo.sandbox_answers` periodic job).
+Idempotent: running it again finds what the first run made."""
 
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ def start(runtime: Runtime, url: str) -> Demo:
     )
     console.print(
         f"Demo SMTP catcher on 127.0.0.1:{catcher.port}: the demo mailbox sends there and the "
-        f"Outbox shows what left. Ready sequence: [bold]{name}[/bold] (draft)."
+        f"Outbox shows what left. Ready sequence: [bold]{name}[/bold] (draft). Sandbox leads "
+        f"answer about {runtime.settings.sandbox_answer_delay_seconds:.0f} s after each send "
+        "(replies, out-of-office notices, bounces) and their answers reach the Inbox."
     )
     return Demo(seeded, catcher)

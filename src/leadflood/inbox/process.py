@@ -81,9 +81,10 @@ async def ingest(
     now = now or datetime.now(UTC)
     report = IngestReport()
     kept: list[tuple[store.RawMail, Understood, threading.Target]] = []
+    own = await threading.own_addresses(session, workspace_id)
     for mail in mails:
         understood = understand(mail.raw, mail.delivered_at or now)
-        if await threading.is_ours(session, workspace_id, understood.facts):
+        if await threading.is_ours(session, workspace_id, understood.facts, own=own):
             report.own += 1
             continue
         target = await threading.find(session, workspace_id, understood.facts)
@@ -101,7 +102,10 @@ async def ingest(
     items = (await session.scalars(select(InboundItem).where(InboundItem.id.in_(stored)))).all()
     for item in items:
         understood, target = by_key[item.dedupe_key]
-        await _record(session, item, understood, target, now)
+        # Stored in this transaction: no message records it yet.
+        await _record(session, item, understood, target, now, fresh=True)
+    await store.mark_all_processed(session, stored)
+    await session.flush()
     report.stored = stored
     return report
 
@@ -122,11 +126,18 @@ async def ingest_imap(
 
 
 async def process_pending(session: AsyncSession, *, limit: int = 100) -> int:
-    """Process stored items not processed yet (raw mail); how many were processed."""
+    """Process stored items not processed yet (raw mail or payloads); how many were recorded.
+    An item whose processing fails again keeps its error and waits for the next run; the
+    others of the batch go through."""
     done = 0
     for item in await store.unprocessed(session, limit=limit):
-        if await process_item(session, item, now=datetime.now(UTC)) is not None:
-            done += 1
+        try:
+            async with session.begin_nested():
+                if await process_item(session, item, now=datetime.now(UTC)) is not None:
+                    done += 1
+        except Exception as exc:
+            log.exception("inbox.processing_failed", item=str(item.id))
+            await store.mark_processed(session, item.id, error=f"{type(exc).__name__}: {exc}")
     return done
 
 
@@ -171,11 +182,18 @@ async def _record(
     understood: Understood,
     target: threading.Target,
     now: datetime,
+    *,
+    fresh: bool = False,
 ) -> Message | None:
-    existing = await session.scalar(select(Message.id).where(Message.inbound_item_id == item.id))
-    if existing is not None:
-        await store.mark_processed(session, item.id)
-        return None
+    """Record the item as an inbound message and apply its effects. `fresh`: the item was
+    stored in this transaction (nothing records it yet) and the caller marks it processed."""
+    if not fresh:
+        existing = await session.scalar(
+            select(Message.id).where(Message.inbound_item_id == item.id)
+        )
+        if existing is not None:
+            await store.mark_processed(session, item.id)
+            return None
     result, parsed = understood.result, understood.parsed
     sender: str | None
     text: str | None
@@ -211,7 +229,8 @@ async def _record(
     )
     session.add(message)
     _touch(thread, result, message.sent_at or now)
-    await store.mark_processed(session, item.id)
+    if not fresh:
+        await store.mark_processed(session, item.id)
     await session.flush()
     log.info(
         "inbox.processed", item=str(item.id), kind=result.kind, label=result.label,

@@ -137,12 +137,13 @@ async def known_keys(
 
 
 async def unprocessed(session: AsyncSession, *, limit: int = 100) -> list[InboundItem]:
-    """Items not processed yet, oldest first, locked for this transaction (SKIP LOCKED: many
+    """Items not processed yet, the least tried then the oldest first (an item that keeps
+    failing does not hold back the others), locked for this transaction (SKIP LOCKED: many
     workers share the backlog)."""
     query = (
         select(InboundItem)
         .where(InboundItem.processed_at.is_(None))
-        .order_by(InboundItem.received_at)
+        .order_by(InboundItem.attempts, InboundItem.received_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -163,6 +164,16 @@ async def mark_processed(
             attempts=InboundItem.attempts + 1,
         )
     )
+
+
+async def mark_all_processed(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> None:
+    """`mark_processed` (done) for a batch, in one statement."""
+    if item_ids:
+        await session.execute(
+            update(InboundItem)
+            .where(InboundItem.id.in_(list(item_ids)))
+            .values(processed_at=func.now(), process_error=None, attempts=InboundItem.attempts + 1)
+        )
 
 
 async def reprocess(

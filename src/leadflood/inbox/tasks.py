@@ -118,3 +118,27 @@ async def recover_all(runtime: Runtime) -> int:
         if await sync.queue(runtime.db, mailbox_id, recovery=True) is not None:
             deferred += 1
     return deferred
+
+
+@jobs.app.periodic(cron="* * * * *", periodic_id="inbox-process-pending")
+@jobs.app.task(
+    name="inbox.process_pending", pass_context=True, queueing_lock="inbox.process_pending"
+)
+async def process_pending_task(context: JobContext, timestamp: int) -> None:
+    runtime: Runtime = context.additional_context["runtime"]
+    await process_backlog(runtime)
+
+
+async def process_backlog(runtime: Runtime, *, batch: int = 100, batches: int = 10) -> int:
+    """Process stored items left unprocessed (a failed processing, tried again after a fix),
+    a batch per transaction, until a batch is not full; how many were recorded."""
+    done = 0
+    for _ in range(batches):
+        async with runtime.db.session() as session:
+            recorded = await process.process_pending(session, limit=batch)
+        done += recorded
+        if recorded < batch:
+            break
+    if done:
+        log.info("inbox.backlog_processed", recorded=done)
+    return done

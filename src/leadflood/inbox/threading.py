@@ -66,9 +66,14 @@ async def own_addresses(session: AsyncSession, workspace_id: uuid.UUID) -> set[s
     return {a.lower() for row in rows for a in row if a}
 
 
-async def is_ours(session: AsyncSession, workspace_id: uuid.UUID, facts: Facts) -> bool:
-    """A copy of a message we sent (Sent folder, BCC) or mail from our own addresses."""
-    if facts.sender.lower() in await own_addresses(session, workspace_id):
+async def is_ours(
+    session: AsyncSession, workspace_id: uuid.UUID, facts: Facts, *, own: set[str] | None = None
+) -> bool:
+    """A copy of a message we sent (Sent folder, BCC) or mail from our own addresses (`own`:
+    the workspace's `own_addresses`, read once for a batch)."""
+    if own is None:
+        own = await own_addresses(session, workspace_id)
+    if facts.sender.lower() in own:
         return True
     if not facts.message_id:
         return False
