@@ -84,6 +84,14 @@ class Gate:
         return state
 
 
+def bind_of(session: AsyncSession) -> Bind:
+    """The database of a caller's session, on which the breaker writes its own transactions."""
+    bind = session.bind
+    if bind is None:  # pragma: no cover - every session of the app is bound
+        raise RuntimeError("the session is not bound to a database")
+    return bind
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
