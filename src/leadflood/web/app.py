@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import make_asgi_app
 
 from leadflood import __version__
 from leadflood.auth import routes as auth_api
@@ -111,7 +110,6 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     for router in PUBLIC:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/metrics", make_asgi_app())
     app.add_middleware(api_errors.CatchAll)
     # Outside the catch-all, so it sees the 500 of a crash and frees the request's key.
     app.add_middleware(idempotency.IdempotencyRecorder)

@@ -1,4 +1,5 @@
-"""Circuit breakers per provider and account, shared by every worker.
+"""Circuit breakers per provider and account, shared by every worker; and the indexes that
+keep /metrics' counts of recent job events, send attempts and inbound messages cheap.
 
 Revision ID: 0022
 Revises: 0019
@@ -33,6 +34,20 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_index("ix_delivery_attempts_at", "delivery_attempts", ["at"])
+    op.create_index(
+        "ix_messages_inbound_created",
+        "messages",
+        ["created_at"],
+        postgresql_where=sa.text("direction = 'inbound'"),
+    )
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS procrastinate_events_at_idx ON procrastinate_events (at)"
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS procrastinate_events_at_idx")
+    op.drop_index("ix_messages_inbound_created", table_name="messages")
+    op.drop_index("ix_delivery_attempts_at", table_name="delivery_attempts")
     op.drop_table("breakers")
