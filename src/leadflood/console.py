@@ -73,13 +73,17 @@ def clean_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
+def build_runtime(
+    settings: Settings, *, migrate: bool = False, service: str = "leadflood-cli"
+) -> Runtime:
     from leadflood.db import migrate as migrations
     from leadflood.db.engine import connect, resolve_url
     from leadflood.logging import configure_logging
     from leadflood.runtime import Runtime
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level, settings.log_format, service=service, env=settings.environment
+    )
     try:
         url, server = resolve_url(settings)
     except Exception as exc:  # one clear line instead of a traceback

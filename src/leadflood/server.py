@@ -34,7 +34,7 @@ def up(
     """Run everything: database (embedded unless DATABASE_URL is set), migrations, the API and
     web UI, and a worker. Ctrl-C stops all of it."""
     settings = served_at(settings_from(data_dir), host, port)
-    runtime = build_runtime(settings, migrate=True)
+    runtime = build_runtime(settings, migrate=True, service="leadflood")
     demo_run = None
     if demo:
         from leadflood import demo as demo_mode
@@ -205,7 +205,7 @@ def worker(
     from leadflood.db.outages import DatabaseMisconfigured
 
     settings = settings_from(data_dir)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, service="leadflood-worker")
 
     async def main() -> None:
         try:

@@ -82,7 +82,9 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
             yield
             return
         config = settings or get_settings()
-        configure_logging(config.log_level, config.log_format)
+        configure_logging(
+            config.log_level, config.log_format, service="leadflood-web", env=config.environment
+        )
         own = Runtime(config, connect(config))
         app.state.runtime = own
         try:
