@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from leadflood.logging import bound_context, configure_logging, get_logger
+from leadflood.logging import configure_logging
 
 
 def _lines(err: str) -> list[dict]:
@@ -61,8 +61,13 @@ async def test_a_request_by_api_key_names_the_key_and_no_user(logs, client) -> N
     assert access["api_key_id"] and access["user_id"] is None
 
 
-def test_job_lines_carry_job_id_and_attempt(logs) -> None:
-    with bound_context(job_id=7, attempt=2, task="leads.enrich"):
-        get_logger("t").info("job.step")
-    (line,) = _lines(logs.readouterr())
-    assert (line["job_id"], line["attempt"], line["service"]) == (7, 2, "leadflood-web")
+async def test_job_lines_carry_job_id_and_attempt(logs, runtime) -> None:
+    """A real worker runs a job that fails: its lines name the job, the run and the task."""
+    from tests.support.dead_jobs import TASK, make_dead_jobs
+
+    logs.readouterr()
+    (job_id,) = await make_dead_jobs(runtime, None)
+    failed = [line for line in _lines(logs.readouterr()) if line["event"] == "job.failed"]
+    assert failed and all(line["job_id"] == job_id for line in failed)
+    assert [line["attempt"] for line in failed] == [1]
+    assert failed[0]["task"] == TASK and failed[0]["service"] == "leadflood-web"
