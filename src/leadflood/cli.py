@@ -49,6 +49,8 @@ app.command()(server.serve)
 app.command()(server.worker)
 app.command()(system.doctor)
 app.command()(server.openapi)
+app.command()(system.backup)
+app.command()(system.restore)
 app.add_typer(system.db_app, name="db")
 app.add_typer(system.jobs_app, name="jobs")
 # `leadflood leads import|enrich|verify`: the imports and enrichment features act on leads.

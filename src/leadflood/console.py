@@ -76,17 +76,24 @@ def clean_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def build_runtime(settings: Settings, *, migrate: bool = False, service: bool = False) -> Runtime:
-    """A runtime for a command. A one-off command logs only warnings and errors (its output is
-    its answer) unless LOG_LEVEL or --verbose asks for more; `service` (up, serve, worker) logs
-    at LOG_LEVEL."""
+def build_runtime(
+    settings: Settings, *, migrate: bool = False, service: str | None = None
+) -> Runtime:
+    """A runtime for a command. A one-off command (`service` None, logged as leadflood-cli)
+    logs only warnings and errors (its output is its answer) unless LOG_LEVEL or --verbose asks
+    for more; a `service` (up, serve, worker) logs at LOG_LEVEL under its name."""
     from leadflood.db import migrate as migrations
     from leadflood.db.engine import connect, resolve_url
     from leadflood.logging import configure_logging
     from leadflood.runtime import Runtime
 
-    asked = service or DEBUG["verbose"] or "LOG_LEVEL" in os.environ
-    configure_logging(settings.log_level if asked else "warning", settings.log_format)
+    asked = service is not None or DEBUG["verbose"] or "LOG_LEVEL" in os.environ
+    configure_logging(
+        settings.log_level if asked else "warning",
+        settings.log_format,
+        service=service or "leadflood-cli",
+        env=settings.environment,
+    )
     try:
         url, server = resolve_url(settings)
     except Exception as exc:  # one clear line instead of a traceback
@@ -94,26 +101,31 @@ def build_runtime(settings: Settings, *, migrate: bool = False, service: bool = 
         raise typer.Exit(1) from None
     if migrate:
         migrations.upgrade(url)
-    else:
+    elif service is None:
         _ready_or_migrated(url, embedded=server is not None)
     return Runtime(settings, connect(settings, url=url, server=server))
 
 
 def _ready_or_migrated(url: str, *, embedded: bool) -> None:
-    """A command run on a brand-new data directory (or an empty database) migrates it first,
-    as `up` does; an embedded database left behind by an older version is brought up to date
-    too. An external database at an older revision is an operator's call: one line says so."""
+    """A one-off command on a brand-new data directory migrates its embedded database first, as
+    `up` does (and brings one left by an older version up to date). An external database
+    without the schema, or at an older revision, is an operator's call: one line says so.
+    (`serve` and `worker` check the schema themselves.)"""
     from leadflood.db import migrate as migrations
 
-    current, head = migrations.current_and_head(url)
+    try:
+        current, head = migrations.current_and_head(url)
+    except Exception:  # unreachable or refused: the command reports it in its own way
+        return
     if current == head:
         return
-    if current is None or embedded:
+    if embedded:
         migrations.upgrade(url)
         return
+    where = "has no schema yet" if current is None else f"is at revision {current}"
     err.print(
-        f"[red]database_outdated[/red]: the database is at revision {current} and this version "
-        f"needs {head}: run `leadflood db upgrade` first."
+        f"[red]database_outdated[/red]: the database {where} and this version needs {head}: "
+        "run `leadflood db upgrade` first."
     )
     raise typer.Exit(1)
 

@@ -13,8 +13,26 @@ bind_context = structlog.contextvars.bind_contextvars
 clear_context = structlog.contextvars.clear_contextvars
 bound_context = structlog.contextvars.bound_contextvars
 
+# Fields of the process that every line carries: which service (web, worker, cli) in which
+# environment. Not context variables: a request's `clear_context()` must not drop them.
+_PROCESS: dict[str, str] = {"service": "leadflood"}
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
+
+def _process_fields(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key, value in _PROCESS.items():
+        event.setdefault(key, value)
+    return event
+
+
+def configure_logging(
+    level: str = "info", fmt: str = "json", *, service: str | None = None, env: str | None = None
+) -> None:
+    """`service` names the process's role (leadflood-web, leadflood-worker, leadflood-cli);
+    `env` the deployment (LEADFLOOD_ENV)."""
+    if service is not None:
+        _PROCESS["service"] = service
+    if env is not None:
+        _PROCESS["env"] = env
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -22,6 +40,7 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _process_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -34,7 +34,7 @@ def up(
     """Run everything: database (embedded unless DATABASE_URL is set), migrations, the API and
     web UI, and a worker. Ctrl-C stops all of it."""
     settings = served_at(settings_from(data_dir), host, port)
-    runtime = build_runtime(settings, migrate=True, service=True)
+    runtime = build_runtime(settings, migrate=True, service="leadflood")
     demo_run = None
     if demo:
         from leadflood import demo as demo_mode
@@ -185,7 +185,7 @@ def serve(
     settings = served_at(settings_from(data_dir), host, port)
     os.environ["PUBLIC_URL"] = settings.public_url  # the HTTP processes build their own
     if settings.embedded:
-        build_runtime(settings, migrate=True, service=True)
+        build_runtime(settings, migrate=True, service="leadflood-web")
         from leadflood.db import embedded
 
         _, url = embedded.start(settings.data_dir)
@@ -215,7 +215,7 @@ def worker(
     from leadflood.db.outages import DatabaseMisconfigured
 
     settings = settings_from(data_dir)
-    runtime = build_runtime(settings, service=True)
+    runtime = build_runtime(settings, service="leadflood-worker")
 
     async def main() -> None:
         try:

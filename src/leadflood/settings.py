@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     sending_connections: int = Field(
         2, ge=1, le=10, validation_alias=AliasChoices("SENDING_CONNECTIONS")
     )
+    # Circuit breakers (system/breakers.py): this many temporary failures in a row open a
+    # provider account's breaker for the cool-down; then one probe call decides.
+    breaker_failures: int = Field(5, ge=1, validation_alias=AliasChoices("BREAKER_FAILURES"))
+    breaker_cool_down_seconds: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("BREAKER_COOL_DOWN_SECONDS")
+    )
     sending_reconcile_seconds: float = Field(
         300.0, ge=5, validation_alias=AliasChoices("SENDING_RECONCILE_SECONDS")
     )

@@ -164,3 +164,62 @@ async def test_clearing_the_waterfall_is_refused_but_the_budget_may_be_unset(cli
     assert refused.status_code == 422
     unlimited = await client.put("/v1/settings/enrichment", json={"monthly_budget": None})
     assert unlimited.status_code == 200 and unlimited.json()["monthly_budget"] is None
+
+
+async def test_an_outage_opens_the_providers_breaker_and_the_waterfall_skips_it(
+    runtime, owner
+) -> None:
+    """Hunter answering 503 opens its breaker for the workspace after BREAKER_FAILURES leads:
+    the next leads do not call it (no request, no run) and go on to the next enricher."""
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+    from sqlalchemy import update
+
+    from leadflood.models import Breaker
+    from leadflood.providers.hunter import HunterClient
+
+    calls: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(503, json={"errors": [{"details": "down"}]})
+
+    hunter = HunterClient("hk", transport=httpx.MockTransport(handle))
+    good = Scripted("good", {"title": "CEO", "company_name": "Acme", "country": "US"})
+    threshold = runtime.settings.breaker_failures
+    async with runtime.db.session() as session:
+        leads = [
+            (
+                await make_lead(
+                    session, owner.workspace_id, email=None, first_name="Ann",
+                    last_name=f"Lee{i}", company_domain="acme.example",
+                )
+            ).id
+            for i in range(threshold + 2)
+        ]  # fmt: skip
+
+    outcomes = [await _enrich(runtime, lead_id, [hunter, good]) for lead_id in leads]
+
+    assert len(calls) == threshold
+    assert all(o.answered for o in outcomes)
+    skipped = outcomes[-1].retry
+    assert skipped is not None and skipped.code == "breaker_open" and skipped.retry_after
+    assert [r.provider for r in await _runs(runtime, leads[-1])] == ["good"]
+
+    # After the cool-down one probe goes out; a second failure opens the breaker again.
+    async with runtime.db.session() as session:
+        await session.execute(
+            update(Breaker).values(opened_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        extra = (
+            await make_lead(
+                session, owner.workspace_id, email=None, first_name="Bo", last_name="Ray",
+                company_domain="acme.example",
+            )
+        ).id  # fmt: skip
+    await _enrich(runtime, extra, [hunter, good])
+    assert len(calls) == threshold + 1
+    async with runtime.db.sessions() as session:
+        row = await session.get(Breaker, ("hunter", str(owner.workspace_id)))
+    assert row is not None and row.state == "open"

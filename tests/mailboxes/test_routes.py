@@ -66,7 +66,7 @@ async def test_health_counts_todays_sends_against_the_cap(
     health = (await client.get(f"/v1/mailboxes/{mailbox_id}/health")).json()
     assert health == {"sent_today": 0, "remaining_today": 30, "cap_today": 30,
                       "bounce_rate_7d": None, "bounce_rate_last_100": None, "last_error": None,
-                      "state": "active"}  # fmt: skip
+                      "state": "active", "breaker": None}  # fmt: skip
     from leadflood.models import Mailbox, MessageStatus
 
     async with runtime.db.session() as session:
@@ -79,6 +79,27 @@ async def test_health_counts_todays_sends_against_the_cap(
     health = (await client.get(f"/v1/mailboxes/{mailbox_id}/health")).json()
     assert health["sent_today"] == 1 and health["remaining_today"] == 29
     assert health["bounce_rate_last_100"] == 0.0
+
+
+async def test_health_shows_the_mailboxs_open_breaker(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from leadflood.providers.base import TemporaryProviderError
+    from leadflood.system import breakers
+
+    made = await client.post(
+        "/v1/mailboxes",
+        json={"name": "R", "provider": "resend", "from_email": "a@b.example", "api_key": "re_x"},
+    )
+    mailbox_id = made.json()["id"]
+    engine = runtime.db.engine
+    gate = await breakers.enter(engine, "resend", mailbox_id, breakers.Policy(failures=1))
+    await gate.failure(engine, TemporaryProviderError("HTTP 503", provider="resend", code="503"))
+
+    breaker = (await client.get(f"/v1/mailboxes/{mailbox_id}/health")).json()["breaker"]
+
+    assert breaker["state"] == "open" and breaker["failures"] == 1
+    assert breaker["opened_until"] and "HTTP 503" in breaker["last_error"]
 
 
 async def test_dns_answers_found_missing_or_unknown_never_an_error(

@@ -76,3 +76,22 @@ async def test_the_mailbox_list_shows_a_dash_when_there_is_no_error(
     assert page.status_code == 200
     assert sorted(_last_error_cells(page.text)) == ["535 authentication failed", "—"]
     assert ">None<" not in page.text
+
+
+async def test_the_mailbox_page_says_sending_is_paused_by_an_open_breaker(
+    anon_client: httpx.AsyncClient, owner: Account, runtime: Runtime
+) -> None:
+    from leadflood.providers.base import TemporaryProviderError
+    from leadflood.system import breakers
+
+    async with runtime.db.session() as session:
+        box = await make_mailbox(session, owner.workspace_id, provider="resend")
+    await browser_login(anon_client, owner)
+    assert "Sending paused" not in (await anon_client.get(f"/settings/mailboxes/{box.id}")).text
+    engine = runtime.db.engine
+    gate = await breakers.enter(engine, "resend", str(box.id), breakers.Policy(failures=1))
+    await gate.failure(engine, TemporaryProviderError("HTTP 503", provider="resend", code="503"))
+
+    page = (await anon_client.get(f"/settings/mailboxes/{box.id}")).text
+
+    assert "Sending paused" in page and "503: HTTP 503" in page and "One test send" in page

@@ -150,3 +150,28 @@ async def test_server_errors_give_up_after_four_attempts(runtime, owner: Account
     again, existing = await start_run(runtime, owner.workspace_id, icp.id, source="apollo")
     assert again.id == run.id and not existing and again.job_id != run.job_id
     assert again.state == SearchRunState.queued and again.error is None
+
+
+async def test_an_apollo_outage_opens_its_breaker_and_the_run_waits_without_calling(
+    runtime, owner: Account, apollo
+) -> None:
+    runtime.settings = runtime.settings.model_copy(
+        update={"breaker_failures": 2, "breaker_cool_down_seconds": 90}
+    )
+    down = httpx.Response(503, json={"error": "unavailable"})
+    fake = apollo(FakeApollo({(1, n): down for n in range(1, 10)}))
+    icp = await make_icp(runtime, owner.workspace_id)
+    run, _ = await start_run(runtime, owner.workspace_id, icp.id, source="apollo")
+    for _ in range(3):
+        await drain(runtime)
+        await make_due(runtime)
+    assert fake.calls == [1, 1]  # the third attempt met the open breaker: no request
+    waiting = await reload_run(runtime, run.id)
+    assert waiting.state == SearchRunState.running
+    assert waiting.error is not None and "calls pause" in waiting.error
+    async with runtime.db.session() as session:
+        state = await session.scalar(
+            text("SELECT state FROM breakers WHERE provider = 'apollo' AND account = :a"),
+            {"a": str(owner.workspace_id)},
+        )
+    assert state == "open"

@@ -92,3 +92,24 @@ async def test_mailboxes_whose_replies_are_not_read_are_named(
     await sync_mailbox(runtime.db, good.id)
     check = (await _checks(runtime))["inbox sync"]
     assert check.ok and "1 mailbox(es)" in check.detail
+
+
+async def test_an_open_breaker_is_named_with_its_error_and_cool_down(runtime) -> None:
+    from datetime import timedelta
+
+    from leadflood.providers.base import TemporaryProviderError
+    from leadflood.system import breakers
+
+    assert (await _checks(runtime))["circuit breakers"].ok
+    engine = runtime.db.engine
+    policy = breakers.Policy(failures=2, cool_down=timedelta(seconds=300))
+    gate = await breakers.enter(engine, "postmark", "mailbox-7", policy)
+    for _ in range(2):
+        await gate.failure(
+            engine,
+            TemporaryProviderError("postmark timed out", provider="postmark", code="timeout"),
+        )
+    check = (await _checks(runtime))["circuit breakers"]
+    assert not check.ok
+    assert "postmark mailbox-7 open after 2 failure(s)" in check.detail
+    assert "s of cool-down left" in check.detail and "postmark timed out" in check.detail

@@ -30,6 +30,7 @@ from leadflood.providers.base import (
     TemporaryProviderError,
 )
 from leadflood.providers.registry import ProviderRegistry
+from leadflood.system import breakers
 
 
 @dataclass
@@ -189,7 +190,20 @@ async def _replay(session: AsyncSession, lead: Lead, hit: EnrichmentCache) -> En
 async def _ask(
     session: AsyncSession, lead: Lead, enricher: Enricher, outcome: Outcome
 ) -> list[str] | None:
-    """One paid-or-free provider call: reserve, call, settle. None when the provider failed."""
+    """One paid-or-free provider call: reserve, call, settle. None when the provider failed.
+    A provider whose breaker is open for the workspace is skipped at once, as a temporary
+    failure (the job retries after the cool-down); no run is recorded, nothing is reserved."""
+    bind = breakers.bind_of(session)
+    try:
+        gate = await breakers.enter(
+            bind,
+            enricher.name,
+            str(lead.workspace_id),
+            breakers.Policy.of(session.info["settings"]),
+        )
+    except breakers.BreakerOpen as exc:
+        outcome.retry = outcome.retry or exc
+        return None
     reservation = EnrichmentRun(
         workspace_id=lead.workspace_id,
         lead_id=lead.id,
@@ -217,6 +231,7 @@ async def _ask(
     try:
         result = await enricher.enrich(person_of(lead))
     except ProviderError as exc:
+        await gate.failure(bind, exc)
         await credits.settle_committed(
             session,
             EnrichmentRun,
@@ -231,6 +246,7 @@ async def _ask(
         else:
             outcome.error = outcome.error or exc
         return None
+    await gate.success(bind)
     changed, not_copied = await fill(session, lead, result.fields)
     await credits.settle_committed(
         session,

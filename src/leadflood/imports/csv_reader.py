@@ -42,8 +42,8 @@ class EmptyCsvFile(CsvFileError):
 class BinaryFile(CsvFileError):
     code = "binary_file"
     message = (
-        "The file is not text: it holds NUL or other control bytes (a spreadsheet, an archive "
-        "or an image?). Save it as CSV (UTF-8) and upload that file."
+        "The file is not text: it holds NUL characters or other control bytes (a spreadsheet, "
+        "an archive or an image?). Save it as CSV (UTF-8) and upload that file."
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, EmailStr, Field, model_validator
 
 from leadflood.models import MailboxState
 from leadflood.schemas import Read, Strict, TimeZone
+from leadflood.system.schemas import BreakerRead
 
 Provider = Literal["smtp", "resend", "postmark", "sendgrid"]
 
@@ -147,6 +148,8 @@ class MailboxHealth(BaseModel):
     bounce_rate_last_100: float | None
     last_error: str | None
     state: MailboxState
+    # The sending provider's circuit breaker for this mailbox; None until it saw a failure.
+    breaker: BreakerRead | None = None
 
 
 class FolderSync(Read):

@@ -25,10 +25,11 @@ from leadflood.mailboxes.schemas import (
     MailboxRead,
     MailboxUpdate,
 )
-from leadflood.models import Mailbox, MailboxFolder, MailboxState, Message, MessageStatus
+from leadflood.models import Breaker, Mailbox, MailboxFolder, MailboxState, Message, MessageStatus
 from leadflood.providers.base import ProviderError
 from leadflood.providers.email import build_email_sender, check_smtp_login
 from leadflood.settings import Settings
+from leadflood.system.schemas import BreakerRead
 
 # Non-secret provider settings kept in `config`; secrets never go there.
 CONFIG_KEYS = (
@@ -263,8 +264,15 @@ async def health(
             .group_by(Message.mailbox_id)
         )
     )
+    tripped = {
+        (row.provider, row.account): row
+        for row in await session.scalars(
+            select(Breaker).where(Breaker.account.in_([str(i) for i in ids]))
+        )
+    }
     result: dict[uuid.UUID, MailboxHealth] = {}
     for mailbox in mailboxes:
+        breaker = tripped.get((mailbox.provider, str(mailbox.id)))
         last = list(
             await session.scalars(
                 select(Message.status)
@@ -288,6 +296,7 @@ async def health(
             ),
             last_error=mailbox.last_error,
             state=mailbox.state,
+            breaker=BreakerRead.model_validate(breaker) if breaker is not None else None,
         )
     return result
 

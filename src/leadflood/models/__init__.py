@@ -40,7 +40,7 @@ from leadflood.models.sequence import (
     sequence_mailboxes,
 )
 from leadflood.models.suppression import Suppression, SuppressionKind, UnsubscribeToken
-from leadflood.models.system import Heartbeat
+from leadflood.models.system import Breaker, Heartbeat
 from leadflood.models.thread import Thread, ThreadState
 from leadflood.models.user import User
 from leadflood.models.workspace import Workspace
@@ -52,6 +52,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "Breaker",
     "BulkAction",
     "BulkOperation",
     "BulkState",

@@ -64,6 +64,12 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         ),
         # A lead's messages: the scheduler's reply check and stopping everything for a person.
         Index("ix_messages_lead", "lead_id", "direction"),
+        # /metrics counts the inbound messages of the last minutes.
+        Index(
+            "ix_messages_inbound_created",
+            "created_at",
+            postgresql_where=text("direction = 'inbound'"),
+        ),
         # The reconciler's look-up of messages left `sending` by a dead worker.
         Index(
             "ix_messages_sending",
@@ -135,7 +141,11 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 
 class DeliveryAttempt(IdMixin, WorkspaceScoped, Base):
     __tablename__ = "delivery_attempts"
-    __table_args__ = (Index("ix_delivery_attempts_message", "message_id", "attempt"),)
+    __table_args__ = (
+        Index("ix_delivery_attempts_message", "message_id", "attempt"),
+        # /metrics counts the attempts of the last minutes.
+        Index("ix_delivery_attempts_at", "at"),
+    )
 
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     attempt: Mapped[int]

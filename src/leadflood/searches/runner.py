@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.leads import scoring
 from leadflood.logging import get_logger
 from leadflood.models import SearchOutcome, SearchRun, SearchRunState
-from leadflood.providers.base import LeadSource
+from leadflood.providers.base import LeadSource, ProviderError
 from leadflood.searches import service as searches
 from leadflood.searches.store import store_page
+from leadflood.system import breakers
 
 log = get_logger("leadflood.searches.runner")
 
@@ -41,6 +42,8 @@ async def execute(runtime: Any, run_id: uuid.UUID) -> SearchRunState | None:
             session, runtime.providers, run.workspace_id, run.source
         )
         params, page, found = run.params, run.pages_done + 1, run.found
+        provider, account = run.source, str(run.workspace_id)
+    policy = breakers.Policy.of(runtime.settings)
     query = searches.query_from_params(params)
     max_results = int(params.get("max_results") or 0)
     per_page = int(params.get("per_page") or searches.PER_PAGE)
@@ -48,7 +51,14 @@ async def execute(runtime: Any, run_id: uuid.UUID) -> SearchRunState | None:
         if found >= max_results:
             async with db.session() as session:
                 return await _finish(session, run_id, page - 1)
-        result = await source.search(query, page=page, per_page=per_page)
+        # An open breaker raises BreakerOpen (temporary): the job retries after the cool-down.
+        gate = await breakers.enter(db.engine, provider, account, policy)
+        try:
+            result = await source.search(query, page=page, per_page=per_page)
+        except ProviderError as exc:
+            await gate.failure(db.engine, exc)
+            raise
+        await gate.success(db.engine)
         prospects = result.prospects[: max_results - found]
         async with db.session() as session:
             run = await session.get(SearchRun, run_id, with_for_update=True, populate_existing=True)

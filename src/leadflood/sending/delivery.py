@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text, update
 
 from leadflood.auth.crypto import UndecryptableSecret
 from leadflood.db.engine import Database
@@ -43,6 +43,7 @@ from leadflood.sending.claim import Claim, Claimed, back_to_back, claim_batch
 from leadflood.sending.pipeline import Writer
 from leadflood.sending.runs import DeliveryReport
 from leadflood.settings import Settings
+from leadflood.system import breakers
 
 log = get_logger("leadflood.sending")
 
@@ -80,11 +81,47 @@ async def deliver_mailbox(
     horizon: timedelta = HORIZON,
     clock: Clock = utcnow,
 ) -> DeliveryReport:
+    try:
+        gate = await _breaker(db, settings, mailbox_id, clock())
+    except breakers.BreakerOpen as exc:
+        return await _paused(db, mailbox_id, exc, clock())
     async with _turn(db, mailbox_id, clock):
         return await _deliver(
             db, settings, mailbox_id, sender_factory=sender_factory, budget=budget,
-            horizon=horizon, clock=clock,
+            horizon=horizon, clock=clock, gate=gate,
         )  # fmt: skip
+
+
+async def _breaker(
+    db: Database, settings: Settings, mailbox_id: uuid.UUID, now: datetime
+) -> breakers.Gate | None:
+    """Pass the mailbox's circuit breaker (provider + mailbox), or raise BreakerOpen."""
+    async with db.sessions() as session:
+        provider = await session.scalar(select(Mailbox.provider).where(Mailbox.id == mailbox_id))
+    if provider is None:
+        return None
+    policy = breakers.Policy.of(settings)
+    return await breakers.enter(db.engine, provider, str(mailbox_id), policy, now=now)
+
+
+async def _paused(
+    db: Database, mailbox_id: uuid.UUID, exc: breakers.BreakerOpen, now: datetime
+) -> DeliveryReport:
+    """The breaker is open: claim nothing (no worker waits on a failing provider) and let the
+    dispatcher skip the mailbox until the cool-down ends."""
+    async with db.session() as session:
+        await session.execute(
+            update(Mailbox)
+            .where(Mailbox.id == mailbox_id)
+            .values(
+                next_send_at=func.greatest(
+                    func.coalesce(Mailbox.next_send_at, now),
+                    now + timedelta(seconds=exc.retry_after or 0),
+                )
+            )
+        )
+    log.info("sending.breaker_paused", mailbox=str(mailbox_id), seconds=exc.retry_after)
+    return DeliveryReport(paused=exc.retry_after)
 
 
 # Advisory lock class of a mailbox's delivery turn (the second key is the mailbox's hash).
@@ -128,6 +165,7 @@ async def _deliver(
     budget: timedelta,
     horizon: timedelta,
     clock: Clock,
+    gate: breakers.Gate | None = None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     sending: runs.Sending | None = None
@@ -166,7 +204,9 @@ async def _deliver(
                 try:
                     async with db.session() as session:
                         config = await sender_config(session, claim.mailbox)
-                    sending = runs.Sending(partial(sender_factory, claim.mailbox, config), rendered)
+                    sending = runs.Sending(
+                        partial(sender_factory, claim.mailbox, config), rendered, gate=gate
+                    )
                     sending.lane(0)
                 except (ProviderError, UndecryptableSecret) as exc:
                     error = (

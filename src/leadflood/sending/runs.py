@@ -36,6 +36,7 @@ from leadflood.sending.claim import Claimed, back_to_back
 from leadflood.sending.marks import Marks
 from leadflood.sending.pipeline import SessionWrite, Writer
 from leadflood.settings import Settings
+from leadflood.system import breakers
 
 log = get_logger("leadflood.sending")
 
@@ -53,6 +54,9 @@ class DeliveryReport:
     unconfirmed: int = 0
     mailbox_error: str | None = None
     last_sent_at: datetime | None = None
+    # Set when the mailbox's circuit breaker is open: nothing was claimed, and the mailbox waits
+    # this many seconds (the rest of the cool-down).
+    paused: float | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +69,9 @@ class Sending:
     senders: list[EmailSender] = field(default_factory=list)
     # Whether the senders render ahead (checked once: a Protocol isinstance is slow).
     renders: bool | None = None
+    # The mailbox's circuit breaker: told of every temporary failure, and of the success that
+    # follows a failure (a clean breaker costs no write per send).
+    gate: breakers.Gate | None = None
 
     def lane(self, index: int) -> EmailSender:
         while len(self.senders) <= index:
@@ -125,7 +132,9 @@ async def send_batch(
     starts after `deadline`: the rest is queued again."""
     shared = _Batch(deque(batch), deadline, last_attempt)
     try:
-        count = min(lanes(settings, mailbox), len(batch))
+        # A probe of a breaker that was open is one call: one lane until it is decided.
+        probing = sending.gate is not None and sending.gate.probe
+        count = 1 if probing else min(lanes(settings, mailbox), len(batch))
         async with asyncio.TaskGroup() as group:
             for index in range(count):
                 group.create_task(
@@ -195,7 +204,14 @@ async def _lane(
                 )
                 if count_failure(report, kind, exc):
                     shared.stop = True
+                if sending.gate is not None:
+                    state = await sending.gate.failure(writer.db.engine, exc)
+                    if state == breakers.OPEN:
+                        log.warning("sending.breaker_open", mailbox=str(mailbox.id), code=exc.code)
+                        shared.stop = True
                 continue
+            if sending.gate is not None:
+                await sending.gate.success(writer.db.engine)
             success = outcomes.Sent(claimed, result, clock())
             report.last_sent_at = max(report.last_sent_at or at, success.at)
             # The mailbox row first, as claims lock it first: the two never wait in a cycle.

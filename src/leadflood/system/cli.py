@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +14,7 @@ from leadflood.console import (
     Json,
     WorkspaceOption,
     build_runtime,
+    clean_errors,
     console,
     err,
     find_workspace,
@@ -244,3 +246,47 @@ def jobs_show(job_id: int, data_dir: DataDir = None, workspace: WorkspaceOption 
         return await jobs_service.get(session, shell_member(found), job_id)
 
     console.print_json(in_session(settings_from(data_dir), work).model_dump_json())
+
+
+def backup(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The dump file to write.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Write a consistent dump (pg_dump, custom format) of the database: the embedded one or
+    DATABASE_URL. Safe while the server and workers run."""
+    from leadflood.db import backup as backups
+    from leadflood.db.engine import resolve_url
+
+    settings = settings_from(data_dir)
+    url, server = resolve_url(settings)
+    try:
+        with clean_errors():
+            size = backups.dump(url, out)
+    finally:
+        if server is not None:
+            server.cleanup()
+    console.print(f"Backup written to [bold]{out}[/bold] ({size / 1_000_000:.1f} MB).")
+
+
+def restore(
+    source: Annotated[Path, typer.Argument(help="A dump written by `leadflood backup`.")],
+    data_dir: DataDir = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the contents of a database that has tables.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database (a new data directory, or the database of
+    DATABASE_URL, created when missing). Refuses a database with tables unless --force."""
+    from leadflood.db import backup as backups
+    from leadflood.db.engine import resolve_url
+
+    settings = settings_from(data_dir)
+    url, server = resolve_url(settings)
+    try:
+        with clean_errors():
+            backups.restore(url, source, force=force)
+    finally:
+        if server is not None:
+            server.cleanup()
+    where = f"the embedded database in {settings.data_dir}" if server else "DATABASE_URL"
+    console.print(f"Restored [bold]{source}[/bold] into {where}.")

@@ -14,6 +14,7 @@ from leadflood.db import migrate
 from leadflood.models import Mailbox, MailboxState
 from leadflood.runtime import Runtime
 from leadflood.settings import Settings
+from leadflood.system import breakers
 from leadflood.system import service as system
 
 
@@ -81,6 +82,7 @@ async def run(runtime: Runtime) -> list[Check]:
         links = await _links_check(session, settings)
         if links is not None:
             checks.append(links)
+        checks.append(await _breaker_check(session))
     for provider, configured in runtime.providers.configured().items():
         in_use = provider == settings.enricher
         if in_use or configured:
@@ -132,6 +134,34 @@ async def _worker_check(session: AsyncSession, stale_after: timedelta) -> Check:
         f"{stale_after.total_seconds():g} s, WORKER_STALE_SECONDS), so no job runs and nothing is "
         "sent. Read the worker's log for why it stopped, then start `leadflood worker` again "
         "(or restart `leadflood up`); run it under a supervisor that restarts it on failure",
+    )
+
+
+async def _breaker_check(session: AsyncSession) -> Check:
+    """Provider accounts whose circuit breaker is open or probing: their calls fail fast."""
+    rows = await breakers.all_states(session)
+    tripped = [row for row in rows if row.state != breakers.CLOSED]
+    if not tripped:
+        return Check("circuit breakers", True, f"{len(rows)} provider account(s), none open")
+    now = datetime.now(UTC)
+    parts = []
+    for row in tripped:
+        left = (
+            f", {int((row.opened_until - now).total_seconds())} s of cool-down left"
+            if row.opened_until and row.opened_until > now
+            else ""
+        )
+        parts.append(
+            f"{row.provider} {row.account} {row.state} after {row.failures} failure(s){left}: "
+            f"{row.last_error or 'no error recorded'}"
+        )
+    return Check(
+        "circuit breakers",
+        False,
+        "calls to these providers pause: "
+        + "; ".join(parts)
+        + " — fix the provider's settings or wait out its outage; one probe call closes the "
+        "breaker when it succeeds",
     )
 
 

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.system import jobs_service
+from leadflood.system import metrics as domain_metrics
 from leadflood.system import service as system
 from leadflood.system.schemas import (
     Health,
@@ -35,6 +39,41 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     when no worker has ever run on this database."""
     state = await system.readiness(runtime.db, stale_after=runtime.settings.worker_stale_after)
     return JSONResponse(state.as_json(), status_code=200 if state.serving else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics/", include_in_schema=False)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    """Prometheus: this process's HTTP figures, and the queue, jobs, sends, syncs and breakers
+    read from the database (the same on every replica). A database that cannot be read leaves
+    those out and says so in `leadflood_metrics_database_up`. With METRICS_TOKEN set, only
+    `Authorization: Bearer <token>` is answered."""
+    token = runtime.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            return Response(
+                "metrics need the token\n",
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    body = generate_latest(REGISTRY)
+    up = 1
+    try:
+        async with runtime.db.sessions() as session:
+            families = await domain_metrics.collect(
+                session, stale_after=runtime.settings.worker_stale_after
+            )
+        body += domain_metrics.render(families)
+    except (OSError, SQLAlchemyError):
+        up = 0
+    body += (
+        b"# HELP leadflood_metrics_database_up Whether /metrics could read the database\n"
+        b"# TYPE leadflood_metrics_database_up gauge\n"
+        b"leadflood_metrics_database_up " + str(up).encode() + b"\n"
+    )
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]

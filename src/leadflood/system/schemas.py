@@ -8,6 +8,21 @@ from pydantic import BaseModel, Field
 from leadflood.schemas import Strict
 
 
+class BreakerRead(BaseModel):
+    """A provider account's circuit breaker: `open` calls fail fast until `opened_until`;
+    `half_open` one probe call is out."""
+
+    model_config = {"from_attributes": True}
+
+    provider: str
+    account: str
+    state: Literal["closed", "open", "half_open"]
+    failures: int
+    opened_until: datetime | None
+    last_error: str | None
+    last_failure_at: datetime | None
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
 

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import make_asgi_app
 
 from leadflood import __version__
 from leadflood.auth import routes as auth_api
@@ -48,7 +47,6 @@ from leadflood.web.middleware import (
     BodyLimit,
     Cors,
     CsrfCookie,
-    MetricsGuard,
     NoStore,
     RequestContext,
     SecurityHeaders,
@@ -91,7 +89,9 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
             yield
             return
         config = settings or get_settings()
-        configure_logging(config.log_level, config.log_format)
+        configure_logging(
+            config.log_level, config.log_format, service="leadflood-web", env=config.environment
+        )
         own = Runtime(config, connect(config))
         app.state.runtime = own
         try:
@@ -119,8 +119,6 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     for router in PUBLIC:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    config = runtime.settings if runtime is not None else (settings or get_settings())
-    app.mount("/metrics", MetricsGuard(make_asgi_app(), config.metrics_token))
     app.add_middleware(api_errors.CatchAll)
     # Outside the catch-all, so it sees the 500 of a crash and frees the request's key.
     app.add_middleware(idempotency.IdempotencyRecorder)

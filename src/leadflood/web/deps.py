@@ -22,6 +22,7 @@ from leadflood.auth.errors import (
 )
 from leadflood.auth.principal import CurrentMember, Origin
 from leadflood.errors import AppError, Unauthorized
+from leadflood.logging import bind_context
 from leadflood.models import ApiKey, AuthSession, Role, Thread, User, Workspace
 from leadflood.runtime import Runtime
 
@@ -182,6 +183,12 @@ async def _member(request: Request, session: AsyncSession, runtime: Runtime) -> 
         # The sidebar's counts, on every page (a partial index keeps this cheap).
         _ui(request)["nav_counts"] = await nav_counts(session, member.workspace_id)
     request.state.member = member
+    # Every later line of the request (its access log too) names who made it.
+    bind_context(
+        user_id=str(user.id) if user else None,
+        api_key_id=str(member.api_key.id) if member.api_key else None,
+        workspace_id=str(member.workspace.id),
+    )
     return member
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 import time
 import uuid
@@ -310,29 +309,3 @@ def _signed_in(scope: Scope) -> bool:
         if name == b"cookie" and b"lf_session=" in value:
             return True
     return False
-
-
-class MetricsGuard:
-    """/metrics behind `Authorization: Bearer METRICS_TOKEN` when a token is set."""
-
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.expected is not None and scope["type"] == "http":
-            given = dict(scope.get("headers", [])).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"text/plain; charset=utf-8"),
-                            (b"www-authenticate", b'Bearer realm="metrics"'),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b"metrics need the token\n"})
-                return
-        await self.app(scope, receive, send)
