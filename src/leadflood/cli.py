@@ -28,6 +28,7 @@ app.command()(server.worker)
 app.command()(system.doctor)
 app.command()(server.openapi)
 app.add_typer(system.db_app, name="db")
+app.add_typer(leads.lists_app, name="lists")
 app.add_typer(system.jobs_app, name="jobs")
 # `leadflood leads import|enrich|verify`: the imports and enrichment features act on leads.
 leads.app.command("import")(imports.import_leads)
