@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, in_workspace, scoped
-from leadflood.errors import Conflict, NotFound
+from leadflood.errors import Conflict, InvalidInput, NotFound
 from leadflood.leads import queries
-from leadflood.leads.schemas import ListCreate, ListUpdate, Selection
+from leadflood.leads.schemas import ListCreate, ListUpdate, Selection, normal_tag
 from leadflood.models import Lead, LeadList, LeadListMember
 
 
@@ -241,8 +241,23 @@ async def remove_leads(
     return removed
 
 
+class InvalidTag(InvalidInput):
+    code = "invalid_tag"
+    message = "A tag is 1 to 64 characters."
+
+
+def _normal(tags: list[str]) -> list[str]:
+    try:
+        found = sorted({normal_tag(tag) for tag in tags})
+    except ValueError:
+        raise InvalidTag(details={"field": "tags"}) from None
+    if not found or any(len(tag) > 64 for tag in found):
+        raise InvalidTag(details={"field": "tags"})
+    return found
+
+
 def _tag_array(tags: list[str]) -> Any:
-    return cast(sorted(set(tags)), ARRAY(String(64)))
+    return cast(tags, ARRAY(String(64)))
 
 
 async def tag(
@@ -254,6 +269,7 @@ async def tag(
     by: CurrentMember | None,
 ) -> int:
     """Add tags to the selected leads; how many leads gained one."""
+    tags = _normal(tags)
     wanted = _tag_array(tags)
     merged = text(
         "ARRAY(SELECT DISTINCT t FROM unnest(leads.tags || CAST(:new_tags AS varchar(64)[])) AS t"
@@ -283,6 +299,7 @@ async def untag(
     by: CurrentMember | None,
 ) -> int:
     """Remove tags from the selected leads; how many leads lost one."""
+    tags = _normal(tags)
     gone = _tag_array(tags)
     value: Any = Lead.tags
     for name in sorted(set(tags)):

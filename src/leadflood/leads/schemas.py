@@ -168,14 +168,15 @@ class LeadRead(BaseModel):
 LeadSort = Literal["newest", "oldest", "score", "score_asc"]
 
 
-def _tag(value: str) -> str:
+def normal_tag(value: str) -> str:
+    """Lower-cased, spaces collapsed (ValueError when nothing is left)."""
     tag = " ".join(value.split()).lower()
     if not tag:
         raise ValueError("a tag cannot be empty")
     return tag
 
 
-Tag = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_tag)]
+Tag = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(normal_tag)]
 
 
 def _listed(value: Any) -> Any:

@@ -28,6 +28,7 @@ from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.sequences import enrollment, queries
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import EnrollBody, EnrollmentRow
+from leadflood.sequences.schemas import EnrollRequest
 from leadflood.sequences.waiting import local_label
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 from leadflood.web.render import render
@@ -334,3 +335,59 @@ async def enroll(
     return await _enroll_page(
         request, session, member.workspace_id, sequence_id, form=form, result=result
     )
+
+
+@router.post("/leads/bulk-enroll", response_class=HTMLResponse)
+async def bulk_enroll(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The leads list's "Add to sequence" (and a list's "Enroll in sequence"): the ticked leads
+    or every lead matching the filter, asked once with the server's count before enrolling."""
+    from leadflood.leads import bulk as lead_bulk
+    from leadflood.leads import views as lead_views
+    from leadflood.leads.schemas import BulkRequest
+
+    raw = await request.form()
+    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    scope = values.get("apply_to") or values.get("scope") or "selected"
+    where, applied = lead_views.filter_from(values)
+    ids = lead_views.picked_ids(raw.getlist("lead_ids"))
+    workspace = member.workspace
+    try:
+        sequence_id = uuid.UUID(values.get("sequence_id", ""))
+    except ValueError:
+        return await lead_views.list_page_response(
+            request, session, workspace, bulk_error="Choose a sequence.", status=422
+        )
+    try:
+        sequence = await sequences.get(session, workspace.id, sequence_id)
+        if scope == "filter":
+            body = EnrollRequest(filter=where)
+            count = await _matching(session, workspace.id, where)
+        else:
+            if not ids:
+                raise InvalidInput("Tick at least one lead, or choose all matching leads.")
+            body = EnrollRequest(lead_ids=ids)
+            count = await lead_bulk.count_selected(session, workspace.id, BulkRequest(lead_ids=ids))
+        if values.get("confirmed") != str(count):
+            scope_text = " matching this filter" if scope == "filter" else ""
+            ask = lead_views.confirmation(
+                "/leads/bulk-enroll",
+                f"Enroll {count:,} lead{'' if count == 1 else 's'}{scope_text} "
+                f"in “{sequence.name}”?",
+                f"Enroll {count:,} lead{'' if count == 1 else 's'}", scope, applied, ids,
+                {"sequence_id": str(sequence_id), "confirmed": str(count)},
+            )  # fmt: skip
+            return await lead_views.list_page_response(request, session, workspace, confirm=ask)
+        result = await enrollment.enroll(
+            session, workspace.id, sequence_id, body, now=datetime.now(UTC)
+        )
+    except AppError as exc:
+        return await lead_views.list_page_response(
+            request, session, workspace, bulk_error=exc.message, status=exc.status
+        )
+    skipped = ", ".join(
+        f"{n:,} {REASON_LABELS.get(reason, reason)}" for reason, n in result.skipped.items() if n
+    )
+    notice = f"Enrolled {result.enrolled:,} in {sequence.name}." + (
+        f" Skipped: {skipped}." if skipped else ""
+    )
+    return RedirectResponse("/leads?" + urlencode({**applied, "notice": notice}), status_code=303)
