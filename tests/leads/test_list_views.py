@@ -53,3 +53,35 @@ async def test_add_to_sequence_asks_once_then_enrolls_the_ticked_leads(anon_clie
     assert f"Enrolled 1 in {sequence.name}." in landed.text
     async with runtime.db.session() as session:
         assert list(await session.scalars(select(Enrollment.lead_id))) == [ada.id]
+
+
+async def test_the_lead_page_and_the_outbox_link_a_lead_and_its_messages(
+    anon_client, runtime, owner, settings
+):
+    from leadflood.models import MessageStatus, SequenceStep
+    from tests.factories import queue_message
+
+    client = anon_client
+    await browser_login(client, owner)
+    async with runtime.db.session() as session:
+        lead = await make_lead(session, owner.workspace_id, email="ada@x.io")
+        mailbox = await make_mailbox(session, owner.workspace_id)
+        sequence = await make_sequence(session, owner.workspace_id, mailboxes=[mailbox])
+        step = await session.scalar(
+            select(SequenceStep).where(SequenceStep.sequence_id == sequence.id)
+        )
+        message = await queue_message(session, settings, mailbox, lead, step=step)
+        message.status = MessageStatus.unconfirmed
+        message.error = "the connection broke during DATA"
+        await session.commit()
+    page = await client.get(f"/leads/{lead.id}")
+    assert page.status_code == 200
+    outreach = page.text.split('id="outreach-title"')[1].split('id="notes-title"')[0]
+    assert 'data-status="unconfirmed"' in outreach
+    assert "the connection broke during DATA" in outreach
+    assert f'href="/outbox/{message.id}"' in outreach
+    assert f'href="/sequences/{sequence.id}"' in outreach and "step 1" in outreach
+    outbox = await client.get("/outbox")
+    assert f'href="/leads/{lead.id}"' in outbox.text
+    shown = await client.get(f"/outbox/{message.id}")
+    assert f'href="/leads/{lead.id}"' in shown.text

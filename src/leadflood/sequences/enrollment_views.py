@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.errors import AppError, InvalidInput
+from leadflood.leads import lists as lead_lists
 from leadflood.leads import queries as lead_queries
 from leadflood.leads.schemas import LeadFilter
 from leadflood.models import EnrollmentState, Icp, Lead, SearchRun
@@ -35,6 +36,8 @@ from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 TABS = ("active", "paused", "completed", "stopped")
+# The enroll form's filter: the leads list's own fields (`LeadFilter`), the list among them.
+FILTER_FIELDS = ("q", "status", "min_score", "list_id")
 REASON_LABELS = {
     "not_found": "not found in this workspace",
     "already_enrolled": "already in this sequence",
@@ -156,6 +159,7 @@ async def _enroll_page(
             "active": "sequences",
             "sequence": sequence,
             "runs": await _search_runs(session, workspace_id),
+            "lists": [x for x, _ in await lead_lists.all_with_counts(session, workspace_id)],
             "form": form,
             "result": result,
             "error": error,
@@ -210,6 +214,8 @@ def _filter_summary(form: dict[str, str]) -> str:
         parts.append(f"status {form['status']}")
     if (form.get("min_score") or "").strip():
         parts.append(f"score at least {form['min_score'].strip()}")
+    if form.get("list_id"):
+        parts.append("in the list chosen")
     if not parts:
         return "No filter: every lead of this workspace."
     return "Filter: " + ", ".join(parts) + "."
@@ -222,7 +228,7 @@ async def enroll_count(
     """For the page's script: how many leads the filter matches, and the question to ask."""
     await sequences.get(session, member.workspace_id, sequence_id)
     params = request.query_params
-    form = {k: params.get(k) or "" for k in ("q", "status", "min_score")}
+    form = {k: params.get(k) or "" for k in FILTER_FIELDS}
     count = await _matching_form(session, member.workspace_id, form)
     if count is None:
         return JSONResponse({"count": None, "question": None, "text": None}, status_code=422)
@@ -237,6 +243,8 @@ async def enroll_form(
 ) -> Response:
     params = request.query_params
     form = {"source": params.get("source") or "filter", "q": params.get("q") or ""}
+    if params.get("list_id"):
+        form["list_id"] = params["list_id"]
     if params.get("lead_ids"):
         form |= {"source": "selection", "lead_ids": params["lead_ids"]}
     return await _enroll_page(request, session, member.workspace_id, sequence_id, form=form)
@@ -290,7 +298,7 @@ async def _request_of(
         if not form.get("search_run_id"):
             raise UnreadableSelection("Choose a search run.")
         return EnrollBody.model_validate({"search_run_id": form.get("search_run_id")}), 0
-    chosen = {k: form.get(k, "").strip() for k in ("q", "status", "min_score")}
+    chosen = {k: form.get(k, "").strip() for k in FILTER_FIELDS}
     return EnrollBody.model_validate({"filter": {k: v for k, v in chosen.items() if v}}), 0
 
 
@@ -301,7 +309,7 @@ async def enroll(
     raw = await request.form()
     form = {
         k: str(raw.get(k) or "")
-        for k in ("source", "q", "status", "min_score", "lead_ids", "search_run_id", "confirmed")
+        for k in ("source", *FILTER_FIELDS, "lead_ids", "search_run_id", "confirmed")
     }
     try:
         body, unknown = await _request_of(session, member.workspace_id, form)
