@@ -93,6 +93,9 @@ async def test_tags_are_added_removed_and_filtered(client, runtime, owner):
     again = await client.post("/v1/leads/bulk/tag", json={"filter": {}, "tags": ["vip"]})
     assert again.json() == {"changed": 0}
     assert await _emails(client, "/v1/leads", tag="VIP") == {"a@x.io", "b@x.io"}
+    assert await _emails(client, "/v1/leads", tag="  ") == {"a@x.io", "b@x.io"}
+    too_long = await client.get("/v1/leads", params={"tag": "x" * 65})
+    assert too_long.status_code == 422 and too_long.json()["error"]["code"] == "validation_error"
 
     untagged = await client.post(
         "/v1/leads/bulk/untag", json={"filter": {"q": "a@"}, "tags": ["vip"]}

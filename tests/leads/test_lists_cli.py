@@ -33,6 +33,8 @@ async def test_lists_tags_notes_and_owner_from_the_shell(
     shown = json.loads(leadflood(tmp_path, database_url, "lists", "show", list_id).stdout)
     assert shown["members"] == 1
     assert [lead["email"] for lead in shown["leads"]["items"]] == ["ada@x.io"]
+    members = leadflood(tmp_path, database_url, "leads", "list", "--list", "Webinar", "--json")
+    assert [lead["email"] for lead in json.loads(members.stdout)["items"]] == ["ada@x.io"]
     listed = json.loads(leadflood(tmp_path, database_url, "lists", "list", "--json").stdout)
     assert listed == [{"id": list_id, "name": "Webinar", "members": 1}]
 

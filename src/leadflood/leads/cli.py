@@ -78,6 +78,10 @@ def leads_list(
     score_max: Annotated[int | None, typer.Option(min=0, max=100)] = None,
     company_domain: Annotated[str | None, typer.Option()] = None,
     search: Annotated[str | None, typer.Option("--search", help="Name, email or company.")] = None,
+    in_list: Annotated[
+        str | None, typer.Option("--list", help="Only the members of this list (id or name).")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only leads with this tag.")] = None,
     sort: Annotated[str, typer.Option(help="newest | oldest | score | score_asc")] = "newest",
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
     cursor: Annotated[str | None, typer.Option()] = None,
@@ -104,6 +108,7 @@ def leads_list(
                 "score_max": score_max,
                 "company_domain": company_domain,
                 "q": search,
+                "tag": tag,
             }
         )
     except ValidationError as exc:
@@ -112,9 +117,15 @@ def leads_list(
         raise typer.Exit(2) from None
 
     async def work(session: AsyncSession, runtime: Runtime) -> Page[LeadRead]:
+        from leadflood.leads import lists
+
         found = await find_workspace(session, workspace)
+        members = where
+        if in_list:
+            target = await lists.find(session, found.id, in_list)
+            members = where.model_copy(update={"list_id": target.id})
         window = await queries.list_page(
-            session, found.id, where, sort=chosen, limit=limit, cursor=cursor
+            session, found.id, members, sort=chosen, limit=limit, cursor=cursor
         )
         return Page[LeadRead].of(window, LeadRead.model_validate)
 

@@ -65,7 +65,7 @@ def lead_filter(
         company_domain=company_domain,
         q=q,
         list_id=list_id,
-        tag=tag,
+        tag=(tag or "").strip() or None,  # a blank tag filters nothing, as a blank q
         owner_id=owner_id,
         has_notes=has_notes,
     )
