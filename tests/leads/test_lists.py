@@ -41,7 +41,7 @@ async def test_a_list_is_filled_by_ids_and_filter_paged_and_emptied(client, runt
     both = await client.post(
         f"/v1/lists/{list_id}/leads", json={"lead_ids": [str(a)], "filter": {}}
     )
-    assert both.status_code == 422
+    assert both.status_code == 422 and both.json()["error"]["code"] == "invalid_selection"
 
     assert await _emails(client, f"/v1/lists/{list_id}/leads") == {"a@x.io", "b@x.io"}
     assert await _emails(client, "/v1/leads", list_id=list_id) == {"a@x.io", "b@x.io"}

@@ -41,8 +41,15 @@ class ListExists(Conflict):
     message = "A list with this name already exists in this workspace."
 
 
+class InvalidSelection(InvalidInput):
+    code = "invalid_selection"
+    message = "Give exactly one of lead_ids or filter."
+
+
 def selected(workspace_id: uuid.UUID, selection: Selection) -> ColumnElement[bool]:
     """The leads of this workspace a selection names (ids, or a filter)."""
+    if (selection.lead_ids is None) == (selection.filter is None):
+        raise InvalidSelection()
     if selection.lead_ids is not None:
         return in_workspace(Lead, workspace_id) & Lead.id.in_(selection.lead_ids)
     assert selection.filter is not None

@@ -300,16 +300,11 @@ class ListWithCount(ListRead):
 
 
 class Selection(Strict):
-    """Exactly one of: the ids picked, or every lead matching a filter."""
+    """Exactly one of: the ids picked, or every lead matching a filter (checked where it is
+    used, after the list it names is found: 422 `invalid_selection`)."""
 
     lead_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=10_000)
     filter: LeadFilter | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Selection:
-        if (self.lead_ids is None) == (self.filter is None):
-            raise ValueError("give exactly one of lead_ids or filter")
-        return self
 
 
 class TagRequest(Selection):
