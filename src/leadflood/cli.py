@@ -52,6 +52,7 @@ app.command()(server.openapi)
 app.command()(system.backup)
 app.command()(system.restore)
 app.add_typer(system.db_app, name="db")
+app.add_typer(leads.lists_app, name="lists")
 app.add_typer(system.jobs_app, name="jobs")
 # `leadflood leads import|enrich|verify`: the imports and enrichment features act on leads.
 leads.app.command("import")(imports.import_leads)

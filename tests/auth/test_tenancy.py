@@ -131,6 +131,12 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
         ),
         202,
     )
+    lead_list = _ok(await client.post("/v1/lists", json={"name": "Globex"}, headers=headers))
+    note = _ok(
+        await client.post(
+            f"/v1/leads/{created['lead_id']}/notes", json={"text": "Globex only"}, headers=headers
+        )
+    )
     suppression = _ok(
         await client.post(
             "/v1/suppressions",
@@ -151,6 +157,8 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
         "import_id": upload["id"],
         "operation_id": bulk["operation_id"],
         "suppression_id": suppression["id"],
+        "list_id": lead_list["id"],
+        "note_id": note["id"],
         **await _sequence_rows_of(client, headers, bearer, created["lead_id"]),
     }
 

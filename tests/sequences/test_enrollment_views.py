@@ -9,9 +9,11 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
+from leadflood.leads import lists
+from leadflood.leads.schemas import ListCreate, Selection
 from leadflood.models import Enrollment, VerificationStatus
 from leadflood.runtime import Runtime
-from tests.factories import make_lead, make_sequence
+from tests.factories import make_lead, make_mailbox, make_sequence
 from tests.support.accounts import Account, browser_login, csrf_of
 
 
@@ -140,3 +142,29 @@ async def test_the_page_and_the_count_endpoint_give_the_servers_count(
     assert missing.status_code == 404
     script = (await anon_client.get("/static/enroll.js")).text
     assert "window.confirm(found.question)" in script and 'confirmed.name = "confirmed"' in script
+
+
+async def test_the_enroll_form_enrolls_a_list(anon_client, runtime, owner) -> None:
+    await browser_login(anon_client, owner)
+    async with runtime.db.session() as session:
+        ada = await make_lead(session, owner.workspace_id, email="ada@x.io")
+        await make_lead(session, owner.workspace_id, email="bob@x.io")
+        chosen = await lists.create(session, owner.workspace_id, ListCreate(name="Hot"), by=None)
+        await lists.add_leads(
+            session, owner.workspace_id, chosen.id, Selection(lead_ids=[ada.id]), by=None
+        )
+        mailbox = await make_mailbox(session, owner.workspace_id)
+        sequence = await make_sequence(session, owner.workspace_id, mailboxes=[mailbox])
+        await session.commit()
+    page = await anon_client.get(f"/sequences/{sequence.id}/enroll?list_id={chosen.id}")
+    assert "In the list" in page.text and f'value="{chosen.id}" selected' in page.text
+    count = await anon_client.get(
+        f"/sequences/{sequence.id}/enroll/count", params={"list_id": str(chosen.id)}
+    )
+    assert count.json()["count"] == 1
+    form = {"csrf_token": csrf_of(page.text), "source": "filter", "list_id": str(chosen.id)}
+    asked = await anon_client.post(f"/sequences/{sequence.id}/enroll", data=form)
+    assert "Enroll the 1 lead matching this filter?" in asked.text
+    await anon_client.post(f"/sequences/{sequence.id}/enroll", data={**form, "confirmed": "1"})
+    async with runtime.db.session() as session:
+        assert list(await session.scalars(select(Enrollment.lead_id))) == [ada.id]

@@ -72,6 +72,12 @@ def import_leads(
             "CSV file.",
         ),
     ] = None,
+    into_list: Annotated[
+        str | None,
+        typer.Option(
+            "--list", help="A list (id or name) the imported leads, created and updated, join."
+        ),
+    ] = None,
     data_dir: DataDir = None,
     json_output: Json = False,
 ) -> None:
@@ -81,6 +87,7 @@ def import_leads(
     country, else the workspace's default country (`leadflood settings default-country`)."""
     from leadflood.imports import pipeline as import_pipeline
     from leadflood.imports import service as importing
+    from leadflood.leads import lists
 
     overrides = _overrides(mapping or [])
     settings = settings_from(data_dir)
@@ -99,6 +106,7 @@ def import_leads(
         try:
             async with runtime.db.session() as session:
                 found = await find_workspace(session, workspace)
+                target = await lists.find(session, found.id, into_list) if into_list else None
                 imp = await importing.create_from_path(
                     session,
                     settings,
@@ -106,6 +114,7 @@ def import_leads(
                     file,
                     on_duplicate=on_duplicate,
                     overrides=overrides,
+                    list_id=target.id if target else None,
                 )
             task = progress.add_task(
                 f"Importing {imp.file_name}", total=imp.rows_estimate or None, counts=""

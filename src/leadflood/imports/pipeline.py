@@ -193,6 +193,7 @@ async def _stream(
         workspace_id=imp.workspace_id,
         on_duplicate=imp.on_duplicate.value,
         cursor=cursor,
+        list_id=imp.list_id,
     )
     try:
         while (future := await queue.get()) is not None:

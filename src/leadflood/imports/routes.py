@@ -34,6 +34,10 @@ async def upload_import(
     runtime: RuntimeDep,
     file: Annotated[UploadFile, File(description="A CSV file (comma, semicolon, tab or pipe).")],
     on_duplicate: Annotated[OnDuplicate, Form()] = OnDuplicate.skip,
+    list_id: Annotated[
+        uuid.UUID | None,
+        Form(description="A list the imported leads (created and updated) join."),
+    ] = None,
 ) -> ImportWithPreview:
     """Stores the file and answers its automatic mapping with a preview of the first rows."""
     imp = await importing.create_upload(
@@ -44,6 +48,7 @@ async def upload_import(
         file_name=file.filename,
         on_duplicate=on_duplicate,
         created_by=member.user.id if member.user else None,
+        list_id=list_id,
     )
     preview = await importing.load_preview(session, runtime.settings, imp)
     return _with_preview(imp, preview)

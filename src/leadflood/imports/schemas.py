@@ -30,6 +30,9 @@ class ImportRead(BaseModel):
         "rejected rows."
     )
     error: str | None
+    list_id: uuid.UUID | None = Field(
+        None, description="The list the imported leads (created and updated) join."
+    )
     job_id: int | None
     created_at: datetime
     started_at: datetime | None
@@ -78,6 +81,9 @@ class MappingUpdate(BaseModel):
         "Applied over the automatic mapping; columns not named keep their automatic field.",
     )
     on_duplicate: OnDuplicate | None = None
+    list_id: uuid.UUID | None = Field(
+        None, description="A list of this workspace the imported leads (created and updated) join."
+    )
 
 
 class ImportStarted(BaseModel):

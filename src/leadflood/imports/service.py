@@ -31,6 +31,7 @@ from leadflood.imports.schemas import (
     MappingUpdate,
     SampleRow,
 )
+from leadflood.leads import lists
 from leadflood.models import (
     ImportState,
     LeadImport,
@@ -137,8 +138,11 @@ async def create_upload(
     file_name: str | None,
     on_duplicate: OnDuplicate = OnDuplicate.skip,
     created_by: uuid.UUID | None = None,
+    list_id: uuid.UUID | None = None,
 ) -> LeadImport:
     """Stores the uploaded file under the data directory and maps its columns automatically."""
+    if list_id is not None:
+        await lists.get(session, workspace_id, list_id)
     import_id = uuid.uuid4()
     relative = upload_path(workspace_id, import_id)
     dest = settings.data_dir / relative
@@ -159,6 +163,7 @@ async def create_upload(
         state=ImportState.uploaded,
         rows_estimate=max(lines - 1, 0),
         created_by=created_by,
+        list_id=list_id,
     )
     session.add(imp)
     await session.flush()
@@ -174,9 +179,12 @@ async def create_from_path(
     on_duplicate: OnDuplicate = OnDuplicate.skip,
     overrides: Mapping[str, str | None] | None = None,
     created_by: uuid.UUID | None = None,
+    list_id: uuid.UUID | None = None,
 ) -> LeadImport:
     """An import of a file read where it is (the CLI): nothing is copied, and no size limit
     applies (IMPORT_MAX_BYTES protects the uploads' disk space)."""
+    if list_id is not None:
+        await lists.get(session, workspace_id, list_id)
     path = await asyncio.to_thread(lambda: path.expanduser().resolve())
     try:
         size, lines = await asyncio.to_thread(_count, path)
@@ -196,6 +204,7 @@ async def create_from_path(
         state=ImportState.mapping if overrides else ImportState.uploaded,
         rows_estimate=max(lines - 1, 0),
         created_by=created_by,
+        list_id=list_id,
     )
     session.add(imp)
     await session.flush()
@@ -320,6 +329,9 @@ async def set_mapping(
     imp.state = ImportState.mapping
     if data.on_duplicate is not None:
         imp.on_duplicate = data.on_duplicate
+    if data.list_id is not None:
+        await lists.get(session, workspace_id, data.list_id)
+        imp.list_id = data.list_id
     await session.flush()
     return imp
 

@@ -182,6 +182,20 @@ FROM (SELECT DISTINCT ON (s.lead_id) s.*, c.id AS company_id FROM {STAGE} s
 WHERE leads.id = m.lead_id AND leads.workspace_id = :ws
 """
 
+# The leads a chunk created or updated join the import's list (a skipped existing lead does not).
+JOIN_LIST = f"""
+INSERT INTO lead_list_members (list_id, lead_id, workspace_id)
+SELECT :list, j.id, :ws FROM (
+    SELECT l.id FROM {STAGE} s
+    JOIN leads l ON l.workspace_id = :ws AND lower(l.email) = lower(s.email)
+    WHERE s.email IS NOT NULL AND (:update OR l.id = s.id)
+    UNION SELECT s.id FROM {STAGE} s WHERE s.email IS NULL AND s.lead_id IS NULL
+    UNION SELECT s.lead_id FROM {STAGE} s
+    WHERE s.email IS NULL AND s.lead_id IS NOT NULL AND :update
+) j
+ON CONFLICT DO NOTHING
+"""
+
 ADVANCE = """
 UPDATE lead_imports SET rows_read = rows_read + :rows, created = created + :created,
        updated = updated + :updated, skipped = skipped + :skipped,
@@ -285,10 +299,27 @@ async def upsert_companies(
 
 
 async def write_staged(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    skipped: int,
+    on_duplicate: str,
+    list_id: uuid.UUID | None = None,
+) -> ChunkCounts:
+    """Creates or updates the staged leads (their companies already written), which join
+    `list_id` when given; `skipped` counts the rows `stage` left out."""
+    counts = await _write_staged(session, workspace_id, skipped=skipped, on_duplicate=on_duplicate)
+    if list_id is not None and counts.created + counts.updated:
+        await session.execute(
+            text(JOIN_LIST),
+            {"ws": workspace_id, "list": list_id, "update": on_duplicate == "update"},
+        )
+    return counts
+
+
+async def _write_staged(
     session: AsyncSession, workspace_id: uuid.UUID, *, skipped: int, on_duplicate: str
 ) -> ChunkCounts:
-    """Creates or updates the staged leads (their companies already written); `skipped` counts
-    the rows `stage` left out."""
     counts = ChunkCounts(skipped=skipped)
     ws = {"ws": workspace_id}
     staged = (await session.execute(text(STAGED_WITH_EMAIL))).scalar_one()

@@ -17,6 +17,7 @@ from leadflood.errors import AppError
 from leadflood.imports import service as importing
 from leadflood.imports.mapping import CUSTOM_PREFIX, LEAD_FIELDS, custom_name
 from leadflood.imports.schemas import MappingUpdate
+from leadflood.leads import lists
 from leadflood.leads.countries import COUNTRY_NAMES
 from leadflood.models import LeadImport, OnDuplicate, Role
 from leadflood.web.deps import AdminDep, MemberDep, RuntimeDep, SessionDep, ViewerDep
@@ -50,20 +51,27 @@ async def imports_page(request: Request, session: SessionDep, member: ViewerDep)
 
 
 @router.get("/imports/new", response_class=HTMLResponse)
-async def new_import(request: Request, member: MemberDep, runtime: RuntimeDep) -> Response:
-    return _upload_page(request, runtime)
+async def new_import(
+    request: Request, session: SessionDep, member: MemberDep, runtime: RuntimeDep
+) -> Response:
+    return await _upload_page(request, session, member.workspace_id, runtime)
 
 
-def _upload_page(
-    request: Request, runtime: Any, *, error: str | None = None, status: int = 200
-) -> HTMLResponse:
+async def _upload_page(
+    request: Request, session: AsyncSession, workspace_id: uuid.UUID, runtime: Any, *,
+    error: str | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
     limit_mb = runtime.settings.import_max_bytes // (1024 * 1024)
     return render(
         request,
         "imports/new.html",
-        {"active": "leads", "error": error, "limit_mb": limit_mb},
+        {
+            "active": "leads", "error": error, "limit_mb": limit_mb,
+            "lists": [x for x, _ in await lists.all_with_counts(session, workspace_id)],
+            "chosen_list": request.query_params.get("list_id", ""),
+        },
         status=status,
-    )
+    )  # fmt: skip
 
 
 @router.post("/imports", response_class=HTMLResponse)
@@ -73,9 +81,17 @@ async def upload(
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return _upload_page(request, runtime, error="Choose a CSV file to upload.", status=422)
+        return await _upload_page(
+            request,
+            session,
+            member.workspace_id,
+            runtime,
+            error="Choose a CSV file to upload.",
+            status=422,
+        )
     choice = str(form.get("on_duplicate") or "skip")
     try:
+        list_id = str(form.get("list_id") or "").strip()
         imp = await importing.create_upload(
             session,
             runtime.settings,
@@ -86,9 +102,16 @@ async def upload(
             if choice in OnDuplicate.__members__
             else OnDuplicate.skip,
             created_by=member.user.id if member.user else None,
+            list_id=uuid.UUID(list_id) if list_id else None,
+        )
+    except ValueError:
+        return await _upload_page(
+            request, session, member.workspace_id, runtime, error="Choose a list.", status=422
         )
     except AppError as exc:
-        return _upload_page(request, runtime, error=exc.message, status=exc.status)
+        return await _upload_page(
+            request, session, member.workspace_id, runtime, error=exc.message, status=exc.status
+        )
     return RedirectResponse(f"/imports/{imp.id}", status_code=303)
 
 

@@ -38,7 +38,9 @@ class ChunkWriter:
         workspace_id: uuid.UUID,
         on_duplicate: str,
         cursor: int,
+        list_id: uuid.UUID | None = None,
     ) -> None:
+        self._list_id = list_id
         self._db = db
         self._import_id = import_id
         self._workspace_id = workspace_id
@@ -70,8 +72,9 @@ class ChunkWriter:
                 erased = await import_sql.drop_erased(session, ws)
                 await import_sql.upsert_companies(session, ws, domains)
                 counts = await import_sql.write_staged(
-                    session, ws, skipped=len(duplicates), on_duplicate=self._on_duplicate
-                )
+                    session, ws, skipped=len(duplicates), on_duplicate=self._on_duplicate,
+                    list_id=self._list_id,
+                )  # fmt: skip
             else:
                 counts = import_sql.ChunkCounts(skipped=len(duplicates))
             await import_sql.copy_in(session, import_sql.COPY_REJECTIONS, chunk.rejections)

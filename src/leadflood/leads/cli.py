@@ -78,6 +78,10 @@ def leads_list(
     score_max: Annotated[int | None, typer.Option(min=0, max=100)] = None,
     company_domain: Annotated[str | None, typer.Option()] = None,
     search: Annotated[str | None, typer.Option("--search", help="Name, email or company.")] = None,
+    in_list: Annotated[
+        str | None, typer.Option("--list", help="Only the members of this list (id or name).")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only leads with this tag.")] = None,
     sort: Annotated[str, typer.Option(help="newest | oldest | score | score_asc")] = "newest",
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
     cursor: Annotated[str | None, typer.Option()] = None,
@@ -104,6 +108,7 @@ def leads_list(
                 "score_max": score_max,
                 "company_domain": company_domain,
                 "q": search,
+                "tag": tag,
             }
         )
     except ValidationError as exc:
@@ -112,9 +117,15 @@ def leads_list(
         raise typer.Exit(2) from None
 
     async def work(session: AsyncSession, runtime: Runtime) -> Page[LeadRead]:
+        from leadflood.leads import lists
+
         found = await find_workspace(session, workspace)
+        members = where
+        if in_list:
+            target = await lists.find(session, found.id, in_list)
+            members = where.model_copy(update={"list_id": target.id})
         window = await queries.list_page(
-            session, found.id, where, sort=chosen, limit=limit, cursor=cursor
+            session, found.id, members, sort=chosen, limit=limit, cursor=cursor
         )
         return Page[LeadRead].of(window, LeadRead.model_validate)
 
@@ -170,7 +181,7 @@ FilterOption = Annotated[
     typer.Option(
         "--filter",
         help="KEY=VALUE, repeatable: status, verification, score_min, score_max, icp_id, "
-        "company_domain, q (the list's filters).",
+        "company_domain, q, list_id, tag, owner_id, has_notes (the list's filters).",
     ),
 ]
 
@@ -206,7 +217,7 @@ def leads_update(
         typer.Option(
             "--set",
             help="FIELD=VALUE, repeatable; FIELD= clears it; custom.KEY=VALUE sets a custom "
-            "field (custom.KEY= removes it).",
+            "field (custom.KEY= removes it); owner=EMAIL gives the lead to a member.",
         ),
     ],
     data_dir: DataDir = None,
@@ -216,11 +227,13 @@ def leads_update(
     from pydantic import ValidationError
 
     from leadflood.console import shell_member
+    from leadflood.leads import notes
     from leadflood.leads import service as leads
     from leadflood.leads.schemas import LeadRead, LeadUpdate
 
     wanted: dict[str, Any] = {}
     custom: dict[str, str | None] = {}
+    owner: str | None = None
     for pair in values:
         key, sep, value = pair.partition("=")
         key = key.strip()
@@ -229,6 +242,8 @@ def leads_update(
             raise typer.Exit(2)
         if key.startswith("custom."):
             custom[key.removeprefix("custom.")] = value or None
+        elif key == "owner":
+            owner = value.strip()
         else:
             wanted[key] = value.strip() or None
     if custom:
@@ -243,6 +258,9 @@ def leads_update(
     async def work(session: AsyncSession, runtime: Runtime) -> LeadRead:
         found = await find_workspace(session, workspace)
         target = await leads.find(session, found.id, lead)
+        if owner is not None:  # owner=EMAIL names a member; owner= clears it
+            user = await notes.member_by_email(session, found.id, owner) if owner else None
+            data.owner_id = user.id if user else None
         changed = await leads.update(session, found.id, target.id, data, by=shell_member(found))
         return LeadRead.model_validate(changed)
 
@@ -300,3 +318,268 @@ def leads_export(
     with clean_errors():
         total = run(main)
     console.print(f"Exported {total:,} lead{'' if total == 1 else 's'} to {out}.")
+
+
+LeadRefs = Annotated[
+    list[str] | None,
+    typer.Option("--lead", help="A lead (id, first 8 characters, or email); repeatable."),
+]
+
+
+def _selection(refs: list[str] | None, filters: list[str] | None) -> tuple[list[str], LeadFilter]:
+    """`--lead` refs or `--filter` pairs (exactly one kind), checked before any work."""
+    if bool(refs) == bool(filters):
+        err.print("[red]validation_error[/red]: give --lead (repeatable) or --filter, not both")
+        raise typer.Exit(2)
+    return refs or [], parse_filter(filters)
+
+
+async def _resolve(
+    session: AsyncSession, workspace_id: uuid.UUID, refs: list[str], where: LeadFilter
+) -> Any:
+    from leadflood.leads import service as leads
+    from leadflood.leads.schemas import Selection
+
+    if refs:
+        ids = [(await leads.find(session, workspace_id, ref)).id for ref in refs]
+        return Selection(lead_ids=ids)
+    return Selection(filter=where)
+
+
+def _tagging(add: bool) -> Any:
+    def command(
+        tags: Annotated[list[str], typer.Argument(help="The tags (lower-cased).")],
+        refs: LeadRefs = None,
+        filters: FilterOption = None,
+        data_dir: DataDir = None,
+        workspace: WorkspaceOption = None,
+    ) -> None:
+        from pydantic import ValidationError
+
+        from leadflood.console import shell_member
+        from leadflood.leads import lists
+        from leadflood.leads.schemas import TagRequest
+
+        picked, where = _selection(refs, filters)
+        try:
+            wanted = TagRequest(filter=where, tags=tags).tags
+        except ValidationError as exc:
+            err.print(f"[red]validation_error[/red]: tags: {exc.errors()[0]['msg']}")
+            raise typer.Exit(2) from None
+
+        async def work(session: AsyncSession, runtime: Runtime) -> int:
+            found = await find_workspace(session, workspace)
+            selection = await _resolve(session, found.id, picked, where)
+            act = lists.tag if add else lists.untag
+            return await act(session, found.id, selection, wanted, by=shell_member(found))
+
+        changed = in_session(settings_from(data_dir), work)
+        verb = "Tagged" if add else "Untagged"
+        console.print(f"{verb} {changed:,} lead{'' if changed == 1 else 's'}.")
+
+    command.__doc__ = (
+        "Add tags to the leads given (--lead) or matching --filter."
+        if add
+        else "Remove tags from the leads given (--lead) or matching --filter."
+    )
+    return command
+
+
+app.command("tag")(_tagging(True))
+app.command("untag")(_tagging(False))
+
+
+@app.command("note")
+def leads_note(
+    lead: Annotated[str, typer.Argument(help="The lead's id (or first 8 characters) or email.")],
+    text: Annotated[str, typer.Argument(help="The note.")],
+    data_dir: DataDir = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Add a note to a lead (audited); `leads notes` lists them."""
+    from leadflood.console import shell_member
+    from leadflood.leads import notes
+    from leadflood.leads import service as leads
+    from leadflood.leads.schemas import NoteRead
+
+    async def work(session: AsyncSession, runtime: Runtime) -> NoteRead:
+        found = await find_workspace(session, workspace)
+        target = await leads.find(session, found.id, lead)
+        note = await notes.add(session, found.id, target.id, text, by=shell_member(found))
+        return NoteRead.model_validate(note)
+
+    console.print_json(in_session(settings_from(data_dir), work).model_dump_json())
+
+
+@app.command("notes")
+def leads_notes(
+    lead: Annotated[str, typer.Argument(help="The lead's id (or first 8 characters) or email.")],
+    data_dir: DataDir = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """A lead's notes, newest first, as JSON."""
+    from leadflood.leads import notes
+    from leadflood.leads import service as leads
+    from leadflood.leads.schemas import NoteRead
+
+    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, Any]]:
+        found = await find_workspace(session, workspace)
+        target = await leads.find(session, found.id, lead)
+        found_notes = await notes.of_lead(session, found.id, target.id)
+        return [NoteRead.model_validate(n).model_dump(mode="json") for n in found_notes]
+
+    console.print_json(json.dumps(in_session(settings_from(data_dir), work)))
+
+
+lists_app = typer.Typer(
+    help="Lists of leads (static, named; a lead in many).", no_args_is_help=True
+)
+ListRef = Annotated[str, typer.Argument(help="The list's id or name.")]
+
+
+@lists_app.command("list")
+def lists_list(
+    data_dir: DataDir = None, workspace: WorkspaceOption = None, as_json: Json = False
+) -> None:
+    """The lists with how many leads each holds."""
+    from leadflood.leads import lists
+
+    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, Any]]:
+        found = await find_workspace(session, workspace)
+        rows = await lists.all_with_counts(session, found.id)
+        return [{"id": str(x.id), "name": x.name, "members": n} for x, n in rows]
+
+    rows = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("No list yet: `leadflood lists create NAME`.")
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)
+    table.add_column("name")
+    table.add_column("leads", justify="right")
+    for row in rows:
+        table.add_row(row["id"], row["name"], f"{row['members']:,}")
+    console.print(table)
+
+
+@lists_app.command("create")
+def lists_create(
+    name: Annotated[str, typer.Argument(help="The list's name (unique in the workspace).")],
+    description: Annotated[str, typer.Option()] = "",
+    data_dir: DataDir = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create an empty list."""
+    from pydantic import ValidationError
+
+    from leadflood.console import shell_member
+    from leadflood.leads import lists
+    from leadflood.leads.schemas import ListCreate, ListRead
+
+    try:
+        data = ListCreate(name=name, description=description)
+    except ValidationError as exc:
+        err.print(
+            f"[red]validation_error[/red]: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}"
+        )
+        raise typer.Exit(2) from None
+
+    async def work(session: AsyncSession, runtime: Runtime) -> ListRead:
+        found = await find_workspace(session, workspace)
+        made = await lists.create(session, found.id, data, by=shell_member(found))
+        return ListRead.model_validate(made)
+
+    console.print_json(in_session(settings_from(data_dir), work).model_dump_json())
+
+
+@lists_app.command("show")
+def lists_show(
+    ref: ListRef,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    cursor: Annotated[str | None, typer.Option()] = None,
+    data_dir: DataDir = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """The list and a page of its leads (newest first) as JSON."""
+    from leadflood.leads import lists, queries
+    from leadflood.leads.schemas import LeadFilter, LeadRead, ListRead
+    from leadflood.pagination import Page
+
+    async def work(session: AsyncSession, runtime: Runtime) -> dict[str, Any]:
+        found = await find_workspace(session, workspace)
+        target = await lists.find(session, found.id, ref)
+        window = await queries.list_page(
+            session, found.id, LeadFilter(list_id=target.id), limit=limit, cursor=cursor
+        )
+        page = Page[LeadRead].of(window, LeadRead.model_validate)
+        return {
+            **ListRead.model_validate(target).model_dump(mode="json"),
+            "members": await lists.count_members(session, target.id),
+            "leads": page.model_dump(mode="json"),
+        }
+
+    console.print_json(json.dumps(in_session(settings_from(data_dir), work)))
+
+
+def _membership(add: bool) -> Any:
+    def command(
+        ref: ListRef,
+        refs: LeadRefs = None,
+        filters: FilterOption = None,
+        data_dir: DataDir = None,
+        workspace: WorkspaceOption = None,
+    ) -> None:
+        from leadflood.console import shell_member
+        from leadflood.leads import lists
+
+        picked, where = _selection(refs, filters)
+
+        async def work(session: AsyncSession, runtime: Runtime) -> int:
+            found = await find_workspace(session, workspace)
+            target = await lists.find(session, found.id, ref)
+            selection = await _resolve(session, found.id, picked, where)
+            act = lists.add_leads if add else lists.remove_leads
+            return await act(session, found.id, target.id, selection, by=shell_member(found))
+
+        changed = in_session(settings_from(data_dir), work)
+        plural = "" if changed == 1 else "s"
+        console.print(
+            f"Added {changed:,} lead{plural}." if add else f"Removed {changed:,} lead{plural}."
+        )
+
+    command.__doc__ = (
+        "Add the leads given (--lead) or matching --filter to the list."
+        if add
+        else "Take the leads given (--lead) or matching --filter out of the list."
+    )
+    return command
+
+
+lists_app.command("add")(_membership(True))
+lists_app.command("remove")(_membership(False))
+
+
+@lists_app.command("delete")
+def lists_delete(
+    ref: ListRef,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    data_dir: DataDir = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Delete a list (its leads stay)."""
+    from leadflood.console import shell_member
+    from leadflood.leads import lists
+
+    if not yes and not typer.confirm(f"Delete the list {ref!r}? Its leads stay."):
+        raise typer.Exit(1)
+
+    async def work(session: AsyncSession, runtime: Runtime) -> str:
+        found = await find_workspace(session, workspace)
+        target = await lists.find(session, found.id, ref)
+        await lists.remove_list(session, found.id, target.id, by=shell_member(found))
+        return target.name
+
+    console.print(f"Deleted the list {in_session(settings_from(data_dir), work)!r}.")

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from leadflood.errors import AppError
+from leadflood.leads import lists, notes, outreach, timeline
 from leadflood.leads import service as leads
-from leadflood.leads import timeline
 from leadflood.leads.schemas import LeadUpdate
 from leadflood.leads.timeline import SHOWN_FIELDS
 from leadflood.models import Lead
@@ -59,6 +59,8 @@ async def lead_page_response(
         for name in SHOWN_FIELDS
     ]
     name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email or "Lead"
+    member = getattr(request.state, "member", None)
+    user = getattr(member, "user", None)
     return render(
         request,
         "leads/detail.html",
@@ -72,12 +74,20 @@ async def lead_page_response(
             "evidence": detail.verification_evidence,
             "notice": notice or request.query_params.get("notice"),
             "error": error,
+            "messages": await outreach.messages_of(session, workspace_id, lead.id),
+            "notes": await notes.of_lead(session, workspace_id, lead.id),
+            "members": await notes.members(session, workspace_id),
+            "in_lists": await lists.names_of(session, workspace_id, lead.id),
+            "all_lists": await lists.all_with_counts(session, workspace_id),
+            "user_id": user.id if user is not None else None,
         },
         status=status,
     )
 
 
-EDITABLE = tuple(name for name in LeadUpdate.model_fields if name != "custom_fields")
+EDITABLE = tuple(
+    name for name in LeadUpdate.model_fields if name not in ("custom_fields", "owner_id")
+)
 HINTS = {
     "phone": "International form, e.g. +14155550123.",
     "linkedin_url": "The profile's URL, e.g. linkedin.com/in/jane-doe.",
@@ -169,3 +179,54 @@ async def lead_page(
     lead_id: uuid.UUID, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> Response:
     return await lead_page_response(request, session, workspace.id, lead_id)
+
+
+@router.post("/leads/{lead_id:uuid}/owner", response_class=HTMLResponse)
+async def set_owner(
+    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    raw = await request.form()
+    value = str(raw.get("owner_id") or "").strip()
+    try:
+        data = LeadUpdate.model_validate({"owner_id": value or None})
+        await leads.update(session, member.workspace_id, lead_id, data, by=member)
+    except ValidationError:
+        return await lead_page_response(
+            request, session, member.workspace_id, lead_id, error="Choose a member.", status=422
+        )
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return await lead_page_response(
+            request, session, member.workspace_id, lead_id, error=exc.message, status=exc.status
+        )
+    return RedirectResponse(f"/leads/{lead_id}?notice=saved", status_code=303)
+
+
+@router.post("/leads/{lead_id:uuid}/notes", response_class=HTMLResponse)
+async def add_note(
+    lead_id: uuid.UUID, request: Request, session: SessionDep, member: MemberDep
+) -> Response:
+    raw = await request.form()
+    text = str(raw.get("text") or "")[:10_000]
+    try:
+        await notes.add(session, member.workspace_id, lead_id, text, by=member)
+    except notes.EmptyNote as exc:
+        return await lead_page_response(
+            request, session, member.workspace_id, lead_id, error=exc.message, status=422
+        )
+    return RedirectResponse(f"/leads/{lead_id}#notes-title", status_code=303)
+
+
+@router.post("/leads/{lead_id:uuid}/notes/{note_id:uuid}/delete", response_class=HTMLResponse)
+async def delete_note(
+    lead_id: uuid.UUID, note_id: uuid.UUID, request: Request, session: SessionDep,
+    member: MemberDep,
+) -> Response:  # fmt: skip
+    try:
+        await notes.delete(session, member.workspace_id, lead_id, note_id, by=member)
+    except notes.NoteNotYours as exc:
+        return await lead_page_response(
+            request, session, member.workspace_id, lead_id, error=exc.message, status=403
+        )
+    return RedirectResponse(f"/leads/{lead_id}#notes-title", status_code=303)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -17,7 +17,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 from leadflood import jobs
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.leads.schemas import LeadFilter, LeadSort
-from leadflood.models import Lead, LeadCounts, LeadStatus, SearchOutcome, SearchResult
+from leadflood.models import (
+    Lead,
+    LeadCounts,
+    LeadListMember,
+    LeadNote,
+    LeadStatus,
+    SearchOutcome,
+    SearchResult,
+)
 from leadflood.pagination import CursorOf, InvalidCursor, Window, decode_parts, encode_parts, window
 
 COUNT_CAP = 10_000
@@ -42,6 +50,19 @@ def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
     if where.company_domain:
         domain = where.company_domain.strip().lower().removeprefix("www.")
         found.append(func.lower(Lead.company_domain) == domain)
+    if where.list_id is not None:
+        found.append(
+            exists().where(
+                LeadListMember.list_id == where.list_id, LeadListMember.lead_id == Lead.id
+            )
+        )
+    if where.tag:
+        found.append(Lead.tags.contains([where.tag]))  # `@>`: the GIN index on tags
+    if where.owner_id is not None:
+        found.append(Lead.owner_id == where.owner_id)
+    if where.has_notes is not None:
+        noted = exists().where(LeadNote.lead_id == Lead.id)
+        found.append(noted if where.has_notes else ~noted)
     if where.q and where.q.strip():
         # A contains-search has no index without pg_trgm: it is a scan bounded by the page size
         # (and the other filters), which the docs say.

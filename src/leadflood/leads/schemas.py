@@ -106,6 +106,10 @@ class LeadUpdate(Strict):
     custom_fields: dict[Annotated[str, Field(min_length=1, max_length=64)], CustomValue] | None = (
         None
     )
+    owner_id: uuid.UUID | None = Field(
+        None,
+        description="A user of this workspace (422 `owner_not_member` otherwise); null clears.",
+    )
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)
@@ -155,11 +159,24 @@ class LeadRead(BaseModel):
     scored_at: datetime | None = None
     verification_status: VerificationStatus = VerificationStatus.unverified
     verified_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+    owner_id: uuid.UUID | None = None
     created_at: datetime
     updated_at: datetime
 
 
 LeadSort = Literal["newest", "oldest", "score", "score_asc"]
+
+
+def normal_tag(value: str) -> str:
+    """Lower-cased, spaces collapsed (ValueError when nothing is left)."""
+    tag = " ".join(value.split()).lower()
+    if not tag:
+        raise ValueError("a tag cannot be empty")
+    return tag
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(normal_tag)]
 
 
 def _listed(value: Any) -> Any:
@@ -186,6 +203,10 @@ class LeadFilter(Strict):
     q: str | None = Field(
         None, max_length=200, description="Part of the email, the name, the company or the title."
     )
+    list_id: uuid.UUID | None = Field(None, description="Only the members of this list.")
+    tag: Tag | None = Field(None, description="Only leads with this tag.")
+    owner_id: uuid.UUID | None = Field(None, description="Only leads owned by this user.")
+    has_notes: bool | None = Field(None, description="Only leads with (true) or without notes.")
 
     def is_empty(self) -> bool:
         return not self.model_dump(exclude_none=True)
@@ -252,3 +273,77 @@ class BulkRead(BaseModel):
 class BulkStarted(BaseModel):
     operation_id: uuid.UUID
     job_id: int
+
+
+class ListCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    description: str = Field("", max_length=2000)
+
+
+class ListUpdate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    description: str | None = Field(None, max_length=2000)
+
+
+class ListRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListWithCount(ListRead):
+    members: int
+
+
+class Selection(Strict):
+    """Exactly one of: the ids picked, or every lead matching a filter (checked where it is
+    used, after the list it names is found: 422 `invalid_selection`)."""
+
+    lead_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=10_000)
+    filter: LeadFilter | None = None
+
+
+class TagRequest(Selection):
+    tags: list[Tag] = Field(min_length=1, max_length=20)
+
+
+class Changed(BaseModel):
+    changed: int = Field(description="How many leads (or memberships) this changed.")
+
+
+class NoteCreate(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class NoteRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    lead_id: uuid.UUID
+    author_id: uuid.UUID | None
+    author: str
+    text: str = Field(validation_alias="body")
+    created_at: datetime
+
+
+class OutreachMessage(BaseModel):
+    """A message to or from a lead, as its page lists it."""
+
+    id: uuid.UUID
+    direction: str
+    channel: str
+    status: str
+    subject: str
+    to_address: str
+    error: str | None = Field(None, description="Why it failed, or why it is unconfirmed.")
+    sequence_id: uuid.UUID | None
+    sequence_name: str | None
+    step: int | None = Field(None, description="The step's position in its sequence.")
+    thread_id: uuid.UUID | None
+    send_after: datetime
+    sent_at: datetime | None
+    created_at: datetime

@@ -12,7 +12,7 @@ from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import Conflict, InvalidInput, NotFound
-from leadflood.leads import forgotten, scoring
+from leadflood.leads import forgotten, notes, scoring
 from leadflood.leads.fields import PERSONAL
 from leadflood.leads.schemas import LeadCreate, LeadUpdate
 from leadflood.models import Lead, LeadStatus, VerificationStatus
@@ -139,9 +139,16 @@ async def update(
         session, Lead, workspace_id, lead_id, error=LeadNotFound, for_update=True
     )
     wanted = data.changes()
+    if wanted.get("owner_id") is not None:
+        wanted["owner_id"] = uuid.UUID(wanted["owner_id"])
+        if wanted["owner_id"] != lead.owner_id:
+            await notes.check_owner(session, workspace_id, wanted["owner_id"])
     changed: dict[str, tuple[Any, Any]] = {}
     for name, value in wanted.items():
-        if name == "custom_fields":
+        if name == "owner_id":
+            if value != lead.owner_id:
+                changed[name] = (lead.owner_id, value)
+        elif name == "custom_fields":
             merged = dict(lead.custom_fields or {})
             for key, item in (value or {}).items():
                 if item is None:
@@ -195,6 +202,11 @@ def audit_changes(changed: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
                 "changed": True,
                 "was_empty": old in (None, ""),
                 "now_empty": new is None,
+            }
+        elif name == "owner_id":
+            shown[name] = {
+                "old": None if old is None else str(old),
+                "new": None if new is None else str(new),
             }
         else:
             shown[name] = {"old": old, "new": new}

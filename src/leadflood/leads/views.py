@@ -10,10 +10,26 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from leadflood.db.scope import scoped
-from leadflood.leads import bulk, export, forgotten, queries
+from leadflood.errors import AppError, InvalidInput
+from leadflood.leads import bulk, export, forgotten, lists, queries
 from leadflood.leads import service as leads
-from leadflood.leads.schemas import LeadCreate, LeadFilter, LeadSort
-from leadflood.models import BulkState, Icp, LeadStatus, VerificationStatus
+from leadflood.leads.schemas import (
+    BulkRequest,
+    LeadCreate,
+    LeadFilter,
+    LeadSort,
+    ListCreate,
+    Selection,
+)
+from leadflood.models import (
+    BulkState,
+    Icp,
+    LeadList,
+    LeadStatus,
+    Sequence,
+    SequenceState,
+    VerificationStatus,
+)
 from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.web import forms
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, WorkspaceDep
@@ -25,7 +41,10 @@ FORM_FIELDS = ("email", "first_name", "last_name", "company_name", "phone")
 ACTIVE_BULK = (BulkState.queued, BulkState.running)
 
 
-FILTER_PARAMS = ("status", "verification", "score_min", "score_max", "icp_id", "company_domain")
+FILTER_PARAMS = (
+    "status", "verification", "score_min", "score_max", "icp_id", "company_domain", "list_id",
+    "tag", "owner_id", "has_notes",
+)  # fmt: skip
 SORTS: dict[LeadSort, str] = {
     "newest": "Newest first",
     "oldest": "Oldest first",
@@ -56,6 +75,8 @@ async def list_page_response(
     status: int = 200,
     bulk_error: str | None = None,
     confirm_delete: dict[str, Any] | None = None,
+    confirm: dict[str, Any] | None = None,
+    notice: str | None = None,
 ) -> HTMLResponse:
     """The leads list; `confirm_delete` ({count, scope, lead_ids, filters}) asks once before a
     bulk deletion, with the number of leads the selection holds now."""
@@ -63,6 +84,8 @@ async def list_page_response(
     where, applied = filter_from(params)
     if confirm_delete is not None:
         where, applied = filter_from(confirm_delete["filters"])
+    if confirm is not None:
+        where, applied = filter_from(confirm["filters"])
     sort: LeadSort = "newest"
     for key in SORTS:
         if params.get("sort") == key:
@@ -83,6 +106,25 @@ async def list_page_response(
             scoped(Icp, workspace.id)
             .with_only_columns(Icp.id, Icp.name)
             .order_by(Icp.name)
+            .limit(200)
+        )
+    ).all()
+    all_lists = [(str(x.id), x.name) for x, _ in await lists.all_with_counts(session, workspace.id)]
+    current_list = None
+    if where.list_id is not None:
+        current_list = await session.get(LeadList, where.list_id)
+        if current_list is not None and current_list.workspace_id != workspace.id:
+            current_list = None
+    sequences = (
+        await session.execute(
+            scoped(Sequence, workspace.id)
+            .with_only_columns(Sequence.id, Sequence.name)
+            .where(
+                Sequence.state.in_(
+                    [SequenceState.active, SequenceState.draft, SequenceState.paused]
+                )
+            )
+            .order_by(Sequence.name)
             .limit(200)
         )
     ).all()
@@ -123,6 +165,12 @@ async def list_page_response(
             if page.items
             else 0,
             "confirm_delete": confirm_delete,
+            "confirm": confirm,
+            "lists": all_lists,
+            "current_list": current_list,
+            "tags": await lists.all_tags(session, workspace.id),
+            "sequences": [(str(seq_id), name) for seq_id, name in sequences],
+            "notice": notice or params.get("notice"),
             "done": params.get("done"),
         },
         status=status,
@@ -203,6 +251,159 @@ async def lead_statuses(
             for lead_id, lead in found.items()
         }
     )
+
+
+def picked_ids(values: list[Any]) -> list[uuid.UUID]:
+    found: list[uuid.UUID] = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
+
+
+def confirmation(
+    action: str, question: str, button: str, scope: str, applied: dict[str, str],
+    lead_ids: list[uuid.UUID], fields: dict[str, str],
+) -> dict[str, Any]:  # fmt: skip
+    """The bar that asks once before a bulk action, re-posting what was chosen."""
+    return {
+        "action": action, "question": question, "button": button, "scope": scope,
+        "filters": applied, "lead_ids": [str(x) for x in lead_ids], "fields": fields,
+    }  # fmt: skip
+
+
+ORGANIZE = {"list": "Add", "unlist": "Remove", "tag": "Tag", "untag": "Untag"}
+
+
+@router.post("/leads/organize", response_class=HTMLResponse)
+async def organize(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The bulk bar's "Add to list", "Remove from list", "Add tag" and "Remove tag": the ticked
+    leads, or every lead matching the filter (asked once, with the count, before it runs)."""
+    raw = await request.form()
+    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    action = values.get("do", "")
+    scope = values.get("apply_to") or values.get("scope") or "selected"
+    where, applied = filter_from(values)
+    workspace = member.workspace
+    ids = picked_ids(raw.getlist("lead_ids"))
+    try:
+        if action not in ORGANIZE:
+            raise InvalidInput("Choose what to do with these leads.")
+        selection = Selection(filter=where) if scope == "filter" else None
+        if selection is None:
+            if not ids:
+                raise InvalidInput("Tick at least one lead, or choose all matching leads.")
+            selection = Selection(lead_ids=ids)
+        target = None
+        tag = (values.get("tag_value") or "").strip()
+        if action in ("list", "unlist"):
+            if not values.get("to_list"):
+                raise InvalidInput("Choose a list.")
+            target = await lists.get(session, workspace.id, uuid.UUID(values["to_list"]))
+        elif not tag:
+            raise InvalidInput("Type a tag.")
+        if scope == "filter":
+            count = await bulk.count_selected(session, workspace.id, BulkRequest(filter=where))
+            if values.get("confirmed") != str(count):
+                name = target.name if target else ""
+                what = {
+                    "list": f"Add {count:,} leads matching this filter to “{name}”?",
+                    "unlist": f"Remove {count:,} leads matching this filter from “{name}”?",
+                    "tag": f"Tag {count:,} leads matching this filter “{tag}”?",
+                    "untag": f"Remove the tag “{tag}” from {count:,} leads matching this filter?",
+                }[action]
+                ask = confirmation(
+                    "/leads/organize", what, f"{ORGANIZE[action]} {count:,} leads", scope, applied,
+                    [], {"do": action, "to_list": values.get("to_list", ""), "tag_value": tag,
+                         "confirmed": str(count)},
+                )  # fmt: skip
+                return await list_page_response(request, session, workspace, confirm=ask)
+        if action == "list" and target is not None:
+            changed = await lists.add_leads(session, workspace.id, target.id, selection, by=member)
+            notice = f"Added {changed:,} lead{'' if changed == 1 else 's'} to {target.name}."
+        elif action == "unlist" and target is not None:
+            changed = await lists.remove_leads(
+                session, workspace.id, target.id, selection, by=member
+            )
+            notice = f"Removed {changed:,} lead{'' if changed == 1 else 's'} from {target.name}."
+        elif action == "tag":
+            changed = await lists.tag(session, workspace.id, selection, [tag], by=member)
+            notice = f"Tagged {changed:,} lead{'' if changed == 1 else 's'} “{tag.lower()}”."
+        else:
+            changed = await lists.untag(session, workspace.id, selection, [tag], by=member)
+            notice = f"Removed the tag from {changed:,} lead{'' if changed == 1 else 's'}."
+    except (ValidationError, ValueError):
+        return await list_page_response(
+            request, session, workspace,
+            bulk_error="Check the tag (64 characters at most) and the list.",
+            status=422,
+        )  # fmt: skip
+    except AppError as exc:
+        return await list_page_response(
+            request, session, workspace, bulk_error=exc.message, status=exc.status
+        )
+    if values.get("back") == "lead" and len(ids) == 1:
+        return RedirectResponse(f"/leads/{ids[0]}?notice=saved", status_code=303)
+    return RedirectResponse("/leads?" + urlencode({**applied, "notice": notice}), status_code=303)
+
+
+@router.get("/lists", response_class=HTMLResponse)
+async def lists_page(request: Request, session: SessionDep, workspace: WorkspaceDep) -> Response:
+    return await _lists_page(request, session, workspace.id)
+
+
+async def _lists_page(
+    request: Request, session: SessionDep, workspace_id: uuid.UUID, *,
+    form: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    return render(
+        request,
+        "leads/lists.html",
+        {
+            "active": "lists",
+            "lists": await lists.all_with_counts(session, workspace_id),
+            "form": form or {},
+            "errors": errors or {},
+            "done": request.query_params.get("done"),
+        },
+        status=status,
+    )
+
+
+@router.post("/lists", response_class=HTMLResponse)
+async def create_list(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    raw = await request.form()
+    form = {k: str(raw.get(k) or "").strip() for k in ("name", "description")}
+    try:
+        made = await lists.create(
+            session, member.workspace_id, ListCreate.model_validate(form), by=member
+        )
+    except ValidationError as exc:
+        errors = forms.field_errors(exc, key=lambda loc: str(loc[0]))
+        return await _lists_page(
+            request, session, member.workspace_id, form=form, errors=errors, status=422
+        )
+    except AppError as exc:
+        return await _lists_page(
+            request, session, member.workspace_id, form=form, errors={"name": exc.message},
+            status=exc.status,
+        )  # fmt: skip
+    return RedirectResponse(f"/leads?list_id={made.id}", status_code=303)
+
+
+@router.get("/lists/{list_id:uuid}", response_class=RedirectResponse)
+async def list_page(list_id: uuid.UUID, session: SessionDep, workspace: WorkspaceDep) -> Response:
+    """A list is the leads table filtered by it."""
+    await lists.get(session, workspace.id, list_id)
+    return RedirectResponse(f"/leads?list_id={list_id}", status_code=303)
+
+
+@router.post("/lists/{list_id:uuid}/delete", response_class=HTMLResponse)
+async def delete_list(list_id: uuid.UUID, session: SessionDep, member: MemberDep) -> Response:
+    await lists.remove_list(session, member.workspace_id, list_id, by=member)
+    return RedirectResponse("/lists?done=deleted", status_code=303)
 
 
 def routers() -> list[APIRouter]:

@@ -27,6 +27,7 @@ from leadflood.models.lead_import import (
     LeadImportWarning,
     OnDuplicate,
 )
+from leadflood.models.lead_list import LeadList, LeadListMember, LeadNote
 from leadflood.models.mailbox import Mailbox, MailboxState
 from leadflood.models.membership import Invitation, Membership, Role
 from leadflood.models.message import DeliveryAttempt, Message, MessageStatus
@@ -79,6 +80,9 @@ __all__ = [
     "LeadImport",
     "LeadImportRejection",
     "LeadImportWarning",
+    "LeadList",
+    "LeadListMember",
+    "LeadNote",
     "LeadStatus",
     "Mailbox",
     "MailboxFolder",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -77,6 +77,13 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             unique=True,
             postgresql_where=text("provider_person_id IS NOT NULL"),
         ),
+        Index("ix_leads_tags", "tags", postgresql_using="gin"),
+        Index(
+            "ix_leads_workspace_owner",
+            "workspace_id",
+            "owner_id",
+            postgresql_where=text("owner_id IS NOT NULL"),
+        ),
     )
 
     # No index of its own: every composite index above starts with it.
@@ -127,3 +134,7 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         default=dict, server_default=text("'{}'::jsonb")
     )
     verified_at: Mapped[datetime | None]
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), default=list, server_default=text("'{}'::varchar[]")
+    )
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -69,6 +69,10 @@ class LeadImport(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The list the imported leads (created and updated) join.
+    list_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lead_lists.id", ondelete="SET NULL")
+    )
 
 
 class LeadImportRejection(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.errors import AppError, InvalidInput
+from leadflood.leads import lists as lead_lists
 from leadflood.leads import queries as lead_queries
 from leadflood.leads.schemas import LeadFilter
 from leadflood.models import EnrollmentState, Icp, Lead, SearchRun
@@ -28,12 +29,15 @@ from leadflood.pagination import DEFAULT_PAGE_SIZE, InvalidCursor
 from leadflood.sequences import enrollment, queries
 from leadflood.sequences import service as sequences
 from leadflood.sequences.api_schemas import EnrollBody, EnrollmentRow
+from leadflood.sequences.schemas import EnrollRequest
 from leadflood.sequences.waiting import local_label
 from leadflood.web.deps import MemberDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
 TABS = ("active", "paused", "completed", "stopped")
+# The enroll form's filter: the leads list's own fields (`LeadFilter`), the list among them.
+FILTER_FIELDS = ("q", "status", "min_score", "list_id")
 REASON_LABELS = {
     "not_found": "not found in this workspace",
     "already_enrolled": "already in this sequence",
@@ -155,6 +159,7 @@ async def _enroll_page(
             "active": "sequences",
             "sequence": sequence,
             "runs": await _search_runs(session, workspace_id),
+            "lists": [x for x, _ in await lead_lists.all_with_counts(session, workspace_id)],
             "form": form,
             "result": result,
             "error": error,
@@ -209,6 +214,8 @@ def _filter_summary(form: dict[str, str]) -> str:
         parts.append(f"status {form['status']}")
     if (form.get("min_score") or "").strip():
         parts.append(f"score at least {form['min_score'].strip()}")
+    if form.get("list_id"):
+        parts.append("in the list chosen")
     if not parts:
         return "No filter: every lead of this workspace."
     return "Filter: " + ", ".join(parts) + "."
@@ -221,7 +228,7 @@ async def enroll_count(
     """For the page's script: how many leads the filter matches, and the question to ask."""
     await sequences.get(session, member.workspace_id, sequence_id)
     params = request.query_params
-    form = {k: params.get(k) or "" for k in ("q", "status", "min_score")}
+    form = {k: params.get(k) or "" for k in FILTER_FIELDS}
     count = await _matching_form(session, member.workspace_id, form)
     if count is None:
         return JSONResponse({"count": None, "question": None, "text": None}, status_code=422)
@@ -236,6 +243,8 @@ async def enroll_form(
 ) -> Response:
     params = request.query_params
     form = {"source": params.get("source") or "filter", "q": params.get("q") or ""}
+    if params.get("list_id"):
+        form["list_id"] = params["list_id"]
     if params.get("lead_ids"):
         form |= {"source": "selection", "lead_ids": params["lead_ids"]}
     return await _enroll_page(request, session, member.workspace_id, sequence_id, form=form)
@@ -289,7 +298,7 @@ async def _request_of(
         if not form.get("search_run_id"):
             raise UnreadableSelection("Choose a search run.")
         return EnrollBody.model_validate({"search_run_id": form.get("search_run_id")}), 0
-    chosen = {k: form.get(k, "").strip() for k in ("q", "status", "min_score")}
+    chosen = {k: form.get(k, "").strip() for k in FILTER_FIELDS}
     return EnrollBody.model_validate({"filter": {k: v for k, v in chosen.items() if v}}), 0
 
 
@@ -300,7 +309,7 @@ async def enroll(
     raw = await request.form()
     form = {
         k: str(raw.get(k) or "")
-        for k in ("source", "q", "status", "min_score", "lead_ids", "search_run_id", "confirmed")
+        for k in ("source", *FILTER_FIELDS, "lead_ids", "search_run_id", "confirmed")
     }
     try:
         body, unknown = await _request_of(session, member.workspace_id, form)
@@ -334,3 +343,59 @@ async def enroll(
     return await _enroll_page(
         request, session, member.workspace_id, sequence_id, form=form, result=result
     )
+
+
+@router.post("/leads/bulk-enroll", response_class=HTMLResponse)
+async def bulk_enroll(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The leads list's "Add to sequence" (and a list's "Enroll in sequence"): the ticked leads
+    or every lead matching the filter, asked once with the server's count before enrolling."""
+    from leadflood.leads import bulk as lead_bulk
+    from leadflood.leads import views as lead_views
+    from leadflood.leads.schemas import BulkRequest
+
+    raw = await request.form()
+    values = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    scope = values.get("apply_to") or values.get("scope") or "selected"
+    where, applied = lead_views.filter_from(values)
+    ids = lead_views.picked_ids(raw.getlist("lead_ids"))
+    workspace = member.workspace
+    try:
+        sequence_id = uuid.UUID(values.get("sequence_id", ""))
+    except ValueError:
+        return await lead_views.list_page_response(
+            request, session, workspace, bulk_error="Choose a sequence.", status=422
+        )
+    try:
+        sequence = await sequences.get(session, workspace.id, sequence_id)
+        if scope == "filter":
+            body = EnrollRequest(filter=where)
+            count = await _matching(session, workspace.id, where)
+        else:
+            if not ids:
+                raise InvalidInput("Tick at least one lead, or choose all matching leads.")
+            body = EnrollRequest(lead_ids=ids)
+            count = await lead_bulk.count_selected(session, workspace.id, BulkRequest(lead_ids=ids))
+        if values.get("confirmed") != str(count):
+            scope_text = " matching this filter" if scope == "filter" else ""
+            ask = lead_views.confirmation(
+                "/leads/bulk-enroll",
+                f"Enroll {count:,} lead{'' if count == 1 else 's'}{scope_text} "
+                f"in “{sequence.name}”?",
+                f"Enroll {count:,} lead{'' if count == 1 else 's'}", scope, applied, ids,
+                {"sequence_id": str(sequence_id), "confirmed": str(count)},
+            )  # fmt: skip
+            return await lead_views.list_page_response(request, session, workspace, confirm=ask)
+        result = await enrollment.enroll(
+            session, workspace.id, sequence_id, body, now=datetime.now(UTC)
+        )
+    except AppError as exc:
+        return await lead_views.list_page_response(
+            request, session, workspace, bulk_error=exc.message, status=exc.status
+        )
+    skipped = ", ".join(
+        f"{n:,} {REASON_LABELS.get(reason, reason)}" for reason, n in result.skipped.items() if n
+    )
+    notice = f"Enrolled {result.enrolled:,} in {sequence.name}." + (
+        f" Skipped: {skipped}." if skipped else ""
+    )
+    return RedirectResponse("/leads?" + urlencode({**applied, "notice": notice}), status_code=303)

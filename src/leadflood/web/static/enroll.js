@@ -33,7 +33,7 @@
 
   function countMatching() {
     var params = new URLSearchParams();
-    ["q", "status", "min_score"].forEach(function (name) {
+    ["q", "status", "min_score", "list_id"].forEach(function (name) {
       var field = form.elements.namedItem(name);
       if (field && field.value) params.set(name, field.value);
     });
