@@ -210,6 +210,8 @@ class FieldSource(BaseModel):
     field: str
     provider: str
     at: datetime
+    # True when the value came from the sandbox's synthetic universe, not from a real source.
+    sandbox: bool = False
 
 
 class TimelineEvent(BaseModel):
