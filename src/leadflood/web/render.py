@@ -19,6 +19,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 
 NAV = [
     ("leads", "Leads", "/leads"),
+    ("companies", "Companies", "/companies"),
     ("icps", "ICPs", "/icps"),
     ("sequences", "Sequences", "/sequences"),
     ("inbox", "Inbox", "/inbox"),
