@@ -87,7 +87,9 @@ def entry_rules(
     min_score: Annotated[
         int | None, typer.Option(help="Skip leads scoring below this (0-100).")
     ] = None,
-    no_min_score: Annotated[bool, typer.Option(help="Remove the minimum score.")] = False,
+    clear_min_score: Annotated[
+        bool, typer.Option("--clear-min-score", help="Remove the minimum score.")
+    ] = False,
     require_verified_email: Annotated[
         bool | None,
         typer.Option("--require-verified-email/--any-email", help="Require a verified email."),
@@ -101,7 +103,7 @@ def entry_rules(
     from leadflood.sequences.schemas import SequenceUpdate
 
     changes: dict[str, Any] = {}
-    if no_min_score:
+    if clear_min_score:
         changes["min_score"] = None
     elif min_score is not None:
         changes["min_score"] = min_score
