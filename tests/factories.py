@@ -328,3 +328,26 @@ TABLES = (
 async def clean(session: AsyncSession) -> None:
     """Empty the sequences tables between Hypothesis examples (one database per test)."""
     await session.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+
+
+SANDBOX_SETTINGS = {"waterfall": ["sandbox"], "verifier": "sandbox"}
+
+
+def universe_email(start: int = 0) -> str:
+    """The address of a person of the sandbox's synthetic universe (the only people the
+    sandbox enricher finds), the first one with an email from `start` on."""
+    from leadflood.providers.sandbox import default_universe
+
+    universe = default_universe()
+    for index in range(start, len(universe)):
+        email = universe.person(index).email
+        if email and "bounce" not in email:
+            return email
+    raise LookupError("no universe person with an email")
+
+
+async def use_sandbox(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    """Choose the sandbox as the workspace's enricher and verifier, as the demo does."""
+    from leadflood.enrichment import config as enrichment_settings
+
+    await enrichment_settings.update(session, workspace_id, enrichment_settings.sandbox_only())

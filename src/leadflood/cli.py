@@ -8,6 +8,7 @@ import typer
 
 from leadflood import console, server
 from leadflood.auth import cli as accounts
+from leadflood.companies import cli as companies
 from leadflood.enrichment import cli as enrichment
 from leadflood.icps import cli as icps
 from leadflood.imports import cli as imports
@@ -62,6 +63,7 @@ leads.app.command("verify")(enrichment.verify_leads)
 leads.app.command("delete")(suppressions.delete_leads)
 leads.app.command("erase")(suppressions.erase_lead)
 app.add_typer(leads.app, name="leads")
+app.add_typer(companies.app, name="companies")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.credentials_app, name="credentials")
 icps.app.command("search")(searches.search)

@@ -1,33 +1,39 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
 from leadflood.models import Lead, LeadStatus
+from leadflood.providers.sandbox import default_universe
 from tests.e2e.conftest import console_errors
-from tests.factories import make_lead
+from tests.factories import make_lead, universe_email, use_sandbox
+from tests.support.icps import make_icp
 
 pytestmark = pytest.mark.e2e
 
-BREAKDOWN = [
-    {"label": "title matches 'VP Sales'", "points": 30},
-    {"label": "company size 51-200", "points": 20},
-    {"label": "email risky", "points": -10},
-]
+ADA = universe_email(100)
+GRACE = universe_email(200)
+ALAN = universe_email(300)
+ADA_TITLE = default_universe().find_by_email(ADA).title  # type: ignore[union-attr]
 
 
 async def _seed(runtime, workspace_id) -> list:
+    """Three people of the sandbox's universe, in a workspace that chose the sandbox; Ada's
+    ICP wants her real (synthetic) title, so enriching her scores her."""
+    icp = await make_icp(runtime, workspace_id, criteria={"titles": [ADA_TITLE]})
     ids = []
     for values in (
-        {"email": "ada@lovelace-analytics.com", "first_name": "Ada", "last_name": "Lovelace"},
-        {"email": "grace@hopper-systems.com", "first_name": "Grace"},
-        {"email": "alan@turing-labs.co.uk", "first_name": "Alan"},
+        {"email": ADA, "first_name": "Ada", "last_name": "Lovelace", "icp_id": icp.id},
+        {"email": GRACE, "first_name": "Grace"},
+        {"email": ALAN, "first_name": "Alan"},
     ):
         async with runtime.db.session() as session:
             ids.append((await make_lead(session, workspace_id, **values)).id)
     async with runtime.db.session() as session:
+        await use_sandbox(session, workspace_id)
         lead = await session.get(Lead, ids[0])
-        lead.score, lead.score_breakdown = 40, BREAKDOWN
         lead.status = LeadStatus.new
     return ids
 
@@ -49,8 +55,8 @@ async def test_bulk_enrich_from_the_list_then_the_lead_page(
     await _sign_in(page, live_server, owner)
     await page.goto(f"{live_server}/leads")
 
-    await page.get_by_label("Select ada@lovelace-analytics.com").check()
-    await page.get_by_label("Select grace@hopper-systems.com").check()
+    await page.get_by_label(f"Select {ADA}").check()
+    await page.get_by_label(f"Select {GRACE}").check()
     await expect(page.locator('[data-role="selected-count"]')).to_have_text("2 selected")
     await page.get_by_role("button", name="Enrich selected").click()
 
@@ -60,9 +66,9 @@ async def test_bulk_enrich_from_the_list_then_the_lead_page(
         "completed", timeout=30000
     )
     await expect(card.locator('[data-role="counts"]')).to_have_text("2 done · 0 failed of 2")
-    ada = page.locator("tr", has_text="ada@lovelace-analytics.com")
+    ada = page.locator("tr", has_text=ADA)
     await expect(ada.locator('[data-field="status"] .badge')).to_have_text("enriched")
-    await expect(ada.locator('[data-field="score"]')).to_have_text("40")
+    await expect(ada.locator('[data-field="score"]')).to_have_text("100")
 
     await page.get_by_label("Email", exact=True).select_option("unverified")
     await page.get_by_role("button", name="Apply").click()
@@ -76,10 +82,11 @@ async def test_bulk_enrich_from_the_list_then_the_lead_page(
     await page.goto(f"{live_server}/leads/{ids[0]}")
     await expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
     fields = page.locator(".fields-table")
-    await expect(fields.locator("tr", has_text="Title")).to_contain_text("sandbox")
+    title = fields.locator("tr", has_text="Title")
+    await expect(title).to_contain_text("sandbox")
+    await expect(title.locator(".source")).to_have_attribute("title", re.compile("^Synthetic"))
     await expect(fields.locator("tr", has_text="Email")).to_contain_text("manual")
-    await expect(page.locator(".breakdown")).to_contain_text("title matches 'VP Sales'")
-    await expect(page.locator(".breakdown")).to_contain_text("-10")
+    await expect(page.locator(".breakdown")).to_contain_text(f"title matches '{ADA_TITLE}'")
     timeline = page.locator(".timeline")
     await expect(timeline).to_contain_text("Enriched by sandbox")
     await expect(timeline).to_contain_text("Email verified")

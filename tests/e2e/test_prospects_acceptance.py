@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import console_errors, sign_in
+from tests.factories import use_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -45,8 +46,10 @@ async def _wait_for_bulk(page: Page) -> None:
 
 
 async def test_find_complete_score_and_import_prospects(
-    live_server, browser, screenshots: Path, owner, tmp_path: Path
+    live_server, browser, screenshots: Path, owner, tmp_path: Path, runtime
 ) -> None:
+    async with runtime.db.session() as session:
+        await use_sandbox(session, owner.workspace_id)  # its search finds its own people
     page = await browser.new_page(viewport={"width": 1366, "height": 860})
     errors = console_errors(page)
     page.on("dialog", lambda dialog: dialog.accept())

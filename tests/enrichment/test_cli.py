@@ -5,7 +5,7 @@ import subprocess
 from decimal import Decimal
 
 from leadflood.models import Lead, LeadStatus
-from tests.factories import make_lead
+from tests.factories import make_lead, universe_email
 from tests.support.processes import run_cli
 
 
@@ -26,7 +26,7 @@ async def test_settings_and_bulk_enrich_from_the_cli(tmp_path, database_url, run
     assert wrong.returncode == 1 and "unknown_provider" in wrong.stderr
 
     ids = []
-    for email in ("ada@lovelace-analytics.com", "grace@hopper-systems.com"):
+    for email in (universe_email(30), universe_email(40)):
         async with runtime.db.session() as session:
             ids.append((await make_lead(session, owner.workspace_id, email=email)).id)
     done = leadflood(

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from leadflood.runtime import Runtime
+from tests.factories import SANDBOX_SETTINGS, universe_email
 from tests.support.jobs import drain, job_rows, make_due
+
+
+async def _sandbox(client) -> None:
+    response = await client.put("/v1/settings/enrichment", json=SANDBOX_SETTINGS)
+    assert response.status_code == 200, response.text
 
 
 async def _create(client, email: str) -> dict:
@@ -12,8 +18,28 @@ async def _create(client, email: str) -> dict:
     return response.json()
 
 
-async def test_worker_enriches_a_new_lead(client, runtime: Runtime) -> None:
+async def test_a_fresh_workspace_invents_nothing_about_a_real_lead(client, runtime) -> None:
+    settings = (await client.get("/v1/settings/enrichment")).json()
+    assert settings["waterfall"] == [] and settings["verifier"] == "none"
     created = await _create(client, "ada@lovelace-analytics.com")
+    await drain(runtime)
+    lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    for name in ("title", "phone", "linkedin_url", "country", "company_name", "timezone"):
+        assert lead[name] is None, name
+    assert lead["first_name"] == "Ada"
+
+
+async def test_the_sandbox_finds_nobody_outside_its_universe(client, runtime) -> None:
+    await _sandbox(client)
+    created = await _create(client, "ada@lovelace-analytics.com")
+    await drain(runtime)
+    lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
+    assert lead["title"] is None and lead["phone"] is None and lead["linkedin_url"] is None
+
+
+async def test_worker_enriches_a_new_lead(client, runtime: Runtime) -> None:
+    await _sandbox(client)
+    created = await _create(client, universe_email(10))
     await drain(runtime)
     lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
     assert lead["status"] == "enriched"
@@ -27,6 +53,7 @@ async def test_worker_enriches_a_new_lead(client, runtime: Runtime) -> None:
 
 
 async def test_permanent_failure_fails_the_lead_at_once_with_the_error(client, runtime) -> None:
+    await _sandbox(client)
     created = await _create(client, "nobody@fail.example")
     await drain(runtime)
     lead = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
@@ -38,6 +65,7 @@ async def test_permanent_failure_fails_the_lead_at_once_with_the_error(client, r
 
 
 async def test_temporary_failures_retry_three_times_then_fail(client, runtime) -> None:
+    await _sandbox(client)
     created = await _create(client, "sometimes@flaky.example")
     for expected_attempts in (1, 2):
         await drain(runtime)
@@ -59,7 +87,8 @@ async def test_temporary_failures_retry_three_times_then_fail(client, runtime) -
 async def test_running_the_job_again_changes_nothing(client, runtime) -> None:
     from leadflood.enrichment import service as enrichment
 
-    created = await _create(client, "twice@lovelace-analytics.com")
+    await _sandbox(client)
+    created = await _create(client, universe_email(20))
     await drain(runtime)
     before = (await client.get(f"/v1/leads/{created['lead_id']}")).json()
     async with runtime.db.session() as session:

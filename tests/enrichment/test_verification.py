@@ -11,7 +11,7 @@ from leadflood.enrichment import verification as verifying
 from leadflood.models import Lead, Verification, VerificationStatus
 from leadflood.providers.registry import ProviderRegistry
 from leadflood.providers.sandbox import SandboxVerifier, default_universe
-from tests.factories import make_lead
+from tests.factories import make_lead, use_sandbox
 from tests.support.jobs import drain
 
 
@@ -49,6 +49,7 @@ async def _verify(runtime, lead_id) -> verifying.Checked:
 
 async def test_sandbox_verdict_with_offline_mx_is_kept_with_its_evidence(offline, owner) -> None:
     async with offline.db.session() as session:
+        await use_sandbox(session, owner.workspace_id)
         lead_id = (await make_lead(session, owner.workspace_id, email=_universe_email("valid"))).id
     checked = await _verify(offline, lead_id)
     assert checked.verification is not None
@@ -119,6 +120,8 @@ async def test_hunter_without_a_key_falls_back_to_our_checks(client, offline, ow
 
 async def test_verify_through_the_api_and_bulk(client, offline, owner) -> None:
     ids = []
+    async with offline.db.session() as session:
+        await use_sandbox(session, owner.workspace_id)
     for email in (_universe_email("valid"), "x@mailinator.com"):
         async with offline.db.session() as session:
             ids.append((await make_lead(session, owner.workspace_id, email=email)).id)

@@ -10,6 +10,7 @@ async def test_enrichment_settings_page_saves_and_checks_its_fields(
     await browser_login(anon_client, owner)
     page = await anon_client.get("/settings/enrichment")
     assert page.status_code == 200 and "Waterfall" in page.text
+    assert 'id="no-provider"' in page.text and "only the free checks" in page.text
     token = csrf_of(page.text)
     bad = await anon_client.post(
         "/settings/enrichment",
@@ -25,6 +26,8 @@ async def test_enrichment_settings_page_saves_and_checks_its_fields(
         },
     )  # fmt: skip
     assert good.status_code == 303
+    chosen = await anon_client.get("/settings/enrichment")
+    assert 'id="sandbox-note"' in chosen.text and 'id="no-provider"' not in chosen.text
     api = await anon_client.get("/v1/settings/enrichment")
     body = api.json()
     assert (body["wanted_fields"], body["monthly_budget"], body["verifier"]) == (

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from leadflood.enrichment import waterfall as enrichment
 from leadflood.models import EnrichmentCache, EnrichmentRun, Lead, LeadStatus
 from leadflood.providers.base import PermanentProviderError
-from tests.factories import make_lead
+from tests.factories import make_lead, universe_email
 from tests.support.enrichers import Scripted
 from tests.support.jobs import drain
 
@@ -136,9 +136,7 @@ async def test_api_settings_order_the_waterfall_and_single_enrich_runs_it(
     assert put.status_code == 200, put.text
     assert put.json()["waterfall"] == ["hunter", "sandbox"]
     async with runtime.db.session() as session:
-        lead_id = (
-            await make_lead(session, owner.workspace_id, email="ada@lovelace-analytics.com")
-        ).id
+        lead_id = (await make_lead(session, owner.workspace_id, email=universe_email(50))).id
 
     started = await client.post(f"/v1/leads/{lead_id}/enrich")
     assert started.status_code == 202, started.text
@@ -149,6 +147,8 @@ async def test_api_settings_order_the_waterfall_and_single_enrich_runs_it(
     detail = (await client.get(f"/v1/leads/{lead_id}/detail")).json()
     providers = {source["field"]: source["provider"] for source in detail["sources"]}
     assert providers["title"] == "sandbox"
+    title = next(source for source in detail["sources"] if source["field"] == "title")
+    assert title["sandbox"] is True
     kinds = [event["kind"] for event in detail["timeline"]]
     assert kinds[0] == "created" and "enriched" in kinds and "enrichment_failed" in kinds
 

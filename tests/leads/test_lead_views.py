@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from tests.factories import make_lead
+from tests.factories import make_lead, universe_email, use_sandbox
 from tests.support.accounts import browser_login, csrf_of
 from tests.support.jobs import drain
 
@@ -11,9 +11,8 @@ async def test_list_filters_bulk_form_and_lead_page(anon_client, runtime, owner)
     client = anon_client
     await browser_login(client, owner)
     async with runtime.db.session() as session:
-        lead_id = (
-            await make_lead(session, owner.workspace_id, email="ada@lovelace-analytics.com")
-        ).id
+        await use_sandbox(session, owner.workspace_id)
+        lead_id = (await make_lead(session, owner.workspace_id, email=universe_email(60))).id
     page = await client.get("/leads", params={"status": "new", "sort": "score"})
     assert page.status_code == 200
     assert 'name="lead_ids"' in page.text and "Enrich selected" in page.text

@@ -58,6 +58,7 @@ def test_a_perfect_fit_scores_100_with_one_line_per_criterion() -> None:
         "label": "title matches 'VP Sales'",
         "points": DEFAULT_WEIGHTS["titles"],
         "matched": True,
+        "fit": 1.0,
     }
     assert "company size 51-200" in [i["label"] for i in items]
 
@@ -104,9 +105,12 @@ def test_weights_are_relative_shares_of_100() -> None:
     assert score({**FIT, "country": "US"}, COMPANY, icp)[0] == 100
 
 
-def test_an_icp_with_one_criterion_scores_all_or_nothing() -> None:
+def test_an_icp_with_one_criterion_grades_the_title() -> None:
     value, items = score(FIT, {}, {"titles": ["Head of Sales"]})
-    assert (value, len(items)) == (0, 1)
+    # "Vice President of Sales" has half the words of "Head of Sales": half the points.
+    assert (value, len(items)) == (50, 1)
+    assert items[0]["label"] == "title close to 'Head of Sales'" and items[0]["fit"] == 0.5
+    assert score({**FIT, "title": "Software Engineer"}, {}, {"titles": ["Head of Sales"]})[0] == 0
     assert (
         score({**FIT, "title": "Head of Sales EMEA"}, {}, {"titles": ["Head of Sales"]})[0] == 100
     )
@@ -116,8 +120,11 @@ def test_an_icp_with_one_criterion_scores_all_or_nothing() -> None:
 def test_regions_and_country_names_match_iso_codes() -> None:
     icp = {"countries": ["Nordics", "US"]}
     assert score({"country": "SE"}, {}, icp)[0] == 100
-    assert score({"country": "United States"}, {}, icp)[0] == 100
+    # The second value listed is preferred a little less than the first.
+    assert score({"country": "United States"}, {}, icp)[0] == 90
     assert score({"country": "FR"}, {}, icp)[0] == 0
+    # A neighbour in a wanted region earns half.
+    assert score({"country": "Austria"}, {}, {"countries": ["Germany"]})[0] == 50
 
 
 weights_st = st.fixed_dictionaries(
@@ -171,3 +178,54 @@ def test_score_is_bounded_monotonic_and_explained(
     # Matching one more criterion never lowers the score.
     more_lead, more_company = _lead([m for m in misses if m != extra], status, excluded)
     assert score(more_lead, more_company, icp, weights)[0] >= value
+
+
+GRADED_ICP = {
+    "seniorities": ["vp", "director"],
+    "employee_ranges": ["51-200", "201-500"],
+    "industries": ["Computer Software"],
+    "countries": ["Germany", "France"],
+}
+
+
+def test_leads_that_all_match_are_still_ranked_by_how_well() -> None:
+    best = {"seniority": "vp", "company_size": 120, "company_industry": "Computer Software",
+            "country": "DE"}  # fmt: skip
+    second = {**best, "seniority": "director", "country": "FR"}
+    near = {**best, "seniority": "head", "company_size": 40, "company_industry": "Software"}
+    far = {**best, "seniority": "intern", "company_size": 20_000, "country": "JP",
+           "company_industry": "Retail"}  # fmt: skip
+    scores = [score(lead, {}, GRADED_ICP)[0] for lead in (best, second, near, far)]
+    assert scores[0] == 100 and scores == sorted(scores, reverse=True)
+    assert len(set(scores)) == 4 and scores[-1] == 0
+    lines = {i["criterion"]: i for i in score(near, {}, GRADED_ICP)[1]}
+    assert lines["employee_ranges"]["label"] == "company size close to '51-200'"
+    assert lines["employee_ranges"]["fit"] == 0.5
+
+
+graded_leads = st.fixed_dictionaries(
+    {
+        "seniority": st.sampled_from(["owner", "c_suite", "vp", "head", "director", "manager",
+                                      "senior", "entry", "intern", "Chief"]),
+        "company_size": st.integers(1, 50_000),
+        "company_industry": st.sampled_from(["Computer Software", "Software", "Retail",
+                                             "Computer Hardware", "Banking"]),
+        "country": st.sampled_from(["DE", "AT", "FR", "US", "SE", "Japan", ""]),
+        "title": st.sampled_from(["VP Sales", "Head of Sales", "Sales Manager", "Engineer"]),
+        "verification_status": st.sampled_from(["valid", "risky", "invalid"]),
+    }
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=graded_leads, b=graded_leads, weights=weights_st, titles=st.booleans())
+def test_the_score_is_monotone_in_fit(a, b, weights, titles) -> None:
+    icp = dict(GRADED_ICP, **({"titles": ["VP Sales", "Head of Sales"]} if titles else {}))
+    b = dict(b, verification_status=a["verification_status"])  # the same penalties
+    score_a, items_a = score(a, {}, icp, weights)
+    score_b, items_b = score(b, {}, icp, weights)
+    fit_a = {i["criterion"]: i["fit"] for i in items_a if "fit" in i}
+    fit_b = {i["criterion"]: i["fit"] for i in items_b if "fit" in i}
+    assert set(fit_a) == set(fit_b) and all(0 <= f <= 1 for f in fit_a.values())
+    if all(fit_b[name] >= fit_a[name] for name in fit_a):
+        assert score_b >= score_a

@@ -110,3 +110,20 @@ async def test_mailboxes_sequences_and_suppressions_from_the_command_line(
     assert values == {"gone@prospect.example", "rival.example"}
     cli.json("suppressions", "remove", added["id"])
     assert {s["value"] for s in cli.json("suppressions", "list")} == {"rival.example"}
+
+
+async def test_entry_rules_from_the_command_line(
+    tmp_path: Path, database_url: str, runtime: Runtime, owner: Account
+) -> None:
+    cli = Cli(tmp_path, database_url)
+    created = cli.json("sequences", "create", "--name", "Picky", "--min-score", "50")
+    assert (created["min_score"], created["require_verified_email"]) == (50, False)
+    sid = created["id"]
+    ruled = cli.json(
+        "sequences", "entry-rules", sid, "--min-score", "70", "--require-verified-email"
+    )
+    assert (ruled["min_score"], ruled["require_verified_email"]) == (70, True)
+    cleared = cli.json("sequences", "entry-rules", sid, "--clear-min-score", "--any-email")
+    assert (cleared["min_score"], cleared["require_verified_email"]) == (None, False)
+    refused = cli.run("sequences", "entry-rules", sid, "--min-score", "101", ok=False)
+    assert refused.returncode != 0 and "min_score" in refused.stderr

@@ -93,6 +93,8 @@ async def test_skips_are_counted_by_reason(db: Database) -> None:
             "suppressed": 2,
             "invalid": 2,
             "active_elsewhere": 1,
+            "below_min_score": 0,
+            "unverified_email": 0,
         }
         rows = (
             await session.execute(
@@ -276,3 +278,32 @@ async def test_a_selection_larger_than_the_parameter_limit(db: Database) -> None
         )
         assert result.enrolled == 2
         assert result.skipped["not_found"] == 70_000
+
+
+async def test_entry_rules_skip_low_scores_and_unverified_emails(db: Database) -> None:
+    async with db.session() as session:
+        ws = (await make_workspace(session)).id
+        mailbox = await make_mailbox(session, ws)
+        seq = await make_sequence(session, ws, mailboxes=[mailbox])
+        seq.min_score = 60
+        seq.require_verified_email = True
+        valid = VerificationStatus.valid
+        fit = await make_lead(session, ws, score=60, verification_status=valid)
+        low = await make_lead(session, ws, score=59, verification_status=valid)
+        unscored = await make_lead(session, ws, score=None, verification_status=valid)
+        risky = await make_lead(session, ws, score=90, verification_status=VerificationStatus.risky)
+        unverified = await make_lead(session, ws, score=95)
+        ids = [fit.id, low.id, unscored.id, risky.id, unverified.id]
+        result = await enrollment.enroll(
+            session, ws, seq.id, EnrollRequest(lead_ids=ids), now=FIXED_NOW
+        )
+        assert result.enrolled == 1
+        assert result.skipped["below_min_score"] == 2
+        assert result.skipped["unverified_email"] == 2
+        seq.min_score = None
+        seq.require_verified_email = False
+        await session.flush()
+        again = await enrollment.enroll(
+            session, ws, seq.id, EnrollRequest(lead_ids=ids), now=FIXED_NOW
+        )
+        assert again.enrolled == 4 and again.skipped["already_enrolled"] == 1

@@ -116,6 +116,15 @@ async def test_crud_steps_and_variants(
 
     renamed = await client.patch(f"/v1/sequences/{sid}", json={"name": "Renamed"})
     assert renamed.json()["name"] == "Renamed"
+    assert (renamed.json()["min_score"], renamed.json()["require_verified_email"]) == (None, False)
+    rules = await client.patch(
+        f"/v1/sequences/{sid}", json={"min_score": 60, "require_verified_email": True}
+    )
+    assert (rules.json()["min_score"], rules.json()["require_verified_email"]) == (60, True)
+    too_high = await client.patch(f"/v1/sequences/{sid}", json={"min_score": 101})
+    assert too_high.status_code == 422
+    cleared = await client.patch(f"/v1/sequences/{sid}", json={"min_score": None})
+    assert cleared.json()["min_score"] is None and cleared.json()["require_verified_email"]
     listed = await client.get("/v1/sequences", params={"state": "draft"})
     assert [s["id"] for s in listed.json()["items"]] == [sid]
     assert (await client.get(f"/v1/sequences/{sid}")).json()["name"] == "Renamed"
@@ -172,7 +181,7 @@ async def test_enroll_with_skip_reasons_then_pause_resume_stop(
     assert one.json() == {
         "enrolled": 1,
         "skipped": {"not_found": 0, "already_enrolled": 0, "suppressed": 0, "invalid": 0,
-                    "active_elsewhere": 0},
+                    "active_elsewhere": 0, "below_min_score": 0, "unverified_email": 0},
     }  # fmt: skip
     many = await client.post(
         f"/v1/sequences/{sid}/enrollments",
@@ -180,7 +189,8 @@ async def test_enroll_with_skip_reasons_then_pause_resume_stop(
     )
     assert many.json()["enrolled"] == 2
     assert many.json()["skipped"] == {"not_found": 1, "already_enrolled": 1, "suppressed": 1,
-                                      "invalid": 1, "active_elsewhere": 0}  # fmt: skip
+                                      "invalid": 1, "active_elsewhere": 0, "below_min_score": 0,
+                                      "unverified_email": 0}  # fmt: skip
     by_filter = await client.post(
         f"/v1/sequences/{sid}/enrollments", json={"filter": {"q": "Initech"}}
     )

@@ -26,6 +26,8 @@ async def _job_status(runtime, job_id: int) -> str | None:
 async def test_a_worker_killed_mid_job_loses_nothing(client, runtime, database_url, tmp_path):
     env = leadflood_env(database_url, tmp_path / "data")
     log = tmp_path / "worker.log"
+    sandbox = await client.put("/v1/settings/enrichment", json={"waterfall": ["sandbox"]})
+    assert sandbox.status_code == 200, sandbox.text
     created = (await client.post("/v1/leads", json={"email": "ida@slow.example"})).json()
 
     first = start(["worker", "--concurrency", "1"], env, log)

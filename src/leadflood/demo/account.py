@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import service as accounts
-from leadflood.models import Role, Workspace
+from leadflood.enrichment import config as enrichment_settings
+from leadflood.models import EnrichmentSettings, Role, Workspace
 
 DEMO_EMAIL = "demo@leadflood.local"
 DEMO_PASSWORD = "leadflood-demo"
@@ -37,4 +38,8 @@ async def seed(session: AsyncSession) -> DemoAccount:
         created = True
     elif await accounts.membership_of(session, workspace.id, user.id) is None:
         await accounts.add_member(session, workspace.id, user.id, Role.owner)
+    # The demo enriches and verifies with the sandbox's synthetic people; a user's later
+    # choice is left alone.
+    if await session.get(EnrichmentSettings, workspace.id) is None:
+        await enrichment_settings.update(session, workspace.id, enrichment_settings.sandbox_only())
     return DemoAccount(DEMO_EMAIL, DEMO_PASSWORD, workspace, created)

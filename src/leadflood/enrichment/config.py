@@ -27,6 +27,7 @@ DEFAULT_WANTED = (
     "timezone",
 )
 NO_VERIFIER = "none"
+SANDBOX = "sandbox"
 
 
 class UnknownProvider(InvalidInput):
@@ -42,12 +43,21 @@ class EnrichmentConfig:
 
 
 def defaults(settings: Settings) -> EnrichmentConfig:
+    """A workspace that chose nothing: the process-wide enricher when it is a real provider,
+    else no provider at all (only the free checks run). The sandbox is never a silent default:
+    it is a closed synthetic universe, chosen by the demo workspace or by a user."""
+    real = settings.enricher if settings.enricher != SANDBOX else None
     return EnrichmentConfig(
-        waterfall=[settings.enricher],
+        waterfall=[real] if real else [],
         wanted_fields=list(DEFAULT_WANTED),
         monthly_budget=None,
-        verifier="sandbox" if settings.enricher == "sandbox" else NO_VERIFIER,
+        verifier=NO_VERIFIER,
     )
+
+
+def sandbox_only() -> EnrichmentSettingsUpdate:
+    """The demo workspace's choice: the sandbox finds and verifies its own synthetic people."""
+    return EnrichmentSettingsUpdate(waterfall=[SANDBOX], verifier=SANDBOX)
 
 
 def _settings(session: AsyncSession) -> Settings:

@@ -31,7 +31,7 @@ class EnrichmentSettingsRead(BaseModel):
 
 
 class EnrichmentSettingsUpdate(Strict):
-    waterfall: list[str] | None = Field(None, min_length=1, max_length=10)
+    waterfall: list[str] | None = Field(None, max_length=10)
     wanted_fields: list[str] | None = Field(None, min_length=1, max_length=20)
     monthly_budget: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=4)
     verifier: str | None = Field(None, max_length=40)

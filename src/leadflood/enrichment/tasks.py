@@ -44,7 +44,7 @@ async def _enrich_one(
     outcome = await enrichment.enrich_lead(
         session, lead_id, chain, wanted=config.wanted_fields, force=force
     )
-    if outcome.changed and lead.icp_id is not None:
+    if outcome.changed:
         await scoring.rescore_leads(session, lead.workspace_id, [lead_id])
     return outcome
 
@@ -89,7 +89,7 @@ async def _verify_one(session: AsyncSession, runtime: Runtime, lead_id: uuid.UUI
         session, runtime.providers, lead_id, timeout=runtime.settings.verify_mx_timeout
     )
     lead = checked.lead
-    if checked.verification is not None and lead is not None and lead.icp_id is not None:
+    if checked.verification is not None and lead is not None:
         await scoring.rescore_leads(session, lead.workspace_id, [lead_id])
     if checked.verification is not None:
         return None

@@ -72,6 +72,7 @@ async def _page(
             if budget
             else (100 if budget == 0 else 0),
             "saved": request.query_params.get("saved"),
+            "sandbox": enrichment_settings.SANDBOX,
         },
         status=status,
     )
@@ -102,8 +103,6 @@ async def save(request: Request, session: SessionDep, member: AdminDep) -> Respo
             budget = Decimal(budget_text)
         except InvalidOperation:
             errors["monthly_budget"] = "Enter a number of credits, or leave empty for no limit."
-    if not waterfall:
-        errors["waterfall"] = "Choose at least one enricher."
     if not wanted:
         errors["wanted_fields"] = "Choose at least one field to fill."
     if not errors:

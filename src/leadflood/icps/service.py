@@ -16,6 +16,8 @@ from leadflood.pagination import Window, newest_first, page_of
 
 # Runs in `leads` (scoring reads leads); deferred here by name.
 RESCORE_TASK = "leads.rescore_icp"
+# Rescores the leads without an ICP of their own against the workspace's ICPs (best fit).
+RESCORE_BEST_FIT_TASK = "leads.rescore_best_fit"
 
 
 class IcpNotFound(NotFound):
@@ -51,6 +53,11 @@ async def create(session: AsyncSession, workspace_id: uuid.UUID, data: IcpCreate
     )
     session.add(icp)
     await session.flush()
+    # Leads without an ICP of their own may fit this one best.
+    await jobs.defer(
+        session, RESCORE_TASK, workspace_id=workspace_id, subject_type="icp", subject_id=icp.id,
+        icp_id=str(icp.id),
+    )  # fmt: skip
     await session.refresh(icp)
     return icp
 
@@ -109,6 +116,10 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, icp_id: uuid.UU
     )
     await session.delete(icp)
     await session.flush()
+    await jobs.defer(
+        session, RESCORE_BEST_FIT_TASK, workspace_id=workspace_id, subject_type="workspace",
+        subject_id=workspace_id, workspace=str(workspace_id),
+    )  # fmt: skip
 
 
 async def lead_counts(

@@ -24,8 +24,10 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import jobs
 from leadflood.db.engine import Database
 from leadflood.errors import AppError
+from leadflood.icps.service import RESCORE_BEST_FIT_TASK
 from leadflood.imports.csv_reader import RawRecord, open_csv
 from leadflood.imports.sql import ChunkCounts
 from leadflood.imports.validation_worker import ChunkResult, validate_chunk
@@ -214,6 +216,11 @@ async def _stream(
             .where(LeadImport.id == imp.id)
             .values(state=ImportState.completed, finished_at=datetime.now(UTC))
         )
+        # The imported leads have no ICP of their own: score them against the best fit.
+        await jobs.defer(
+            session, RESCORE_BEST_FIT_TASK, workspace_id=imp.workspace_id,
+            subject_type="import", subject_id=imp.id, workspace=str(imp.workspace_id),
+        )  # fmt: skip
     imp.state = ImportState.completed
     log.info(
         "import.completed",

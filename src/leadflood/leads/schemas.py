@@ -152,9 +152,12 @@ class LeadRead(BaseModel):
     icp_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
     score: int | None = None
+    score_icp_id: uuid.UUID | None = Field(
+        None, description="The ICP the score was computed against: icp_id, else the best fit."
+    )
     score_breakdown: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="Why the score: one item per criterion, its label and points.",
+        description="Why the score: one item per criterion, its label, points and fit (0-1).",
     )
     scored_at: datetime | None = None
     verification_status: VerificationStatus = VerificationStatus.unverified
@@ -231,6 +234,8 @@ class FieldSource(BaseModel):
     field: str
     provider: str
     at: datetime
+    # True when the value came from the sandbox's synthetic universe, not from a real source.
+    sandbox: bool = False
 
 
 class TimelineEvent(BaseModel):

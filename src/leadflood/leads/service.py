@@ -60,6 +60,8 @@ async def create(
     lead = Lead(workspace_id=workspace_id, status=LeadStatus.new, source="manual", **values)
     session.add(lead)
     await session.flush()
+    await scoring.rescore_leads(session, workspace_id, [lead.id])
+    await session.refresh(lead)  # the score was written by the database
     job_id = await jobs.defer(
         session,
         ENRICH_TASK,
@@ -175,7 +177,7 @@ async def update(
             await session.flush()
     except IntegrityError:  # another lead took the email in the meantime
         raise LeadExists(details={"field": "email"}) from None
-    if lead.icp_id is not None and set(changed) & set(scoring.LEAD_FIELDS):
+    if set(changed) & set(scoring.LEAD_FIELDS):
         await scoring.rescore_leads(session, workspace_id, [lead.id])
     await session.refresh(lead)  # the score and updated_at were written by the database
     await audit.record(

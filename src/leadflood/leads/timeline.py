@@ -50,15 +50,24 @@ async def _failed_jobs(session: AsyncSession, lead: Lead) -> list[JobExecution]:
     return list((await session.scalars(query)).all())
 
 
+SANDBOX = "sandbox"
+
+
 def sources(lead: Lead, runs: list[EnrichmentRun]) -> list[FieldSource]:
     """The provider whose answer filled each field; what no run filled came with the lead."""
     by_field: dict[str, FieldSource] = {}
     for run in runs:
         for name in run.fields_changed or []:
-            by_field[name] = FieldSource(field=name, provider=run.provider, at=run.created_at)
+            by_field[name] = FieldSource(
+                field=name, provider=run.provider, at=run.created_at,
+                sandbox=run.provider == SANDBOX,
+            )  # fmt: skip
     for name in SHOWN_FIELDS:
         if name not in by_field and getattr(lead, name) not in (None, ""):
-            by_field[name] = FieldSource(field=name, provider=lead.source, at=lead.created_at)
+            by_field[name] = FieldSource(
+                field=name, provider=lead.source, at=lead.created_at,
+                sandbox=lead.source == SANDBOX,
+            )  # fmt: skip
     return [by_field[name] for name in SHOWN_FIELDS if name in by_field]
 
 

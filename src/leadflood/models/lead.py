@@ -120,6 +120,10 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     )
     # The ICP the lead is scored against (the one it was found for, or chosen later).
     icp_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("icps.id", ondelete="SET NULL"))
+    # The ICP `score` was computed against: `icp_id`, or the workspace's best fit without one.
+    score_icp_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("icps.id", ondelete="SET NULL")
+    )
     score: Mapped[int | None]
     score_breakdown: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default=text("'[]'::jsonb")

@@ -4,7 +4,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -42,6 +42,9 @@ class Sequence(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     #  "skip_if_active_elsewhere": true}
     stop_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
     postal_address: Mapped[str] = mapped_column(Text, default="")
+    # Entry rules checked at enrollment: leads below are skipped and counted by reason.
+    min_score: Mapped[int | None]
+    require_verified_email: Mapped[bool] = mapped_column(default=False, server_default=false())
     steps: Mapped[list[SequenceStep]] = relationship(
         back_populates="sequence", lazy="raise", order_by="SequenceStep.position"
     )

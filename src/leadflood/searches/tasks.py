@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
-from leadflood.icps.service import RESCORE_TASK
+from leadflood.icps.service import RESCORE_BEST_FIT_TASK, RESCORE_TASK
 from leadflood.leads import scoring
 from leadflood.models import Icp
 from leadflood.providers.base import ProviderError, TemporaryProviderError
@@ -53,5 +53,17 @@ async def rescore_icp(session: AsyncSession, runtime: Runtime, *, icp_id: str) -
         # One transaction per batch: a million leads never sit in one.
         async with runtime.db.session() as batch:
             _, after = await scoring.rescore_icp(batch, icp.workspace_id, icp.id, after=after)
+        if after is None:
+            return
+
+
+@jobs.task(RESCORE_BEST_FIT_TASK, retry=jobs.backoff(attempts=3, retry_on=(OSError,)))
+async def rescore_best_fit(session: AsyncSession, runtime: Runtime, *, workspace: str) -> None:
+    """Score every lead without an ICP of its own against the workspace's ICPs, in batches."""
+    workspace_id = uuid.UUID(workspace)
+    after: uuid.UUID | None = None
+    while True:
+        async with runtime.db.session() as batch:
+            _, after = await scoring.rescore_icp(batch, workspace_id, None, after=after)
         if after is None:
             return

@@ -38,6 +38,12 @@ def create(
         list[uuid.UUID] | None, typer.Option(help="A mailbox id it may send from (repeatable).")
     ] = None,
     description: Annotated[str, typer.Option()] = "",
+    min_score: Annotated[
+        int | None, typer.Option(help="Skip leads scoring below this (0-100) at enrollment.")
+    ] = None,
+    require_verified_email: Annotated[
+        bool, typer.Option(help="Skip leads whose email is not verified at enrollment.")
+    ] = False,
     workspace: WorkspaceOption = None,
     data_dir: DataDir = None,
     as_json: Json = False,
@@ -60,6 +66,8 @@ def create(
             "window": {"days": day_list, "start": start, "end": end},
             "postal_address": postal_address,
             "mailbox_ids": mailbox or [],
+            "min_score": min_score,
+            "require_verified_email": require_verified_email,
         },
     )
 
@@ -69,6 +77,45 @@ def create(
         return await support.read_detail(
             session, await sequences.create(session, workspace_id, data)
         )
+
+    support.print_detail(support.in_workspace(data_dir, workspace, work), as_json)
+
+
+@app.command("entry-rules")
+def entry_rules(
+    sequence_id: Annotated[uuid.UUID, typer.Argument(help="The sequence's id.")],
+    min_score: Annotated[
+        int | None, typer.Option(help="Skip leads scoring below this (0-100).")
+    ] = None,
+    clear_min_score: Annotated[
+        bool, typer.Option("--clear-min-score", help="Remove the minimum score.")
+    ] = False,
+    require_verified_email: Annotated[
+        bool | None,
+        typer.Option("--require-verified-email/--any-email", help="Require a verified email."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Set who may enter a sequence: a minimum score and/or a verified email."""
+    from leadflood.sequences import service as sequences
+    from leadflood.sequences.schemas import SequenceUpdate
+
+    changes: dict[str, Any] = {}
+    if clear_min_score:
+        changes["min_score"] = None
+    elif min_score is not None:
+        changes["min_score"] = min_score
+    if require_verified_email is not None:
+        changes["require_verified_email"] = require_verified_email
+    data = support.validate(SequenceUpdate, changes)
+
+    async def work(
+        session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
+    ) -> dict[str, Any]:
+        updated = await sequences.update_settings(session, workspace_id, sequence_id, data)
+        return await support.read_detail(session, updated)
 
     support.print_detail(support.in_workspace(data_dir, workspace, work), as_json)
 

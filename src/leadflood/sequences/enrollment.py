@@ -46,7 +46,10 @@ from leadflood.sequences.errors import (
 from leadflood.sequences.schemas import EnrollRequest, EnrollResult
 from leadflood.suppressions import service as suppression
 
-SKIP_REASONS = ("not_found", "already_enrolled", "suppressed", "invalid", "active_elsewhere")
+SKIP_REASONS = (
+    "not_found", "already_enrolled", "suppressed", "invalid", "active_elsewhere",
+    "below_min_score", "unverified_email",
+)  # fmt: skip
 LIVE = (EnrollmentState.active, EnrollmentState.paused)
 
 
@@ -97,9 +100,27 @@ async def enroll(
         func.btrim(Lead.email) == "",
         Lead.verification_status == VerificationStatus.invalid,
     )
+    # An unscored lead is below any minimum: a score it does not have cannot be trusted.
+    low = (
+        or_(Lead.score.is_(None), Lead.score < sequence.min_score)
+        if sequence.min_score is not None
+        else text("false")
+    )
+    unverified = (
+        Lead.verification_status != VerificationStatus.valid
+        if sequence.require_verified_email
+        else text("false")
+    )
     rows = (
         await session.execute(
-            select(Lead.id, already, invalid, elsewhere if skip_elsewhere else text("false"))
+            select(
+                Lead.id,
+                already,
+                invalid,
+                elsewhere if skip_elsewhere else text("false"),
+                low,
+                unverified,
+            )
             .where(condition)
             .order_by(Lead.id)
         )
@@ -111,7 +132,7 @@ async def enroll(
     skipped["already_enrolled"] = len(rows) - len(open_ids)
     suppressed = await suppression.suppressed_lead_ids(session, workspace_id, open_ids)
     wanted: list[uuid.UUID] = []
-    for lead_id, is_already, is_invalid, is_elsewhere in rows:
+    for lead_id, is_already, is_invalid, is_elsewhere, is_low, is_unverified in rows:
         if is_already:
             continue
         if lead_id in suppressed:
@@ -120,6 +141,10 @@ async def enroll(
             skipped["invalid"] += 1
         elif is_elsewhere:
             skipped["active_elsewhere"] += 1
+        elif is_low:
+            skipped["below_min_score"] += 1
+        elif is_unverified:
+            skipped["unverified_email"] += 1
         else:
             wanted.append(lead_id)
     enrolled = await insert_enrollments(

@@ -44,6 +44,8 @@ REASON_LABELS = {
     "suppressed": "on the suppression list",
     "invalid": "no valid email",
     "active_elsewhere": "active in another sequence",
+    "below_min_score": "below the sequence's minimum score",
+    "unverified_email": "email not verified",
 }
 
 

@@ -48,6 +48,10 @@ class SequenceCreate(Strict):
     stop_rules: StopRules = Field(default_factory=StopRules)
     postal_address: str = Field("", max_length=1000)
     mailbox_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    # Entry rules: a lead scoring below `min_score`, or without a verified email when
+    # `require_verified_email` is set, is skipped at enrollment (counted by reason).
+    min_score: int | None = Field(None, ge=0, le=100)
+    require_verified_email: bool = False
 
 
 class SequenceUpdate(Strict):
@@ -58,6 +62,8 @@ class SequenceUpdate(Strict):
     stop_rules: StopRules | None = None
     postal_address: str | None = Field(None, max_length=1000)
     mailbox_ids: list[uuid.UUID] | None = Field(None, max_length=100)
+    min_score: int | None = Field(None, ge=0, le=100)  # null removes the rule
+    require_verified_email: bool | None = None
 
 
 class VariantIn(Strict):
@@ -111,6 +117,8 @@ class SequenceRead(Read):
     window: dict[str, Any]
     stop_rules: dict[str, Any]
     postal_address: str
+    min_score: int | None
+    require_verified_email: bool
     created_at: datetime
     updated_at: datetime
 

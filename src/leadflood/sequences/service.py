@@ -148,6 +148,8 @@ async def create(session: AsyncSession, workspace_id: uuid.UUID, data: SequenceC
         window=data.window.model_dump(),
         stop_rules=data.stop_rules.model_dump(),
         postal_address=data.postal_address,
+        min_score=data.min_score,
+        require_verified_email=data.require_verified_email,
     )
     session.add(sequence)
     await session.flush()
@@ -163,6 +165,10 @@ async def update_settings(
     for key in ("name", "description", "timezone", "window", "stop_rules", "postal_address"):
         if key in changes and changes[key] is not None:
             setattr(sequence, key, changes[key])
+    if "min_score" in changes:
+        sequence.min_score = changes["min_score"]
+    if changes.get("require_verified_email") is not None:
+        sequence.require_verified_email = changes["require_verified_email"]
     if data.mailbox_ids is not None:
         await _set_mailboxes(session, sequence, data.mailbox_ids)
     await session.flush()

@@ -191,6 +191,8 @@ async def builder_page(
         },
         "mailbox_ids": {str(i) for i in chosen},
         "postal_address": sequence.postal_address,
+        "min_score": sequence.min_score,
+        "require_verified_email": sequence.require_verified_email,
         "name": sequence.name,
         "description": sequence.description,
     }
@@ -279,6 +281,8 @@ async def save_settings(
         "stop_rules": {key: raw.get(key) == "on" for key, _ in STOP_RULES},
         "mailbox_ids": {str(m) for m in raw.getlist("mailbox_ids")},
         "postal_address": str(raw.get("postal_address") or "").strip(),
+        "min_score": str(raw.get("min_score") or "").strip() or None,
+        "require_verified_email": raw.get("require_verified_email") == "on",
     }
     try:
         data = SequenceUpdate.model_validate(
@@ -290,6 +294,8 @@ async def save_settings(
                 "stop_rules": form["stop_rules"],
                 "mailbox_ids": sorted(form["mailbox_ids"]),
                 "postal_address": form["postal_address"],
+                "min_score": form["min_score"],
+                "require_verified_email": form["require_verified_email"],
             }
         )
         await sequences.update_settings(session, member.workspace_id, sequence_id, data)

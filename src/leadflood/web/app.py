@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from leadflood import __version__
 from leadflood.auth import routes as auth_api
 from leadflood.auth import views as auth_pages
+from leadflood.companies import routes as companies_api
+from leadflood.companies import views as companies_pages
 from leadflood.db.engine import connect
 from leadflood.enrichment import routes as enrichment_api
 from leadflood.enrichment import views as enrichment_pages
@@ -57,11 +59,13 @@ from leadflood.web.render import STATIC
 # feature in the order they are matched: enrichment's paths under /v1/leads before the leads'
 # own, the ICPs' pages before the searches' ICP page (`/icps/new` is not an ICP).
 API = (
-    system_api, auth_api, enrichment_api, leads_api, imports_api, icps_api, searches_api,
+    system_api, auth_api, enrichment_api, leads_api, companies_api, imports_api, icps_api,
+    searches_api,
     sending_api, mailboxes_api, suppressions_api, sequences_api, inbox_api, inbound_api,
 )  # fmt: skip
 PAGES = (
-    auth_pages, enrichment_pages, leads_pages, imports_pages, icps_pages, searches_pages,
+    auth_pages, enrichment_pages, leads_pages, companies_pages, imports_pages, icps_pages,
+    searches_pages,
     sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, inbox_pages,
     inbound_pages, system_pages,
 )  # fmt: skip

@@ -20,6 +20,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 NAV = [
     ("leads", "Leads", "/leads"),
     ("lists", "Lists", "/lists"),
+    ("companies", "Companies", "/companies"),
     ("icps", "ICPs", "/icps"),
     ("sequences", "Sequences", "/sequences"),
     ("inbox", "Inbox", "/inbox"),

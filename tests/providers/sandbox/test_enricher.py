@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 
-import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,9 +15,6 @@ from leadflood.providers.sandbox import SLOW_SECONDS, SandboxEnricher, default_u
 
 UNIVERSE = default_universe()
 ENRICHER = SandboxEnricher()
-COUNTRY_CODES = {
-    "Germany": "DE", "United States": "US", "United Kingdom": "GB", "France": "FR",
-}  # fmt: skip
 labels = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
 emails = st.builds(
     lambda local, name, tld: f"{local}@{name}.{tld}",
@@ -61,40 +57,31 @@ async def test_universe_person_by_name_and_domain() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(email=emails)
-async def test_other_inputs_get_deterministic_realistic_fields(email: str) -> None:
-    first = await ENRICHER.enrich(EnrichmentInput(email=email))
-    again = await SandboxEnricher().enrich(EnrichmentInput(email=email))
-    assert first == again
-    assert first.found and first.cost == 0
-    fields = first.fields
-    if UNIVERSE.find_by_email(email) is None:
-        assert first.raw["match"] == "synthetic"
-        assert "email" not in fields, "the sandbox never invents an address"
-    for key in ("title", "company_name", "company_industry", "city", "country", "timezone"):
-        assert isinstance(fields[key], str) and fields[key]
-    assert isinstance(fields["company_size"], int) and fields["company_size"] > 0
-    number = phonenumbers.parse(fields["phone"])
-    assert phonenumbers.is_valid_number(number)
-    assert fields["linkedin_url"].startswith("https://www.linkedin.com/in/")
+async def test_anyone_outside_the_universe_is_not_found(email: str) -> None:
+    result = await ENRICHER.enrich(EnrichmentInput(email=email))
+    if UNIVERSE.find_by_email(email) is not None:
+        assert result.raw["match"] == "universe"
+        return
+    assert not result.found and result.fields == {} and result.raw["match"] == "none"
 
 
-async def test_synthetic_fields_follow_the_domain(zones_by_country: dict[str, set[str]]) -> None:
-    result = await ENRICHER.enrich(EnrichmentInput(email="jane.doe@acme-robotics.de"))
-    fields = result.fields
-    assert fields["company_name"] == "Acme Robotics"
-    assert fields["company_domain"] == "acme-robotics.de"
-    assert fields["country"] == "Germany"
-    assert fields["timezone"] in zones_by_country["DE"]
-    assert phonenumbers.region_code_for_number(phonenumbers.parse(fields["phone"])) == "DE"
-    assert (fields["first_name"], fields["last_name"]) == ("Jane", "Doe")
-    other = await ENRICHER.enrich(EnrichmentInput(email="john.roe@acme-robotics.de"))
-    assert other.fields != fields
-
-
-async def test_free_mail_domains_are_not_companies() -> None:
-    result = await ENRICHER.enrich(EnrichmentInput(email="someone@gmail.com"))
-    assert "company_domain" not in result.fields
-    assert "company_name" not in result.fields
+async def test_a_real_looking_person_gets_no_invented_fields() -> None:
+    result = await ENRICHER.enrich(
+        EnrichmentInput(
+            email="jane.doe@acme-robotics.de",
+            first_name="Jane",
+            last_name="Doe",
+            company_name="Acme Robotics",
+            company_domain="acme-robotics.de",
+        )
+    )
+    assert not result.found and result.fields == {}
+    by_name = await ENRICHER.enrich(
+        EnrichmentInput(
+            first_name="Jane", last_name="Doe", linkedin_url="https://www.linkedin.com/in/jd"
+        )
+    )
+    assert not by_name.found and by_name.fields == {}
 
 
 async def test_nothing_to_go_on_is_not_found() -> None:
@@ -125,7 +112,7 @@ async def test_slow_domain_waits_then_answers() -> None:
         await asyncio.wait_for(slow.enrich(EnrichmentInput(email="cy@slow.example")), 0.05)
     quick = SandboxEnricher(slow_seconds=0)
     result = await quick.enrich(EnrichmentInput(email="cy@slow.example"))
-    assert result.found
+    assert not result.found and result.raw["match"] == "none"
 
 
 async def test_company_domain_triggers_failures_when_there_is_no_email() -> None:
@@ -134,7 +121,4 @@ async def test_company_domain_triggers_failures_when_there_is_no_email() -> None
 
 
 def test_country_names_are_full_names() -> None:
-    assert UNIVERSE.person(0).country in {
-        *COUNTRY_CODES,
-        *(c.country_name for c in UNIVERSE.companies),
-    }
+    assert UNIVERSE.person(0).country in {c.country_name for c in UNIVERSE.companies}

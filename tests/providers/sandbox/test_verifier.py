@@ -44,6 +44,7 @@ async def test_rules() -> None:
         f"bounce.me@{domain}": ("invalid", "bounce_local_part"),
         "anyone@risky.example": ("risky", "risky_domain"),
         "someone@unknown-company.test": ("unknown", "unknown_domain"),
+        "bounce@real-company.de": ("unknown", "unknown_domain"),
         f"no.such.person.here@{domain}": ("invalid", "no_such_mailbox"),
         f"no.such.person.here@{accept_all}": ("risky", "accept_all"),
         "not an email": ("invalid", "syntax"),

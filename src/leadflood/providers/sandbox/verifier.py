@@ -3,13 +3,15 @@
 Rules, first match wins:
 
 1. not shaped like an address                      -> invalid ("syntax")
-2. the local part contains "bounce"                -> invalid ("bounce_local_part")
+2. the local part contains "bounce", at a universe
+   company or a reserved `.example` domain         -> invalid ("bounce_local_part")
 3. the domain is `risky.example`                   -> risky   ("risky_domain", accept-all)
 4. an address of a universe person                 -> valid, or risky when the company's server
                                                       accepts all mail (about 4% of companies)
 5. another address at a universe company's domain  -> invalid ("no_such_mailbox"), or risky on an
                                                       accept-all domain
-6. any other domain                                -> unknown ("unknown_domain")
+6. any other domain                                -> unknown ("unknown_domain"): the sandbox
+                                                      knows nothing of real mailboxes
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from leadflood.providers.sandbox.universe import Universe
 
 PROVIDER = "sandbox"
 RISKY_DOMAIN = "risky.example"
+
+
+def _reserved(domain: str) -> bool:
+    """RFC 2606 test domains: no real person can own a mailbox there."""
+    return domain.endswith(".example") or domain in ("example.com", "example.net", "example.org")
 
 
 def _result(status: str, rule: str, reason: str, **evidence: Any) -> VerificationResult:
@@ -47,7 +54,8 @@ class SandboxVerifier:
             or any(c.isspace() for c in address)
         ):
             return _result("invalid", "syntax", "not an email address", regexp=False)
-        if "bounce" in local:
+        company = self.universe.company_by_domain(domain)
+        if "bounce" in local and (company is not None or _reserved(domain)):
             return _result(
                 "invalid", "bounce_local_part", "the local part asks to bounce", smtp_check=False
             )
@@ -55,7 +63,6 @@ class SandboxVerifier:
             return _result(
                 "risky", "risky_domain", f"{RISKY_DOMAIN} accepts every address", accept_all=True
             )
-        company = self.universe.company_by_domain(domain)
         if company is None:
             return _result(
                 "unknown", "unknown_domain", "domain outside the sandbox universe", mx_records=None
