@@ -35,6 +35,7 @@ TASK_MODULES = [
     "leadflood.suppressions.tasks",
     "leadflood.sequences.tasks",
     "leadflood.inbox.tasks",
+    "leadflood.webhooks.tasks",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
