@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 LEAD_CREATED = "lead.created"
 LEAD_UPDATED = "lead.updated"
 MESSAGE_SENT = "message.sent"
-MESSAGE_DELIVERED = "message.delivered"
 MESSAGE_BOUNCED = "message.bounced"
 REPLY_RECEIVED = "reply.received"
 ENROLLMENT_STOPPED = "enrollment.stopped"
@@ -28,13 +27,23 @@ EVENT_TYPES = (
     LEAD_CREATED,
     LEAD_UPDATED,
     MESSAGE_SENT,
-    MESSAGE_DELIVERED,
     MESSAGE_BOUNCED,
     REPLY_RECEIVED,
     ENROLLMENT_STOPPED,
     CONTACT_UNSUBSCRIBED,
     IMPORT_FINISHED,
 )
+
+LEAD_FIELDS = (
+    "id", "email", "first_name", "last_name", "title", "company_name", "company_domain",
+    "phone", "linkedin_url", "country", "status", "score", "source", "custom_fields",
+)  # fmt: skip
+
+
+def lead_data(lead: Any) -> dict[str, Any]:
+    """The fields of a lead that `lead.*` events carry."""
+    return {name: getattr(lead, name) for name in LEAD_FIELDS}
+
 
 _EMIT = text(
     """

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events
 from leadflood.db.engine import Database
 from leadflood.errors import AppError
 from leadflood.imports.csv_reader import RawRecord, open_csv
@@ -213,6 +214,12 @@ async def _stream(
             .where(LeadImport.id == imp.id)
             .values(state=ImportState.completed, finished_at=datetime.now(UTC))
         )
+        await events.emit(
+            session, imp.workspace_id, events.IMPORT_FINISHED,
+            {"import_id": imp.id, "file_name": imp.file_name, "state": "completed",
+             "rows": imp.rows_read, "created": imp.created, "updated": imp.updated,
+             "skipped": imp.skipped, "rejected": imp.rejected},
+        )  # fmt: skip
     imp.state = ImportState.completed
     log.info(
         "import.completed",

@@ -7,7 +7,7 @@ from sqlalchemy import String, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood import jobs
+from leadflood import events, jobs
 from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, scoped
@@ -60,6 +60,7 @@ async def create(
     lead = Lead(workspace_id=workspace_id, status=LeadStatus.new, source="manual", **values)
     session.add(lead)
     await session.flush()
+    await events.emit(session, workspace_id, events.LEAD_CREATED, events.lead_data(lead))
     job_id = await jobs.defer(
         session,
         ENRICH_TASK,
@@ -180,6 +181,10 @@ async def update(
         target_id=lead.id,
         details={"changes": audit_changes(changed)},
     )
+    await events.emit(
+        session, workspace_id, events.LEAD_UPDATED,
+        {**events.lead_data(lead), "changed": sorted(changed)},
+    )  # fmt: skip
     return lead
 
 
