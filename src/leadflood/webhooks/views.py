@@ -71,6 +71,8 @@ async def create(request: Request, session: SessionDep, member: AdminDep) -> Res
         )
     except ValidationError as exc:
         found = forms.field_errors(exc, key=lambda loc: str(loc[0]))
+        if "events" in found:
+            found["events"] = "Choose at least one event."
         return await _list_page(
             request, session, member.workspace_id, errors=found, values=values, status=422
         )
