@@ -27,6 +27,7 @@ from leadflood.models import (
     WebhookEvent,
     Workspace,
 )
+from leadflood.providers.http import build_webhook_client
 from leadflood.runtime import Runtime
 from leadflood.webhooks import delivery, service
 from leadflood.webhooks.errors import EndpointDisabled, EventTypeUnknown, UrlInvalid
@@ -47,7 +48,7 @@ class Receiver:
         return httpx.Response(code, text=f"answer {code}")
 
     def client(self) -> httpx.AsyncClient:
-        return delivery.build_client(httpx.MockTransport(self))
+        return build_webhook_client(httpx.MockTransport(self))
 
 
 async def _member(session: Any, owner: Account) -> CurrentMember:
@@ -303,3 +304,19 @@ async def test_the_hourly_clean_up_forgets_finished_history_after_30_days(
         assert await session.scalar(select(func.count()).select_from(WebhookAttempt)) == 1
         # the events are gone once fanned out; the pending delivery keeps its own body
         assert await session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+
+
+async def test_the_worker_fans_out_and_delivers(runtime: Runtime, owner: Account) -> None:
+    from leadflood import jobs
+    from leadflood.providers.registry import ProviderRegistry
+    from tests.support.jobs import drain
+
+    _, secret = await _endpoint(runtime, owner, events.IMPORT_FINISHED)
+    receiver = Receiver()
+    runtime.providers = ProviderRegistry(runtime.settings, transport=httpx.MockTransport(receiver))
+    async with runtime.db.session() as session:
+        await events.emit(session, owner.workspace_id, events.IMPORT_FINISHED, {"id": "I1"})
+        await jobs.defer(session, "webhooks.deliver", timestamp=0)
+    await drain(runtime)
+    [request] = receiver.requests
+    assert json.loads(request.content)["data"] == {"id": "I1"} and verify(secret, request)

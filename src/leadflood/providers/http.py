@@ -34,6 +34,20 @@ def build_client(
     )
 
 
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def build_webhook_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The client outbound webhooks are POSTed with: short timeouts, and redirects never
+    followed (a 3xx could point the worker at an address inside its own network)."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=WEBHOOK_TIMEOUT,
+        follow_redirects=False,
+        headers={"user-agent": "leadflood-webhooks"},
+    )
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:

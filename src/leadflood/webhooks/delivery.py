@@ -39,18 +39,7 @@ RETRY_DELAYS = (
     timedelta(hours=9),
 )
 DISABLE_AFTER = timedelta(hours=24)
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 EXCERPT = 1000
-
-
-def build_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    # Redirects are never followed: a 3xx could point the worker at a private address.
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=TIMEOUT,
-        follow_redirects=False,
-        headers={"user-agent": "leadflood-webhooks"},
-    )
 
 
 async def dispatch(session: AsyncSession, *, limit: int = 500) -> int:

@@ -12,11 +12,11 @@ from leadflood.webhooks import delivery
 @jobs.app.task(name="webhooks.deliver", pass_context=True, queueing_lock="webhooks.deliver")
 async def deliver(context: JobContext, timestamp: int) -> None:
     runtime = context.additional_context["runtime"]
-    async with delivery.build_client() as client:
-        while True:
-            async with runtime.db.session() as session:
-                await delivery.dispatch(session)
-            async with runtime.db.session() as session:
-                sent = await delivery.send_due(session, client)
-            if sent == 0:
-                break
+    client = runtime.providers.webhook_client()
+    while True:
+        async with runtime.db.session() as session:
+            await delivery.dispatch(session)
+        async with runtime.db.session() as session:
+            sent = await delivery.send_due(session, client)
+        if sent == 0:
+            break
