@@ -21,6 +21,7 @@ from leadflood.sending import cli as outbox
 from leadflood.sequences import cli as sequences
 from leadflood.suppressions import cli as suppressions
 from leadflood.system import cli as system
+from leadflood.webhooks import cli as webhooks
 
 app = typer.Typer(
     help="Lead Flood: self-hosted B2B outreach.",
@@ -75,6 +76,7 @@ app.add_typer(outbox.app, name="outbox")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(inbound.app, name="inbound")
+app.add_typer(webhooks.app, name="webhooks")
 enrichment.settings_app.command("default-country")(accounts.default_country)
 app.add_typer(enrichment.settings_app, name="settings")
 

@@ -36,6 +36,7 @@ TASK_MODULES = [
     "leadflood.sequences.tasks",
     "leadflood.inbox.tasks",
     "leadflood.demo.tasks",
+    "leadflood.webhooks.tasks",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)

@@ -51,7 +51,12 @@ async def test_clean_up_removes_expired_counters_and_old_heartbeats_only(runtime
         )  # fmt: skip
     async with runtime.db.session() as session:
         counts = await system.clean_up(session, now=now)
-    assert counts == {"rate_limit_counters": 1, "heartbeats": 1, "idempotency_keys": 0}
+    assert counts == {
+        "webhook_deliveries": 0,
+        "rate_limit_counters": 1,
+        "heartbeats": 1,
+        "idempotency_keys": 0,
+    }
     async with runtime.db.sessions() as session:
         assert (await session.scalars(select(RateLimitCounter.key))).all() == ["login:b"]
         assert await system.last_worker_heartbeat(session) == now - timedelta(minutes=5)

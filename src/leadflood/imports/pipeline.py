@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood import jobs
+from leadflood import events, jobs
 from leadflood.db.engine import Database
 from leadflood.errors import AppError
 from leadflood.icps.service import RESCORE_BEST_FIT_TASK
@@ -220,6 +220,12 @@ async def _stream(
         await jobs.defer(
             session, RESCORE_BEST_FIT_TASK, workspace_id=imp.workspace_id,
             subject_type="import", subject_id=imp.id, workspace=str(imp.workspace_id),
+        )  # fmt: skip
+        await events.emit(
+            session, imp.workspace_id, events.IMPORT_FINISHED,
+            {"import_id": imp.id, "file_name": imp.file_name, "state": "completed",
+             "rows": imp.rows_read, "created": imp.created, "updated": imp.updated,
+             "skipped": imp.skipped, "rejected": imp.rejected},
         )  # fmt: skip
     imp.state = ImportState.completed
     log.info(

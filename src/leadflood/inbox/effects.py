@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events
 from leadflood.inbox.rules import Classification
 from leadflood.inbox.threading import Target
 from leadflood.models import (
@@ -163,6 +164,12 @@ async def _bounce(
         )
     if target.message is not None:
         await _mark(session, target.message.id, MessageStatus.bounced, f"bounced: {detail}")
+    await events.emit(
+        session, workspace_id, events.MESSAGE_BOUNCED,
+        {"message_id": target.message.id if target.message else None, "lead_id": target.lead_id,
+         "enrollment_id": target.enrollment_id, "recipient": recipient,
+         "bounce_type": result.bounce_type, "status": result.status, "at": now},
+    )  # fmt: skip
     stopped, _ = await stops.stop_person(
         session, workspace_id, reason="bounced", emails=[recipient] if recipient else [],
         lead_ids=[target.lead_id] if target.lead_id else [], now=now,

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events as webhook_events
 from leadflood.inbox import effects, events, rules, store, threading
 from leadflood.inbox.rules import Classification
 from leadflood.logging import get_logger
@@ -232,6 +233,13 @@ async def _record(
     if not fresh:
         await store.mark_processed(session, item.id)
     await session.flush()
+    if result.kind == "reply":
+        await webhook_events.emit(
+            session, item.workspace_id, webhook_events.REPLY_RECEIVED,
+            {"message_id": message.id, "thread_id": thread.id, "lead_id": message.lead_id,
+             "enrollment_id": message.enrollment_id, "from": message.from_address,
+             "subject": subject, "label": result.label, "received_at": message.sent_at},
+        )  # fmt: skip
     log.info(
         "inbox.processed", item=str(item.id), kind=result.kind, label=result.label,
         matched_by=target.matched_by, effects=len(done),

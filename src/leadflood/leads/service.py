@@ -7,7 +7,7 @@ from sqlalchemy import String, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood import jobs
+from leadflood import events, jobs
 from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, scoped
@@ -62,6 +62,7 @@ async def create(
     await session.flush()
     await scoring.rescore_leads(session, workspace_id, [lead.id])
     await session.refresh(lead)  # the score was written by the database
+    await events.emit(session, workspace_id, events.LEAD_CREATED, events.lead_data(lead))
     job_id = await jobs.defer(
         session,
         ENRICH_TASK,
@@ -189,6 +190,10 @@ async def update(
         target_id=lead.id,
         details={"changes": audit_changes(changed)},
     )
+    await events.emit(
+        session, workspace_id, events.LEAD_UPDATED,
+        {**events.lead_data(lead), "changed": sorted(changed)},
+    )  # fmt: skip
     return lead
 
 

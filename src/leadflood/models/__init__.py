@@ -44,6 +44,13 @@ from leadflood.models.suppression import Suppression, SuppressionKind, Unsubscri
 from leadflood.models.system import Breaker, Heartbeat
 from leadflood.models.thread import Thread, ThreadState
 from leadflood.models.user import User
+from leadflood.models.webhook import (
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from leadflood.models.workspace import Workspace
 from leadflood.models.workspace_settings import EnrichmentSettings, LeadCounts
 
@@ -60,6 +67,7 @@ __all__ = [
     "Company",
     "CredentialKind",
     "DeliveryAttempt",
+    "DeliveryState",
     "EnrichmentCache",
     "EnrichmentRun",
     "EnrichmentSettings",
@@ -111,6 +119,10 @@ __all__ = [
     "User",
     "Verification",
     "VerificationStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Workspace",
     "sequence_mailboxes",
 ]

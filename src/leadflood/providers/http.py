@@ -4,6 +4,8 @@ limiter, and one mapping from HTTP status to temporary/permanent errors."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,6 +33,48 @@ def build_client(
         headers={"user-agent": "leadflood", **(headers or {})},
         transport=transport,
         timeout=timeout,
+    )
+
+
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class PublicOnlyTransport(httpx.AsyncBaseTransport):
+    """Refuses a request whose host resolves to a loopback, private, link-local or reserved
+    address: a webhook URL must not reach into the network the worker runs in. (A host that
+    changes its answer between this lookup and the connection is not caught.)"""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                host, request.url.port or 443, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise httpx.ConnectError(f"cannot resolve {host}: {exc}", request=request) from exc
+        for *_, address in found:
+            ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+            if not ip.is_global:
+                raise httpx.ConnectError(
+                    f"{host} resolves to {ip}, which is not a public address", request=request
+                )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def build_webhook_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The client outbound webhooks are POSTed with: short timeouts, only public addresses,
+    and redirects never followed (a 3xx could point the worker at its own network)."""
+    return httpx.AsyncClient(
+        transport=transport or PublicOnlyTransport(),
+        timeout=WEBHOOK_TIMEOUT,
+        follow_redirects=False,
+        headers={"user-agent": "leadflood-webhooks"},
     )
 
 

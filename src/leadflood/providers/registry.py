@@ -15,6 +15,7 @@ from leadflood.providers.base import (
     LeadSource,
     ProviderNotConfiguredError,
 )
+from leadflood.providers.http import build_webhook_client
 from leadflood.settings import Settings
 
 ENRICHERS = ("sandbox", "apollo", "hunter")
@@ -101,6 +102,13 @@ class ProviderRegistry:
     def resolver(self) -> dns.asyncresolver.Resolver | None:
         """The DNS resolver for MX lookups (None: the system's, built per lookup)."""
         return self._resolver
+
+    def webhook_client(self) -> httpx.AsyncClient:
+        """The one client of outbound webhooks (see `build_webhook_client`)."""
+        client: httpx.AsyncClient = self._shared(
+            "webhooks", lambda: build_webhook_client(self._transport)
+        )
+        return client
 
     def _env_key(self, name: str) -> str | None:
         key: str | None = getattr(self._settings, f"{name}_api_key", None)

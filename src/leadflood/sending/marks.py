@@ -23,12 +23,27 @@ from leadflood.sending.outcomes import Sent
 # manual stop committed after the claim still keeps the step from leaving. Only the start time
 # is set on it, not updated_at: no indexed column changes, so the update stays in its heap page
 # (the reconciler ages a started message from sending_started_at).
+# The `message.sent` webhook event is written here, in the same statement, as `events.emit`
+# would write it (only for a workspace with a subscribed endpoint): the hot path keeps one
+# round trip per message.
 _STEP: LiteralString = """
     WITH prev AS (
         UPDATE messages SET status = 'sent', sent_at = %(prev_at)s,
             provider_message_id = %(pid)s, error = NULL, updated_at = now()
         WHERE id = %(prev)s AND status = 'sending'
-        RETURNING id, workspace_id
+        RETURNING id, workspace_id, enrollment_id, lead_id, channel, to_address
+    ), event AS (
+        INSERT INTO webhook_events (id, workspace_id, type, data)
+        SELECT gen_random_uuid(), prev.workspace_id, 'message.sent', jsonb_build_object(
+            'message_id', prev.id, 'enrollment_id', prev.enrollment_id,
+            'lead_id', prev.lead_id, 'channel', prev.channel, 'to', prev.to_address,
+            'provider_message_id', %(pid)s::text, 'sent_at', %(prev_at)s::timestamptz)
+        FROM prev
+        WHERE EXISTS (
+            SELECT 1 FROM webhook_endpoints AS w
+            WHERE w.workspace_id = prev.workspace_id AND w.enabled
+                AND 'message.sent' = ANY(w.events)
+        )
     ), attempt AS (
         INSERT INTO delivery_attempts
             (id, workspace_id, message_id, attempt, at, code, text, classification)

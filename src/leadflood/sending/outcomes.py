@@ -12,6 +12,7 @@ from typing import LiteralString
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events
 from leadflood.models import (
     DeliveryAttempt,
     Enrollment,
@@ -157,6 +158,11 @@ async def record_failure(
     elif kind == "recipient_rejected":
         session.add(_attempt(claimed, at, code, text, "recipient_rejected"))
         await _finish(session, claimed.id, MessageStatus.bounced, text)
+        await events.emit(
+            session, claimed.workspace_id, events.MESSAGE_BOUNCED,
+            {"message_id": claimed.id, "enrollment_id": claimed.enrollment_id,
+             "recipient": claimed.to_address, "bounce_type": "hard", "status": code, "at": at},
+        )  # fmt: skip
         await suppression.add(
             session,
             claimed.workspace_id,

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events
 from leadflood.logging import get_logger
 from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
 from leadflood.sending.channels import channel_of
@@ -83,7 +84,7 @@ async def _settle(session: AsyncSession, rows: list[Message], now: datetime) -> 
             mailboxes[message.mailbox_id] = await session.get(Mailbox, message.mailbox_id)
         mailbox = mailboxes.get(message.mailbox_id) if message.mailbox_id else None
         decision = await _decide(message, mailbox)
-        _apply(session, message, decision, now)
+        await _apply(session, message, decision, now)
         counts[decision] = counts.get(decision, 0) + 1
         log.warning("sending.reconciled", message=str(message.id), decision=decision)
     await session.flush()
@@ -114,7 +115,7 @@ _CLASSIFICATION = {
 }
 
 
-def _apply(session: AsyncSession, message: Message, decision: str, now: datetime) -> None:
+async def _apply(session: AsyncSession, message: Message, decision: str, now: datetime) -> None:
     if decision == "not_started":
         message.status = MessageStatus.queued
         message.attempts = max(0, message.attempts - 1)
@@ -136,6 +137,12 @@ def _apply(session: AsyncSession, message: Message, decision: str, now: datetime
         message.status = MessageStatus.sent
         message.sent_at = message.sending_started_at
         message.error = None
+        await events.emit(
+            session, message.workspace_id, events.MESSAGE_SENT,
+            {"message_id": message.id, "enrollment_id": message.enrollment_id,
+             "lead_id": message.lead_id, "channel": message.channel, "to": message.to_address,
+             "provider_message_id": message.provider_message_id, "sent_at": message.sent_at},
+        )  # fmt: skip
     elif decision == "unknown":
         message.status = MessageStatus.unconfirmed
         message.error = _TEXTS[decision]

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events
 from leadflood.db.scope import in_workspace
 from leadflood.models import Enrollment, EnrollmentState, Lead, Message, MessageStatus
 
@@ -59,11 +60,22 @@ async def stop_enrollments(
         update(Enrollment)
         .where(condition, which)
         .values(state=EnrollmentState.stopped, stop_reason=reason, stopped_at=now, next_run_at=None)
-        .returning(Enrollment.id)
+        .returning(
+            Enrollment.id, Enrollment.workspace_id, Enrollment.lead_id, Enrollment.sequence_id
+        )
         .execution_options(synchronize_session=False)
     )
-    ids = list(stopped.scalars().all())
+    rows = stopped.all()
+    ids = [row.id for row in rows]
     await cancel_queued(session, ids, reason)
+    by_workspace: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_workspace.setdefault(row.workspace_id, []).append(
+            {"enrollment_id": row.id, "lead_id": row.lead_id, "sequence_id": row.sequence_id,
+             "reason": reason, "stopped_at": now}
+        )  # fmt: skip
+    for workspace_id, items in by_workspace.items():
+        await events.emit_many(session, workspace_id, events.ENROLLMENT_STOPPED, items)
     return ids
 
 

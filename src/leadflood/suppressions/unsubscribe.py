@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events
 from leadflood.errors import NotFound
 from leadflood.models import SuppressionKind, UnsubscribeToken
 from leadflood.settings import Settings
@@ -114,6 +115,10 @@ async def unsubscribe(
     )
     if row.used_at is None:
         row.used_at = now
+        await events.emit(
+            session, row.workspace_id, events.CONTACT_UNSUBSCRIBED,
+            {"email": row.email, "lead_id": row.lead_id, "source": source, "at": now},
+        )  # fmt: skip
     await session.flush()
     return Unsubscribed(row.email, row.workspace_id, stopped, cancelled, already)
 

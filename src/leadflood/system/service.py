@@ -12,7 +12,14 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.models import IDEMPOTENCY_KEPT, Heartbeat, IdempotencyKey, RateLimitCounter
+from leadflood.models import (
+    IDEMPOTENCY_KEPT,
+    Heartbeat,
+    IdempotencyKey,
+    RateLimitCounter,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 
 async def beat(session: AsyncSession, *, now: datetime | None = None) -> None:
@@ -26,11 +33,13 @@ async def beat(session: AsyncSession, *, now: datetime | None = None) -> None:
 
 
 HEARTBEAT_KEPT = timedelta(days=1)
+WEBHOOK_HISTORY_KEPT = timedelta(days=30)
 
 
 async def clean_up(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
-    """Rows that only grow: expired rate-limit windows, heartbeats older than a day and
-    Idempotency-Keys older than 24 hours."""
+    """Rows that only grow: expired rate-limit windows, heartbeats older than a day,
+    Idempotency-Keys older than 24 hours, and outbound webhook deliveries (with their attempts)
+    and dispatched events older than 30 days (a pending delivery stays)."""
     now = now or datetime.now(UTC)
     counters = await session.scalars(
         delete(RateLimitCounter)
@@ -45,7 +54,20 @@ async def clean_up(session: AsyncSession, *, now: datetime | None = None) -> dic
         .where(IdempotencyKey.created_at < now - IDEMPOTENCY_KEPT)
         .returning(IdempotencyKey.id)
     )
+    old = now - WEBHOOK_HISTORY_KEPT
+    deliveries = await session.scalars(
+        delete(WebhookDelivery)
+        .where(WebhookDelivery.created_at < old, WebhookDelivery.state != "pending")
+        .returning(WebhookDelivery.id)
+    )
+    webhook_deliveries = len(deliveries.all())
+    await session.execute(
+        delete(WebhookEvent).where(
+            WebhookEvent.created_at < old, WebhookEvent.dispatched_at.is_not(None)
+        )
+    )
     return {
+        "webhook_deliveries": webhook_deliveries,
         "rate_limit_counters": len(counters.all()),
         "heartbeats": len(beats.all()),
         "idempotency_keys": len(keys.all()),

@@ -54,6 +54,8 @@ from leadflood.web.middleware import (
     SecurityHeaders,
 )
 from leadflood.web.render import STATIC
+from leadflood.webhooks import routes as webhooks_api
+from leadflood.webhooks import views as webhooks_pages
 
 # Each feature's API routers and pages (its `routes.routers()`, `views.routers()`), feature by
 # feature in the order they are matched: enrichment's paths under /v1/leads before the leads'
@@ -62,12 +64,13 @@ API = (
     system_api, auth_api, enrichment_api, leads_api, companies_api, imports_api, icps_api,
     searches_api,
     sending_api, mailboxes_api, suppressions_api, sequences_api, inbox_api, inbound_api,
+    webhooks_api,
 )  # fmt: skip
 PAGES = (
     auth_pages, enrichment_pages, leads_pages, companies_pages, imports_pages, icps_pages,
     searches_pages,
     sending_pages, sequences_pages, mailboxes_pages, suppressions_pages, inbox_pages,
-    inbound_pages, system_pages,
+    inbound_pages, webhooks_pages, system_pages,
 )  # fmt: skip
 # Pages for people who are not users, reached from emails: no session, no CSRF token (RFC 8058
 # one-click unsubscribe POSTs come from mail providers); each authenticates by its own token.
