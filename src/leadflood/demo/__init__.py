@@ -1,7 +1,8 @@
 """`leadflood up --demo`: everything a first visit needs, behind one entry point. A demo
 workspace and a user to sign in with (`account.py`), a local SMTP catcher in this process that
 keeps every message it receives (`catcher.py`), the demo mailbox pointing at it, and a ready
-three-step sequence (`sequence.py`). The sandbox's simulated recipients answer what the demo
+three-step sequence (`sequence.py`), and its first leads found in the sandbox for a demo ICP
+(`leads.py`). The sandbox's simulated recipients answer what the demo
 mailbox sends them (`answers.py`, run by the `demo.sandbox_answers` periodic job).
 Idempotent: running it again finds what the first run made."""
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from leadflood.console import console, run
 from leadflood.demo import account
 from leadflood.demo.catcher import DemoSmtpCatcher, ensure_demo_mailbox
+from leadflood.demo.leads import DEMO_ICP, ensure_demo_leads
 from leadflood.demo.sequence import ensure_demo_sequence
 from leadflood.runtime import Runtime
 from leadflood.sending import catcher_store
@@ -39,6 +41,7 @@ def start(runtime: Runtime, url: str) -> Demo:
                 session, workspace_id, catcher.port, catcher.directory
             )
             sequence = await ensure_demo_sequence(session, workspace_id, mailbox.id)
+            await ensure_demo_leads(session, runtime.providers, workspace_id)
             return seeded, sequence.name
 
     try:
@@ -53,7 +56,8 @@ def start(runtime: Runtime, url: str) -> Demo:
     )
     console.print(
         f"Demo SMTP catcher on 127.0.0.1:{catcher.port}: the demo mailbox sends there and the "
-        f"Outbox shows what left. Ready sequence: [bold]{name}[/bold] (draft). Sandbox leads "
+        f"Outbox shows what left. Ready sequence: [bold]{name}[/bold] (draft); leads found for "
+        f"the ICP [bold]{DEMO_ICP}[/bold]. Sandbox leads "
         f"answer about {runtime.settings.sandbox_answer_delay_seconds:.0f} s after each send "
         "(replies, out-of-office notices, bounces) and their answers reach the Inbox."
     )
