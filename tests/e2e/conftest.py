@@ -93,3 +93,18 @@ async def sign_in(page: Any, base: str, account: Any) -> None:
     await page.get_by_label("Password").fill(account.password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(lambda url: "/login" not in url)
+
+
+async def demo_leads_found(runtime: Any) -> None:
+    """Wait until the demo's first leads are in (its ICP's sandbox search, started by
+    `up --demo`): leads a test adds afterwards are the workspace's newest."""
+    from sqlalchemy import select
+
+    from leadflood.models import SearchRun, SearchRunState
+
+    async def done() -> bool:
+        async with runtime.db.session() as session:
+            states = (await session.scalars(select(SearchRun.state))).all()
+        return bool(states) and all(s == SearchRunState.completed for s in states)
+
+    await wait_for(done, timeout=60, what="the demo's first leads", interval=0.3)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from leadflood.demo.account import DEMO_EMAIL, DEMO_PASSWORD
 from leadflood.models import Enrollment, Message, MessageStatus, VerificationStatus, Workspace
 from leadflood.runtime import Runtime
-from tests.e2e.conftest import console_errors, running
+from tests.e2e.conftest import console_errors, demo_leads_found, running
 from tests.factories import make_lead
 from tests.support.processes import wait_for
 from tests.support.smtp_server import SmtpTestServer
@@ -52,6 +52,7 @@ def _zone(local_hour: int) -> str:
 
 
 async def _leads(runtime: Runtime) -> dict[str, uuid.UUID]:
+    await demo_leads_found(runtime)  # the demo's own first leads, so these are the newest
     async with runtime.db.session() as session:
         workspace = await session.scalar(select(Workspace).where(Workspace.name == "Demo"))
         assert workspace is not None

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from leadflood.demo.account import DEMO_EMAIL, DEMO_PASSWORD
 from leadflood.models import VerificationStatus, Workspace
 from leadflood.runtime import Runtime
-from tests.e2e.conftest import console_errors, running
+from tests.e2e.conftest import console_errors, demo_leads_found, running
 from tests.factories import make_lead
 from tests.support.processes import wait_for
 
@@ -31,7 +31,9 @@ async def demo_server(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[
 
 
 async def _sandbox_leads(runtime: Runtime, count: int) -> list[Any]:
-    """Leads shaped like the sandbox universe's prospects, in the demo workspace."""
+    """Leads shaped like the sandbox universe's prospects, in the demo workspace, added once
+    the demo's own first leads are in, so these are the newest."""
+    await demo_leads_found(runtime)
     async with runtime.db.session() as session:
         workspace = await session.scalar(select(Workspace).where(Workspace.name == "Demo"))
         assert workspace is not None
