@@ -91,7 +91,13 @@ async def upload(
         )
     choice = str(form.get("on_duplicate") or "skip")
     try:
-        list_id = str(form.get("list_id") or "").strip()
+        list_value = str(form.get("list_id") or "").strip()
+        list_id = uuid.UUID(list_value) if list_value else None
+    except ValueError:
+        return await _upload_page(
+            request, session, member.workspace_id, runtime, error="Choose a list.", status=422
+        )
+    try:
         imp = await importing.create_upload(
             session,
             runtime.settings,
@@ -102,11 +108,7 @@ async def upload(
             if choice in OnDuplicate.__members__
             else OnDuplicate.skip,
             created_by=member.user.id if member.user else None,
-            list_id=uuid.UUID(list_id) if list_id else None,
-        )
-    except ValueError:
-        return await _upload_page(
-            request, session, member.workspace_id, runtime, error="Choose a list.", status=422
+            list_id=list_id,
         )
     except AppError as exc:
         return await _upload_page(
