@@ -282,19 +282,10 @@ async def tag(
         "ARRAY(SELECT DISTINCT t FROM unnest(leads.tags || CAST(:new_tags AS varchar(64)[])) AS t"
         " ORDER BY t)"
     ).bindparams(bindparam("new_tags", sorted(set(tags)), type_=ARRAY(String(64))))
-    result = await session.execute(
-        update(Lead)
-        .where(selected(workspace_id, selection), ~Lead.tags.contains(wanted))
-        .values(tags=merged)
-        .returning(Lead.id)
-        .execution_options(synchronize_session=False)
-    )
-    changed = len(result.all())
-    await audit.record(
-        session, "leads.tagged", actor=by, workspace_id=workspace_id, target_type="lead",
-        details={"tags": sorted(set(tags)), "changed": changed, **_described(selection)},
+    return await _retag(
+        session, workspace_id, selection, tags, "leads.tagged",
+        where=~Lead.tags.contains(wanted), value=merged, by=by,
     )  # fmt: skip
-    return changed
 
 
 async def untag(
@@ -311,16 +302,35 @@ async def untag(
     value: Any = Lead.tags
     for name in sorted(set(tags)):
         value = func.array_remove(value, cast(name, String(64)))
+    return await _retag(
+        session, workspace_id, selection, tags, "leads.untagged",
+        where=Lead.tags.overlap(gone), value=value, by=by,
+    )  # fmt: skip
+
+
+async def _retag(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    selection: Selection,
+    tags: list[str],
+    event: str,
+    *,
+    where: Any,
+    value: Any,
+    by: CurrentMember | None,
+) -> int:
+    """Set the selected leads' tags to `value` where `where` holds; audited as `event` with
+    the count of leads changed."""
     result = await session.execute(
         update(Lead)
-        .where(selected(workspace_id, selection), Lead.tags.overlap(gone))
+        .where(selected(workspace_id, selection), where)
         .values(tags=value)
         .returning(Lead.id)
         .execution_options(synchronize_session=False)
     )
     changed = len(result.all())
     await audit.record(
-        session, "leads.untagged", actor=by, workspace_id=workspace_id, target_type="lead",
+        session, event, actor=by, workspace_id=workspace_id, target_type="lead",
         details={"tags": sorted(set(tags)), "changed": changed, **_described(selection)},
     )  # fmt: skip
     return changed
