@@ -4,6 +4,7 @@ and `leadflood settings enrichment show|set|usage`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -128,9 +129,11 @@ def _start(
             workspace_id, op_id, job_id = await started()
             if not wait:
                 return {"operation_id": str(op_id), "job_id": job_id, "state": "queued"}
+            # A worker that waits for jobs, stopped once the operation ends: one run "until the
+            # queue is empty" can stop while the plan is still deferring its chunks.
             background = (
                 asyncio.create_task(
-                    worker.run(runtime, concurrency=4, install_signal_handlers=False, wait=False)
+                    worker.run(runtime, concurrency=4, install_signal_handlers=False)
                 )
                 if run_worker
                 else None
@@ -145,12 +148,13 @@ def _start(
                     if op.state in (BulkState.completed, BulkState.failed):
                         break
                     if background is not None and background.done():
-                        background = None  # the queue is empty: nothing else will move
-                        if op.state == BulkState.queued:
-                            break
+                        await background  # the worker gave up: its error says why
+                        background = None
                     await asyncio.sleep(0.5)
             if background is not None:
-                await background
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
             return {
                 "operation_id": str(op.id),
                 "job_id": job_id,
