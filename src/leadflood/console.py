@@ -94,6 +94,10 @@ def build_runtime(
         service=service or "leadflood-cli",
         env=settings.environment,
     )
+    if service is not None:
+        from leadflood import telemetry
+
+        telemetry.configure(settings, service)
     try:
         url, server = resolve_url(settings)
     except Exception as exc:  # one clear line instead of a traceback

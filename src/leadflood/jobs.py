@@ -22,6 +22,7 @@ from procrastinate.sql import queries as queue_sql
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import telemetry
 from leadflood.db import outages
 from leadflood.logging import bound_context, get_logger
 from leadflood.models import JobExecution, JobState
@@ -104,6 +105,8 @@ async def defer(
     """Defer `task_name` in the session's transaction; with a subject, link the job to its row
     (`job_executions`, shown on that row's page). Internal jobs (delivery, ticks) have none."""
     options: dict[str, Any] = {"connection": await _driver_connection(session)}
+    if parent := telemetry.carrier():
+        task_args[telemetry.TRACE_ARG] = parent
     if queueing_lock:
         options["queueing_lock"] = queueing_lock
     if lock:
@@ -139,6 +142,8 @@ async def defer_many(
     if not args:
         return []
     connection = await _driver_connection(session)
+    if parent := telemetry.carrier():
+        args = [{**one, telemetry.TRACE_ARG: parent} for one in args]
     deferrer = app.configure_task(task_name, connection=connection)
     job_ids: list[int] = await deferrer.batch_defer_async(*args)
     session.add_all(
@@ -207,6 +212,7 @@ def task(
             attempt = job.attempts + 1
             runtime = context.additional_context["runtime"]
             db = runtime.db
+            args.pop(telemetry.TRACE_ARG, None)  # read by the worker's span (worker.py)
             with bound_context(job_id=job.id, attempt=attempt, task=name):
                 await _record(db, job.id, state=JobState.running, attempts=attempt, started=True)
                 try:
@@ -215,6 +221,8 @@ def task(
                 except Exception as exc:
                     final = strategy.get_retry_decision(exception=exc, job=job) is None
                     log.warning("job.failed", error=str(exc), final=final)
+                    if final:
+                        telemetry.report(exc)
                     if final and on_final_failure is not None:
                         async with db.session() as session:
                             await on_final_failure(session, exc, **args)

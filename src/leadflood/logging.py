@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 bind_context = structlog.contextvars.bind_contextvars
 clear_context = structlog.contextvars.clear_contextvars
@@ -21,6 +22,15 @@ _PROCESS: dict[str, str] = {"service": "leadflood"}
 def _process_fields(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     for key, value in _PROCESS.items():
         event.setdefault(key, value)
+    return event
+
+
+def _trace_ids(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """`trace_id` and `span_id` on lines logged inside a traced span (see telemetry.py)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
     return event
 
 
@@ -41,6 +51,7 @@ def configure_logging(
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _process_fields,
+        _trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from functools import lru_cache
@@ -14,6 +15,8 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leadflood.errors import ConfigError
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 Environment = Literal["development", "test", "production"]
 
@@ -140,8 +143,18 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("TRUSTED_PROXIES", "trusted_proxies")
     )
+    # Networks outbound webhooks may reach although they are not public (a receiver on this
+    # host or the private network: `127.0.0.1/32,10.0.0.0/8`). None by default.
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("WEBHOOK_ALLOWED_NETWORKS")
+    )
     # When set, /metrics answers only `Authorization: Bearer <token>`.
     metrics_token: str | None = Field(None, validation_alias=AliasChoices("METRICS_TOKEN"))
+    # Observability (see docs/ops/): errors to Sentry, traces over OTLP/HTTP; off when unset.
+    sentry_dsn: str | None = Field(None, validation_alias=AliasChoices("SENTRY_DSN"))
+    otel_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("CORS_ORIGINS", "cors_origins")
     )
@@ -186,7 +199,12 @@ class Settings(BaseSettings):
         return value.strip()
 
     @field_validator(
-        "test_recipients", "encryption_keys", "cors_origins", "trusted_proxies", mode="before"
+        "test_recipients",
+        "encryption_keys",
+        "cors_origins",
+        "trusted_proxies",
+        "webhook_allowed_networks",
+        mode="before",
     )
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -209,6 +227,23 @@ class Settings(BaseSettings):
                     "print(Fernet.generate_key().decode())'`"
                 ) from None
         return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not an address or network (e.g. 127.0.0.1/32, 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @property
+    def webhook_networks(self) -> tuple[IPNetwork, ...]:
+        """WEBHOOK_ALLOWED_NETWORKS, parsed."""
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allowed_networks)
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, Protocol
 
 import procrastinate
+from procrastinate import JobContext
 from procrastinate.worker import Worker
 
-from leadflood import jobs
+from leadflood import jobs, telemetry
 from leadflood.db import outages
 from leadflood.logging import get_logger
 from leadflood.runtime import Runtime
@@ -223,7 +224,17 @@ def _worker(
         shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
         wait=wait,
         listen_notify=True,
+        worker_middleware=[_traced],
     )
+
+
+async def _traced(call_next: Callable[[], Awaitable[Any]], context: JobContext, _: Any) -> Any:
+    """Every job runs in its own span, the child of the one that deferred it (when traced)."""
+    job = context.job
+    parent = job.task_kwargs.get(telemetry.TRACE_ARG)
+    assert job.id is not None
+    with telemetry.job_span(job.task_name, job.id, job.attempts + 1, parent):
+        return await call_next()
 
 
 async def _rescue_soon(app: procrastinate.App, runtime: Runtime) -> None:

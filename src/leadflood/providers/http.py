@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import socket
 import time
+from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from leadflood.providers.base import (
     ProviderError,
     TemporaryProviderError,
 )
+from leadflood.settings import IPNetwork
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 
@@ -41,11 +43,13 @@ WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 class PublicOnlyTransport(httpx.AsyncBaseTransport):
     """Refuses a request whose host resolves to a loopback, private, link-local or reserved
-    address: a webhook URL must not reach into the network the worker runs in. (A host that
-    changes its answer between this lookup and the connection is not caught.)"""
+    address: a webhook URL must not reach into the network the worker runs in, unless an
+    operator allowed that network (WEBHOOK_ALLOWED_NETWORKS). (A host that changes its answer
+    between this lookup and the connection is not caught.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: Sequence[IPNetwork] = ()) -> None:
         self._inner = httpx.AsyncHTTPTransport()
+        self._allowed = tuple(allowed)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
@@ -57,7 +61,7 @@ class PublicOnlyTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"cannot resolve {host}: {exc}", request=request) from exc
         for *_, address in found:
             ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-            if not ip.is_global:
+            if not ip.is_global and not any(ip in network for network in self._allowed):
                 raise httpx.ConnectError(
                     f"{host} resolves to {ip}, which is not a public address", request=request
                 )
@@ -67,11 +71,14 @@ class PublicOnlyTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def build_webhook_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """The client outbound webhooks are POSTed with: short timeouts, only public addresses,
-    and redirects never followed (a 3xx could point the worker at its own network)."""
+def build_webhook_client(
+    transport: httpx.AsyncBaseTransport | None = None, allowed: Sequence[IPNetwork] = ()
+) -> httpx.AsyncClient:
+    """The client outbound webhooks are POSTed with: short timeouts, only public addresses
+    (and the `allowed` networks), and redirects never followed (a 3xx could point the worker at
+    its own network)."""
     return httpx.AsyncClient(
-        transport=transport or PublicOnlyTransport(),
+        transport=transport or PublicOnlyTransport(allowed),
         timeout=WEBHOOK_TIMEOUT,
         follow_redirects=False,
         headers={"user-agent": "leadflood-webhooks"},

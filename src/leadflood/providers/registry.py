@@ -106,7 +106,8 @@ class ProviderRegistry:
     def webhook_client(self) -> httpx.AsyncClient:
         """The one client of outbound webhooks (see `build_webhook_client`)."""
         client: httpx.AsyncClient = self._shared(
-            "webhooks", lambda: build_webhook_client(self._transport)
+            "webhooks",
+            lambda: build_webhook_client(self._transport, self._settings.webhook_networks),
         )
         return client
 

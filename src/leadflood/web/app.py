@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from leadflood import __version__
+from leadflood import __version__, telemetry
 from leadflood.auth import routes as auth_api
 from leadflood.auth import views as auth_pages
 from leadflood.companies import routes as companies_api
@@ -116,6 +116,9 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     )
     if runtime is not None:
         app.state.runtime = runtime
+    else:  # `leadflood serve`'s processes: each starts its own traces and error reports
+        telemetry.configure(settings or get_settings(), "leadflood-web")
+    telemetry.instrument(app)
     api_errors.install(app)
     idempotency.install(app)
     for router in api_routers():

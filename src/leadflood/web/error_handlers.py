@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadflood import telemetry
 from leadflood.errors import AppError
 from leadflood.logging import get_logger
 from leadflood.providers.base import ProviderNotConfiguredError
@@ -168,6 +169,7 @@ class CatchAll:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
             log.exception("http.unhandled", error=str(exc))
+            telemetry.report(exc)
             if started:
                 raise
             response = respond(

@@ -93,7 +93,8 @@ def create_endpoint(
         raise typer.Exit(2) from None
 
     async def work(session: AsyncSession, runtime: Runtime, ws: Any) -> dict[str, Any]:
-        endpoint, secret = await service.create(session, shell_member(ws), data)
+        allowed = runtime.settings.webhook_networks
+        endpoint, secret = await service.create(session, shell_member(ws), data, allowed)
         return {**_endpoint_json(endpoint), "secret": secret}
 
     row = _run(data_dir, workspace, work)

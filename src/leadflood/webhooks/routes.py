@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from leadflood.models import WebhookDelivery
 from leadflood.pagination import Page
-from leadflood.web.deps import AdminDep, SessionDep, ViewerDep
+from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.web.idempotency import Idempotent
 from leadflood.webhooks import service
 from leadflood.webhooks.schemas import (
@@ -33,12 +33,13 @@ def _with_secret(endpoint: object, secret: str) -> EndpointWithSecret:
 
 @router.post("", response_model=EndpointWithSecret, status_code=201, dependencies=[Idempotent])
 async def create_endpoint(
-    data: EndpointCreate, member: AdminDep, session: SessionDep
+    data: EndpointCreate, member: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> EndpointWithSecret:
     """Subscribes `url` to `events` (`webhook_event_unknown` lists the allowed ones; a
     loopback or private address is `webhook_url_invalid`). The answer holds the signing
     `secret` (`whsec_…`): store it now, it is never shown again."""
-    endpoint, secret = await service.create(session, member, data)
+    allowed = runtime.settings.webhook_networks
+    endpoint, secret = await service.create(session, member, data, allowed)
     return _with_secret(endpoint, secret)
 
 
@@ -57,11 +58,16 @@ async def get_endpoint(
 
 @router.patch("/{endpoint_id}", response_model=EndpointWithSecret | EndpointRead)
 async def update_endpoint(
-    endpoint_id: uuid.UUID, data: EndpointUpdate, member: AdminDep, session: SessionDep
+    endpoint_id: uuid.UUID,
+    data: EndpointUpdate,
+    member: AdminDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> EndpointRead:
     """Changes what is given; `enabled: true` re-enables an endpoint disabled after failures;
     `rotate_secret: true` answers with the new `secret` (shown once)."""
-    endpoint, secret = await service.update_endpoint(session, member, endpoint_id, data)
+    allowed = runtime.settings.webhook_networks
+    endpoint, secret = await service.update_endpoint(session, member, endpoint_id, data, allowed)
     if secret is not None:
         return _with_secret(endpoint, secret)
     return EndpointRead.model_validate(endpoint)

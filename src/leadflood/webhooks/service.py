@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from leadflood.models import (
     WebhookEndpoint,
 )
 from leadflood.pagination import Window, newest_first, page_of
+from leadflood.settings import IPNetwork
 from leadflood.webhooks import signing
 from leadflood.webhooks.errors import (
     DeliveryNotFound,
@@ -38,20 +40,21 @@ from leadflood.webhooks.schemas import EndpointCreate, EndpointUpdate
 SECRET_PROVIDER = "webhook"
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, allowed: Sequence[IPNetwork] = ()) -> str:
     """http(s), a host, and not a loopback, private, link-local or reserved address (the
-    worker would otherwise POST into the network it runs in)."""
+    worker would otherwise POST into the network it runs in) unless in an `allowed` network
+    (WEBHOOK_ALLOWED_NETWORKS)."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         raise UrlInvalid(details={"field": "url"})
-    if host == "localhost" or host.endswith(".localhost"):
+    if (host == "localhost" or host.endswith(".localhost")) and not allowed:
         raise UrlInvalid(details={"field": "url", "host": host})
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return url.strip()
-    if not address.is_global:
+        return url.strip()  # a name: the worker's client checks what it resolves to
+    if not address.is_global and not any(address in network for network in allowed):
         raise UrlInvalid(details={"field": "url", "host": host})
     return url.strip()
 
@@ -66,13 +69,17 @@ def check_events(names: list[str]) -> list[str]:
 
 
 async def create(
-    session: AsyncSession, actor: CurrentMember, data: EndpointCreate
+    session: AsyncSession,
+    actor: CurrentMember,
+    data: EndpointCreate,
+    allowed: Sequence[IPNetwork] = (),
 ) -> tuple[WebhookEndpoint, str]:
-    """The endpoint and its secret (`whsec_…`), which only this answer shows."""
+    """The endpoint and its secret (`whsec_…`), which only this answer shows. `allowed`:
+    the non-public networks an operator allows (Settings.webhook_networks)."""
     endpoint = WebhookEndpoint(
         id=uuid.uuid4(),
         workspace_id=actor.workspace_id,
-        url=check_url(data.url),
+        url=check_url(data.url, allowed),
         events=check_events(data.events),
         description=data.description or None,
     )
@@ -116,13 +123,17 @@ async def list_all(session: AsyncSession, workspace_id: uuid.UUID) -> list[Webho
 
 
 async def update_endpoint(
-    session: AsyncSession, actor: CurrentMember, endpoint_id: uuid.UUID, data: EndpointUpdate
+    session: AsyncSession,
+    actor: CurrentMember,
+    endpoint_id: uuid.UUID,
+    data: EndpointUpdate,
+    allowed: Sequence[IPNetwork] = (),
 ) -> tuple[WebhookEndpoint, str | None]:
     """The endpoint, and its new secret when `rotate_secret` asked for one."""
     endpoint = await get(session, actor.workspace_id, endpoint_id, lock=True)
     changes: dict[str, Any] = {}
     if data.url is not None:
-        endpoint.url = changes["url"] = check_url(data.url)
+        endpoint.url = changes["url"] = check_url(data.url, allowed)
     if data.events is not None:
         endpoint.events = changes["events"] = check_events(data.events)
     if "description" in data.model_fields_set:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from leadflood import events
 from leadflood.errors import AppError
 from leadflood.web import forms
-from leadflood.web.deps import AdminDep, SessionDep, ViewerDep
+from leadflood.web.deps import AdminDep, RuntimeDep, SessionDep, ViewerDep
 from leadflood.web.render import render
 from leadflood.webhooks import service
 from leadflood.webhooks.schemas import EndpointCreate, EndpointUpdate
@@ -58,7 +58,9 @@ async def webhooks_page(request: Request, session: SessionDep, member: ViewerDep
 
 
 @router.post("/settings/webhooks", response_class=HTMLResponse)
-async def create(request: Request, session: SessionDep, member: AdminDep) -> Response:
+async def create(
+    request: Request, session: SessionDep, member: AdminDep, runtime: RuntimeDep
+) -> Response:
     raw = await request.form()
     values = {
         "url": str(raw.get("url") or ""),
@@ -67,8 +69,9 @@ async def create(request: Request, session: SessionDep, member: AdminDep) -> Res
     }
     try:
         endpoint, secret = await service.create(
-            session, member, EndpointCreate.model_validate(values)
-        )
+            session, member, EndpointCreate.model_validate(values),
+            runtime.settings.webhook_networks,
+        )  # fmt: skip
     except ValidationError as exc:
         found = forms.field_errors(exc, key=lambda loc: str(loc[0]))
         if "events" in found:
