@@ -269,6 +269,22 @@ class Settings(BaseSettings):
         return ",".join(self.trusted_proxies)
 
     @property
+    def private_links_problem(self) -> str | None:
+        """Why unsubscribe links in real mail would not open for their recipients: PUBLIC_URL
+        names this machine or a private network. None when it does not, and under TEST_MODE or
+        LEADFLOOD_ENV=test (automated tests), whose mail goes to test servers only."""
+        if self.test_mode or self.environment == "test":
+            return None
+        reason = private_host_reason(self.public_url)
+        if reason is None:
+            return None
+        return (
+            f"its unsubscribe links would point at {self.public_url} ({reason}): "
+            "set PUBLIC_URL to the https:// address where this instance is reachable from the "
+            "internet (e.g. PUBLIC_URL=https://outreach.example.com), then restart"
+        )
+
+    @property
     def secure_cookies(self) -> bool:
         if self.cookie_secure is not None:
             return self.cookie_secure
@@ -316,3 +332,27 @@ def _development_secret(settings: Settings) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+PLAIN_HTTP = "it is plain HTTP"
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why recipients of real mail could not use links to `url` (None: they can)."""
+    if urlsplit(url).scheme != "https":
+        return PLAIN_HTTP
+    return private_host_reason(url)
+
+
+def private_host_reason(url: str) -> str | None:
+    """Why the host of `url` cannot be reached from the internet (None: it may be)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "") or host.endswith((".localhost", ".local", ".internal")):
+        return "it names this machine or a private network"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_private or address.is_link_local:
+        return "it is a loopback or private address"
+    return None

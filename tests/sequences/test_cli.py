@@ -64,6 +64,10 @@ async def test_mailboxes_sequences_and_suppressions_from_the_command_line(
     not_ready = cli.run("sequences", "activate", "Launch", ok=False)
     assert not_ready.returncode == 1 and "Choose an active mailbox" in not_ready.stderr
     assert cli.json("mailboxes", "resume", box["id"])["state"] == "active"
+    outside_tests = run_cli(tmp_path, database_url, "sequences", "activate", "Launch", "-w", "Acme",
+                            LEADFLOOD_ENV="development")  # fmt: skip
+    assert outside_tests.returncode == 1, outside_tests.stdout
+    assert "set PUBLIC_URL" in " ".join(outside_tests.stderr.split())
     assert cli.json("sequences", "activate", "Launch")["state"] == "active"
     enrolled = cli.json("sequences", "enroll", "Launch", "--lead", lead_id)
     assert enrolled["enrolled"] == 1

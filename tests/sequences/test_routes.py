@@ -377,3 +377,30 @@ async def test_every_sequence_and_mailbox_route_hides_another_workspaces_rows(
     assert checked >= 25
     after = await anon_client.get(f"/v1/sequences/{seq['id']}", headers=theirs)
     assert after.json()["state"] == "draft" and len(after.json()["steps"]) == 2
+
+
+async def test_real_mail_cannot_start_while_its_links_point_at_this_machine(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Account, tmp_path: Any
+) -> None:
+    runtime.settings.environment = "development"  # outside automated tests
+    runtime.settings.public_url = "http://127.0.0.1:8000"
+    real = await _ready_sequence(client, await _mailbox(runtime, owner))
+    refused = await client.post(f"/v1/sequences/{real['id']}/activate")
+    assert refused.status_code == 409
+    problems = refused.json()["error"]["details"]["problems"]
+    assert [p["problem"] for p in problems] == ["public_url_private"]
+    assert "PUBLIC_URL=https://" in problems[0]["message"]
+    assert "127.0.0.1:8000" in problems[0]["message"]
+    page = await client.get(f"/sequences/{real['id']}")
+    assert "set PUBLIC_URL" in page.text
+
+    # The demo's catcher sends no real mail; TEST_MODE sends only to the test recipients.
+    caught = await _mailbox(runtime, owner, {"host": "127.0.0.1", "catcher_dir": str(tmp_path)})
+    demo = await _ready_sequence(client, caught)
+    assert (await client.post(f"/v1/sequences/{demo['id']}/activate")).status_code == 200
+    runtime.settings.test_mode = True
+    assert (await client.post(f"/v1/sequences/{real['id']}/activate")).status_code == 200
+    assert (await client.post(f"/v1/sequences/{real['id']}/pause")).status_code == 200
+    runtime.settings.test_mode = False
+    runtime.settings.public_url = "https://outreach.acme.example"
+    assert (await client.post(f"/v1/sequences/{real['id']}/resume")).status_code == 200

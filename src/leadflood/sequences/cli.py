@@ -241,8 +241,9 @@ def _transition(
         sequence_id = await support.resolve(session, workspace_id, sequence)
         try:
             await sequences.apply_action(
-                session, workspace_id, sequence_id, action, now=datetime.now(UTC)
-            )
+                session, workspace_id, sequence_id, action, now=datetime.now(UTC),
+                links_problem=runtime.settings.private_links_problem,
+            )  # fmt: skip
         except SequenceNotReady as exc:
             problems = exc.details.get("problems", []) if isinstance(exc.details, dict) else []
             said = [str(p.get("message") or p.get("problem")) for p in problems]

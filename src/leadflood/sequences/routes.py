@@ -115,18 +115,28 @@ async def delete_sequence(
 
 
 async def _transition(
-    session: SessionDep, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str
+    session: SessionDep,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    action: str,
+    links_problem: str | None = None,
 ) -> SequenceDetail:
-    await sequences.apply_action(session, workspace_id, sequence_id, action, now=_now())
+    await sequences.apply_action(
+        session, workspace_id, sequence_id, action, now=_now(), links_problem=links_problem
+    )
     return await detail(session, await sequences.get(session, workspace_id, sequence_id))
 
 
 @router.post("/sequences/{sequence_id}/activate", response_model=SequenceDetail)
 async def activate_sequence(
-    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> SequenceDetail:
-    """draft or paused → active; 409 `sequence_not_ready` lists what is missing."""
-    return await _transition(session, member.workspace_id, sequence_id, "activate")
+    """draft or paused → active; 409 `sequence_not_ready` lists what is missing (among them
+    `public_url_private`: its mailbox sends real mail and PUBLIC_URL is not reachable)."""
+    return await _transition(
+        session, member.workspace_id, sequence_id, "activate",
+        runtime.settings.private_links_problem,
+    )  # fmt: skip
 
 
 @router.post("/sequences/{sequence_id}/pause", response_model=SequenceDetail)
@@ -139,9 +149,12 @@ async def pause_sequence(
 
 @router.post("/sequences/{sequence_id}/resume", response_model=SequenceDetail)
 async def resume_sequence(
-    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
+    sequence_id: uuid.UUID, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> SequenceDetail:
-    return await _transition(session, member.workspace_id, sequence_id, "resume")
+    return await _transition(
+        session, member.workspace_id, sequence_id, "resume",
+        runtime.settings.private_links_problem,
+    )  # fmt: skip
 
 
 @router.post("/sequences/{sequence_id}/archive", response_model=SequenceDetail)

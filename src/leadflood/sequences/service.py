@@ -186,7 +186,25 @@ async def known_custom_fields(session: AsyncSession, workspace_id: uuid.UUID) ->
     return frozenset(rows.all())
 
 
-async def readiness_problems(session: AsyncSession, sequence: Sequence) -> list[dict[str, Any]]:
+async def _sends_real_mail(session: AsyncSession, sequence_id: uuid.UUID) -> bool:
+    """One of the sequence's active mailboxes delivers to real recipients (not a catcher)."""
+    configs = await session.scalars(
+        select(Mailbox.config)
+        .select_from(sequence_mailboxes.join(Mailbox))
+        .where(
+            sequence_mailboxes.c.sequence_id == sequence_id,
+            Mailbox.state == MailboxState.active,
+        )
+    )
+    return any(not (config or {}).get("catcher_dir") for config in configs)
+
+
+async def readiness_problems(
+    session: AsyncSession, sequence: Sequence, *, links_problem: str | None = None
+) -> list[dict[str, Any]]:
+    """What stops the sequence from being activated. `links_problem`:
+    Settings.private_links_problem, a problem when one of its mailboxes sends real mail (the
+    demo's catcher mailboxes send none)."""
     problems: list[dict[str, Any]] = []
     if not sequence.steps:
         problems.append({"problem": "no_steps", "message": "Add at least one step."})
@@ -220,6 +238,9 @@ async def readiness_problems(session: AsyncSession, sequence: Sequence) -> list[
     )
     if not active_mailboxes:
         problems.append({"problem": "no_mailbox", "message": "Choose an active mailbox."})
+    elif links_problem is not None and await _sends_real_mail(session, sequence.id):
+        message = f"Its mailbox sends real mail, but {links_problem}."
+        problems.append({"problem": "public_url_private", "message": message})
     if not sequence.postal_address.strip():
         problems.append(
             {"problem": "no_postal_address", "message": "Add the postal address for the footer."}
@@ -241,7 +262,7 @@ ACTIONS: dict[str, tuple[SequenceState, frozenset[SequenceState]]] = {
 
 async def apply_action(
     session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str, *,
-    now: datetime,
+    now: datetime, links_problem: str | None = None,
 ) -> Sequence:  # fmt: skip
     """A person's action (activate, pause, resume, archive): refused with the states it may
     start from when the sequence is elsewhere, else the transition with its effects."""
@@ -252,7 +273,9 @@ async def apply_action(
             cannot("sequence", sequence.state.value, action, (x.value for x in sources)),
             details={"from": sequence.state.value, "to": target.value, "action": action},
         )
-    return await transition(session, workspace_id, sequence_id, target, now=now)
+    return await transition(
+        session, workspace_id, sequence_id, target, now=now, links_problem=links_problem
+    )
 
 
 async def transition(
@@ -262,7 +285,9 @@ async def transition(
     to: SequenceState,
     *,
     now: datetime,
+    links_problem: str | None = None,
 ) -> Sequence:
+    """`links_problem`: see `readiness_problems`."""
     sequence = await get(session, workspace_id, sequence_id, for_update=True)
     current = sequence.state
     if to not in ALLOWED[current]:
@@ -271,7 +296,7 @@ async def transition(
             details={"from": current.value, "to": to.value},
         )
     if to == SequenceState.active:
-        problems = await readiness_problems(session, sequence)
+        problems = await readiness_problems(session, sequence, links_problem=links_problem)
         if problems:
             raise SequenceNotReady(details={"problems": problems})
         await unpark(session, sequence.id, now=now)

@@ -178,7 +178,9 @@ async def builder_page(
             preview_error = exc.message
     problems = []
     if sequence.state in (SequenceState.draft, SequenceState.paused):
-        problems = await sequences.readiness_problems(session, sequence)
+        problems = await sequences.readiness_problems(
+            session, sequence, links_problem=runtime.settings.private_links_problem
+        )
     report = await queries.report(session, workspace_id, sequence.id)
     custom = await sequences.known_custom_fields(session, workspace_id)
     settings_form = form or {
@@ -321,8 +323,9 @@ async def change_state(
         return RedirectResponse(f"/sequences/{sequence_id}", status_code=303)
     try:
         await sequences.apply_action(
-            session, member.workspace_id, sequence_id, action, now=datetime.now(UTC)
-        )
+            session, member.workspace_id, sequence_id, action, now=datetime.now(UTC),
+            links_problem=runtime.settings.private_links_problem,
+        )  # fmt: skip
     except AppError as exc:
         problem = exc.message
     else:

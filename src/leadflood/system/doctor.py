@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.db import migrate
 from leadflood.models import Mailbox, MailboxState
 from leadflood.runtime import Runtime
-from leadflood.settings import Settings
+from leadflood.settings import Settings, unreachable_reason
 from leadflood.system import breakers
 from leadflood.system import service as system
 
@@ -212,23 +210,6 @@ async def _imap_check(session: AsyncSession, poll_default: int) -> Check | None:
         + " — fix the IMAP settings on the mailbox page (or `leadflood mailboxes set-imap`), "
         "then `leadflood mailboxes sync ID`",
     )
-
-
-def unreachable_reason(url: str) -> str | None:
-    """Why recipients of real mail could not use links to `url` (None: they can)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https":
-        return "it is plain HTTP"
-    if host in ("localhost", "") or host.endswith((".localhost", ".local", ".internal")):
-        return "it names this machine or a private network"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if address.is_loopback or address.is_private or address.is_link_local:
-        return "it is a loopback or private address"
-    return None
 
 
 async def _links_check(session: AsyncSession, settings: Settings) -> Check | None:
