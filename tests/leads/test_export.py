@@ -12,9 +12,9 @@ from sqlalchemy import delete, select
 from leadflood.imports import pipeline as import_pipeline
 from leadflood.imports import service as importing
 from leadflood.imports import validation
-from leadflood.leads import export
+from leadflood.leads import export, lists
 from leadflood.leads.columns import EXPORT_COLUMNS
-from leadflood.leads.schemas import LeadFilter
+from leadflood.leads.schemas import LeadFilter, ListCreate
 from leadflood.models import AuditEvent, Lead, LeadStatus, OnDuplicate
 from leadflood.runtime import Runtime
 from tests.factories import make_lead, make_workspace
@@ -69,6 +69,29 @@ async def test_export_streams_every_column_for_the_filter_or_the_picked(client, 
             await session.scalars(select(AuditEvent).where(AuditEvent.action == "leads.exported"))
         ).all()
     assert [e.details["count"] for e in events] == [2, 1, 1]
+
+
+async def test_a_leads_tags_and_lists_are_exported(runtime: Runtime, owner) -> None:
+    async with runtime.db.session() as session:
+        tagged = await make_lead(session, owner.workspace_id, email="t@a.com", tags=["q3", "vip"])
+        plain = await make_lead(session, owner.workspace_id, email="p@acme.com")
+        for name in ("Webinar", "Conference"):
+            made = await lists.create(session, owner.workspace_id, ListCreate(name=name), by=None)
+            await lists.add_ids(session, owner.workspace_id, made.id, [tagged.id])
+    body = b"".join(
+        [
+            chunk
+            async for chunk in export.stream_csv(
+                runtime.db, owner.workspace_id, export.Selection(LeadFilter())
+            )
+        ]
+    )
+    rows = {row["id"]: row for row in _rows(body.decode())}
+    assert (rows[str(tagged.id)]["tags"], rows[str(tagged.id)]["lists"]) == (
+        "q3; vip",
+        "Conference; Webinar",
+    )
+    assert (rows[str(plain.id)]["tags"], rows[str(plain.id)]["lists"]) == ("", "")
 
 
 async def test_export_reads_in_batches(runtime: Runtime):

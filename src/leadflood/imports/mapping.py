@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 
 from leadflood.errors import InvalidInput
-from leadflood.leads.columns import EXPORT_COLUMNS, READ_ONLY
+from leadflood.leads.columns import LEAD_COLUMNS, READ_ONLY
 
 FieldMapping = dict[str, str | None]
 
@@ -131,7 +131,7 @@ def auto_map(headers: Iterable[str]) -> FieldMapping:
     by_header: dict[str, str] = {}
     # A leads export (leads.export) imports back as the same leads: its `custom:<key>` columns
     # are those custom fields, and its read-only columns (id, status, score...) are ignored.
-    exported = set(EXPORT_COLUMNS) <= set(headers)
+    exported = set(LEAD_COLUMNS) <= set(headers)
     fixed: FieldMapping = {}
     for header in headers:
         name = header.removeprefix(CUSTOM_PREFIX)

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import StreamingResponse
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, func, literal, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import audit
@@ -25,9 +26,14 @@ from leadflood.auth.principal import CurrentMember
 from leadflood.db.engine import Database
 from leadflood.db.scope import in_workspace
 from leadflood.leads import queries
-from leadflood.leads.columns import CUSTOM_COLUMN, EXPORT_COLUMNS
+from leadflood.leads.columns import (
+    CUSTOM_COLUMN,
+    EXPORT_COLUMNS,
+    LEAD_COLUMNS,
+    MANY_SEPARATOR,
+)
 from leadflood.leads.schemas import LeadFilter
-from leadflood.models import Lead
+from leadflood.models import Lead, LeadList, LeadListMember
 
 BATCH = 2000
 MAX_PICKED = 10_000
@@ -89,7 +95,18 @@ async def stream_csv(
 ) -> AsyncIterator[bytes]:
     """The CSV file in chunks of bytes (UTF-8, header first), oldest lead first; `on_rows` is
     told how many rows each chunk carries (for a progress bar)."""
-    columns = [getattr(Lead, name) for name in EXPORT_COLUMNS]
+    separator = literal(MANY_SEPARATOR)
+    lists = (
+        select(func.string_agg(LeadList.name, aggregate_order_by(separator, LeadList.name)))
+        .join(LeadListMember, LeadListMember.list_id == LeadList.id)
+        .where(LeadListMember.lead_id == Lead.id)
+        .scalar_subquery()
+    )
+    columns = [
+        *(getattr(Lead, name) for name in LEAD_COLUMNS),
+        func.array_to_string(Lead.tags, MANY_SEPARATOR),
+        lists,
+    ]
     async with db.session() as session:
         await session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
