@@ -29,6 +29,7 @@ from leadflood.models import JobExecution, JobState
 
 TASK_MODULES = [
     "leadflood.enrichment.tasks",
+    "leadflood.leads.tasks",
     "leadflood.system.tasks",
     "leadflood.searches.tasks",
     "leadflood.imports.tasks",

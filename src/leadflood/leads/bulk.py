@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,19 +19,26 @@ from leadflood.leads import queries
 from leadflood.leads.schemas import BulkRequest, LeadFilter
 from leadflood.models import BulkAction, BulkOperation, BulkState, Lead, SearchResult, SearchRun
 
+ORGANIZE_ACTIONS = (BulkAction.tag, BulkAction.untag, BulkAction.list_add, BulkAction.list_remove)
+ORGANIZE_TASK = "leads.bulk_organize"
 PLAN_TASKS = {
     BulkAction.enrich: "leads.bulk_enrich",
     BulkAction.verify: "leads.bulk_verify",
     BulkAction.delete: "leads.bulk_delete",
+    **{action: ORGANIZE_TASK for action in ORGANIZE_ACTIONS},
 }
 CHUNK_TASK = "leads.bulk_chunk"
 DELETE_CHUNK_TASK = "leads.bulk_delete_chunk"
+ORGANIZE_CHUNK_TASK = "leads.bulk_organize_chunk"
 CHUNK_TASKS = {
     BulkAction.enrich: CHUNK_TASK,
     BulkAction.verify: CHUNK_TASK,
     BulkAction.delete: DELETE_CHUNK_TASK,
+    **{action: ORGANIZE_CHUNK_TASK for action in ORGANIZE_ACTIONS},
 }
 CHUNK_SIZE = 100
+# Tagging or listing a lead is one row written, not a provider call: bigger chunks.
+CHUNK_SIZES = {action: 1000 for action in ORGANIZE_ACTIONS}
 PAGE = 1000
 
 
@@ -51,8 +59,10 @@ async def start(
     request: BulkRequest,
     *,
     user_id: uuid.UUID | None = None,
+    params: dict[str, Any] | None = None,
 ) -> BulkOperation:
-    """Record the operation and defer its planning job in this transaction."""
+    """Record the operation and defer its planning job in this transaction. `params`: what the
+    action needs besides the selection (the tags, the list), kept in `selection["params"]`."""
     if request.search_run_id is not None:
         await get_scoped(
             session, SearchRun, workspace_id, request.search_run_id, error=SearchRunNotFound
@@ -62,7 +72,8 @@ async def start(
         workspace_id=workspace_id,
         action=action,
         state=BulkState.queued,
-        selection=request.model_dump(mode="json", exclude_none=True),
+        selection=request.model_dump(mode="json", exclude_none=True)
+        | ({"params": params} if params else {}),
         created_by=user_id,
     )
     session.add(operation)
@@ -142,6 +153,7 @@ async def plan(session: AsyncSession, operation_id: uuid.UUID) -> int:
     if operation is None or operation.state != BulkState.queued:
         return 0
     total, after, chunks = 0, None, 0
+    size = CHUNK_SIZES.get(operation.action, CHUNK_SIZE)
     while True:
         ids = await _selected_ids(session, operation, after)
         if not ids:
@@ -151,9 +163,9 @@ async def plan(session: AsyncSession, operation_id: uuid.UUID) -> int:
         batch = [
             {
                 "operation_id": str(operation.id),
-                "lead_ids": [str(x) for x in ids[i : i + CHUNK_SIZE]],
+                "lead_ids": [str(x) for x in ids[i : i + size]],
             }
-            for i in range(0, len(ids), CHUNK_SIZE)
+            for i in range(0, len(ids), size)
         ]
         await jobs.defer_many(
             session,

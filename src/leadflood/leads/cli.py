@@ -346,6 +346,55 @@ async def _resolve(
     return Selection(filter=where)
 
 
+def _organize(
+    data_dir: Path | None,
+    workspace: str | None,
+    action: Any,
+    refs: list[str],
+    where: LeadFilter,
+    *,
+    tags: list[str] | None = None,
+    list_ref: str | None = None,
+) -> int:
+    """Tag, untag, list or unlist the leads given (one transaction) or a filter's leads (page
+    by page, with a progress bar); how many changed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leadflood.console import build_runtime, clean_errors, run, shell_member
+    from leadflood.leads import lists, organize
+
+    runtime = build_runtime(settings_from(data_dir))
+
+    async def main() -> int:
+        try:
+            async with runtime.db.session() as session:
+                member = shell_member(await find_workspace(session, workspace))
+                ws = member.workspace_id
+                list_id = (await lists.find(session, ws, list_ref)).id if list_ref else None
+                if refs:
+                    selection = await _resolve(session, ws, refs, where)
+                    return await organize.apply(
+                        session, ws, action, selection, tags=tags, list_id=list_id, by=member
+                    )
+            columns = (TextColumn("[bold]Leads"), BarColumn(), MofNCompleteColumn())
+            bar = Progress(*columns, console=err)
+            task = bar.add_task("leads", total=None)
+
+            def advance(page: int, total: int) -> None:
+                bar.update(task, total=total, advance=page)
+
+            with bar:
+                return await organize.apply_in_pages(
+                    runtime.db, ws, action, where, tags=tags, list_id=list_id, by=member,
+                    on_page=advance,
+                )  # fmt: skip
+        finally:
+            await runtime.aclose()
+
+    with clean_errors():
+        return run(main)
+
+
 def _tagging(add: bool) -> Any:
     def command(
         tags: Annotated[list[str], typer.Argument(help="The tags (lower-cased).")],
@@ -356,9 +405,8 @@ def _tagging(add: bool) -> Any:
     ) -> None:
         from pydantic import ValidationError
 
-        from leadflood.console import shell_member
-        from leadflood.leads import lists
         from leadflood.leads.schemas import TagRequest
+        from leadflood.models import BulkAction
 
         picked, where = _selection(refs, filters)
         try:
@@ -367,13 +415,8 @@ def _tagging(add: bool) -> Any:
             err.print(f"[red]validation_error[/red]: tags: {exc.errors()[0]['msg']}")
             raise typer.Exit(2) from None
 
-        async def work(session: AsyncSession, runtime: Runtime) -> int:
-            found = await find_workspace(session, workspace)
-            selection = await _resolve(session, found.id, picked, where)
-            act = lists.tag if add else lists.untag
-            return await act(session, found.id, selection, wanted, by=shell_member(found))
-
-        changed = in_session(settings_from(data_dir), work)
+        action = BulkAction.tag if add else BulkAction.untag
+        changed = _organize(data_dir, workspace, action, picked, where, tags=wanted)
         verb = "Tagged" if add else "Untagged"
         console.print(f"{verb} {changed:,} lead{'' if changed == 1 else 's'}.")
 
@@ -532,19 +575,11 @@ def _membership(add: bool) -> Any:
         data_dir: DataDir = None,
         workspace: WorkspaceOption = None,
     ) -> None:
-        from leadflood.console import shell_member
-        from leadflood.leads import lists
+        from leadflood.models import BulkAction
 
         picked, where = _selection(refs, filters)
-
-        async def work(session: AsyncSession, runtime: Runtime) -> int:
-            found = await find_workspace(session, workspace)
-            target = await lists.find(session, found.id, ref)
-            selection = await _resolve(session, found.id, picked, where)
-            act = lists.add_leads if add else lists.remove_leads
-            return await act(session, found.id, target.id, selection, by=shell_member(found))
-
-        changed = in_session(settings_from(data_dir), work)
+        action = BulkAction.list_add if add else BulkAction.list_remove
+        changed = _organize(data_dir, workspace, action, picked, where, list_ref=ref)
         plural = "" if changed == 1 else "s"
         console.print(
             f"Added {changed:,} lead{plural}." if add else f"Removed {changed:,} lead{plural}."

@@ -186,8 +186,10 @@ async def add_leads(
     selection: Selection,
     *,
     by: CurrentMember | None,
+    audited: bool = True,
 ) -> int:
-    """Add the selected leads (those already in the list are left); how many joined."""
+    """Add the selected leads (those already in the list are left); how many joined. A chunk
+    of a bulk operation (organize.py) is not `audited`: the operation was."""
     await get(session, workspace_id, list_id)
     source = select(literal(list_id), Lead.id, literal(workspace_id)).where(
         selected(workspace_id, selection)
@@ -199,10 +201,11 @@ async def add_leads(
         .returning(LeadListMember.lead_id)
     )
     added = len(result.all())
-    await audit.record(
-        session, "list.leads_added", actor=by, workspace_id=workspace_id, target_type="list",
-        target_id=list_id, details={"added": added, **_described(selection)},
-    )  # fmt: skip
+    if audited:
+        await audit.record(
+            session, "list.leads_added", actor=by, workspace_id=workspace_id, target_type="list",
+            target_id=list_id, details={"added": added, **_described(selection)},
+        )  # fmt: skip
     return added
 
 
@@ -231,6 +234,7 @@ async def remove_leads(
     selection: Selection,
     *,
     by: CurrentMember | None,
+    audited: bool = True,
 ) -> int:
     """Take the selected leads out of the list (the leads stay); how many left it."""
     await get(session, workspace_id, list_id)
@@ -241,10 +245,12 @@ async def remove_leads(
         .returning(LeadListMember.lead_id)
     )
     removed = len(result.all())
-    await audit.record(
-        session, "list.leads_removed", actor=by, workspace_id=workspace_id, target_type="list",
-        target_id=list_id, details={"removed": removed, **_described(selection)},
-    )  # fmt: skip
+    if audited:
+        await audit.record(
+            session, "list.leads_removed", actor=by, workspace_id=workspace_id,
+            target_type="list", target_id=list_id,
+            details={"removed": removed, **_described(selection)},
+        )  # fmt: skip
     return removed
 
 
@@ -253,7 +259,7 @@ class InvalidTag(InvalidInput):
     message = "A tag is 1 to 64 characters."
 
 
-def _normal(tags: list[str]) -> list[str]:
+def normal_tags(tags: list[str]) -> list[str]:
     try:
         found = sorted({normal_tag(tag) for tag in tags})
     except ValueError:
@@ -274,9 +280,10 @@ async def tag(
     tags: list[str],
     *,
     by: CurrentMember | None,
+    audited: bool = True,
 ) -> int:
     """Add tags to the selected leads; how many leads gained one."""
-    tags = _normal(tags)
+    tags = normal_tags(tags)
     wanted = _tag_array(tags)
     merged = text(
         "ARRAY(SELECT DISTINCT t FROM unnest(leads.tags || CAST(:new_tags AS varchar(64)[])) AS t"
@@ -284,7 +291,7 @@ async def tag(
     ).bindparams(bindparam("new_tags", sorted(set(tags)), type_=ARRAY(String(64))))
     return await _retag(
         session, workspace_id, selection, tags, "leads.tagged",
-        where=~Lead.tags.contains(wanted), value=merged, by=by,
+        where=~Lead.tags.contains(wanted), value=merged, by=by, audited=audited,
     )  # fmt: skip
 
 
@@ -295,16 +302,17 @@ async def untag(
     tags: list[str],
     *,
     by: CurrentMember | None,
+    audited: bool = True,
 ) -> int:
     """Remove tags from the selected leads; how many leads lost one."""
-    tags = _normal(tags)
+    tags = normal_tags(tags)
     gone = _tag_array(tags)
     value: Any = Lead.tags
     for name in sorted(set(tags)):
         value = func.array_remove(value, cast(name, String(64)))
     return await _retag(
         session, workspace_id, selection, tags, "leads.untagged",
-        where=Lead.tags.overlap(gone), value=value, by=by,
+        where=Lead.tags.overlap(gone), value=value, by=by, audited=audited,
     )  # fmt: skip
 
 
@@ -318,6 +326,7 @@ async def _retag(
     where: Any,
     value: Any,
     by: CurrentMember | None,
+    audited: bool,
 ) -> int:
     """Set the selected leads' tags to `value` where `where` holds; audited as `event` with
     the count of leads changed."""
@@ -329,10 +338,11 @@ async def _retag(
         .execution_options(synchronize_session=False)
     )
     changed = len(result.all())
-    await audit.record(
-        session, event, actor=by, workspace_id=workspace_id, target_type="lead",
-        details={"tags": sorted(set(tags)), "changed": changed, **_described(selection)},
-    )  # fmt: skip
+    if audited:
+        await audit.record(
+            session, event, actor=by, workspace_id=workspace_id, target_type="lead",
+            details={"tags": sorted(set(tags)), "changed": changed, **_described(selection)},
+        )  # fmt: skip
     return changed
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
-from leadflood.leads import bulk, export, lists, notes, outreach, queries, timeline
+from leadflood.leads import bulk, export, lists, notes, organize, outreach, queries, timeline
 from leadflood.leads import service as leads
 from leadflood.leads.schemas import (
     BulkRead,
@@ -25,10 +25,11 @@ from leadflood.leads.schemas import (
     NoteCreate,
     NoteRead,
     OutreachMessage,
+    Queued,
     Selection,
     TagRequest,
 )
-from leadflood.models import LeadList, LeadStatus, VerificationStatus
+from leadflood.models import BulkAction, LeadList, LeadStatus, VerificationStatus
 from leadflood.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, WorkspaceDep
 from leadflood.web.idempotency import Idempotent
@@ -113,21 +114,39 @@ async def export_leads(
     return await export.download(session, runtime.db, member, selection)
 
 
-@router.post("/bulk/tag", response_model=Changed, dependencies=[Idempotent])
-async def tag_leads(request: TagRequest, session: SessionDep, member: MemberDep) -> Changed:
+def _answer(done: organize.Organized, response: Response) -> Changed | Queued:
+    if done.operation is not None:
+        response.status_code = 202
+        return Queued(operation=BulkRead.model_validate(done.operation))
+    assert done.changed is not None
+    return Changed(changed=done.changed)
+
+
+@router.post("/bulk/tag", response_model=Changed | Queued, dependencies=[Idempotent])
+async def tag_leads(
+    request: TagRequest, response: Response, session: SessionDep, member: MemberDep
+) -> Changed | Queued:
     """Add tags to the leads picked (`lead_ids`) or to every lead matching `filter`; tags are
-    lower-cased with spaces collapsed. Audited."""
+    lower-cased with spaces collapsed. A filter matching more than 10,000 leads answers 202 with
+    the bulk operation doing it. Audited."""
     selection = Selection(lead_ids=request.lead_ids, filter=request.filter)
-    changed = await lists.tag(session, member.workspace_id, selection, request.tags, by=member)
-    return Changed(changed=changed)
+    done = await organize.organize(
+        session, member.workspace_id, BulkAction.tag, selection, tags=request.tags, by=member
+    )
+    return _answer(done, response)
 
 
-@router.post("/bulk/untag", response_model=Changed, dependencies=[Idempotent])
-async def untag_leads(request: TagRequest, session: SessionDep, member: MemberDep) -> Changed:
-    """Remove tags from the leads picked or matching `filter`. Audited."""
+@router.post("/bulk/untag", response_model=Changed | Queued, dependencies=[Idempotent])
+async def untag_leads(
+    request: TagRequest, response: Response, session: SessionDep, member: MemberDep
+) -> Changed | Queued:
+    """Remove tags from the leads picked or matching `filter` (202 with the bulk operation over
+    10,000 leads). Audited."""
     selection = Selection(lead_ids=request.lead_ids, filter=request.filter)
-    changed = await lists.untag(session, member.workspace_id, selection, request.tags, by=member)
-    return Changed(changed=changed)
+    done = await organize.organize(
+        session, member.workspace_id, BulkAction.untag, selection, tags=request.tags, by=member
+    )
+    return _answer(done, response)
 
 
 @router.get("/bulk/{operation_id}", response_model=BulkRead)
@@ -271,23 +290,38 @@ async def list_members(
     return Page[LeadRead].of(page, LeadRead.model_validate)
 
 
-@lists_router.post("/{list_id}/leads", response_model=Changed, dependencies=[Idempotent])
+@lists_router.post("/{list_id}/leads", response_model=Changed | Queued, dependencies=[Idempotent])
 async def add_to_list(
-    list_id: uuid.UUID, selection: Selection, session: SessionDep, member: MemberDep
-) -> Changed:
+    list_id: uuid.UUID,
+    selection: Selection,
+    response: Response,
+    session: SessionDep,
+    member: MemberDep,
+) -> Changed | Queued:
     """Add the leads picked (`lead_ids`) or every lead matching `filter`; `changed` is how many
-    joined (members already in it are left). Audited."""
-    added = await lists.add_leads(session, member.workspace_id, list_id, selection, by=member)
-    return Changed(changed=added)
+    joined (members already in it are left). A filter matching more than 10,000 leads answers
+    202 with the bulk operation doing it. Audited."""
+    done = await organize.organize(
+        session, member.workspace_id, BulkAction.list_add, selection, list_id=list_id, by=member
+    )
+    return _answer(done, response)
 
 
-@lists_router.delete("/{list_id}/leads", response_model=Changed)
+@lists_router.delete("/{list_id}/leads", response_model=Changed | Queued)
 async def remove_from_list(
-    list_id: uuid.UUID, selection: Selection, session: SessionDep, member: MemberDep
-) -> Changed:
-    """Take the leads picked or matching `filter` out of the list (the leads stay). Audited."""
-    removed = await lists.remove_leads(session, member.workspace_id, list_id, selection, by=member)
-    return Changed(changed=removed)
+    list_id: uuid.UUID,
+    selection: Selection,
+    response: Response,
+    session: SessionDep,
+    member: MemberDep,
+) -> Changed | Queued:
+    """Take the leads picked or matching `filter` out of the list (the leads stay); 202 with
+    the bulk operation over 10,000 leads. Audited."""
+    done = await organize.organize(
+        session, member.workspace_id, BulkAction.list_remove, selection, list_id=list_id,
+        by=member,
+    )  # fmt: skip
+    return _answer(done, response)
 
 
 def routers() -> list[APIRouter]:

@@ -320,6 +320,14 @@ class Changed(BaseModel):
     changed: int = Field(description="How many leads (or memberships) this changed.")
 
 
+class Queued(BaseModel):
+    """A filter selecting more than 10,000 leads is organized in the background (202)."""
+
+    operation: BulkRead = Field(
+        description="The bulk operation doing it: follow it at GET /v1/leads/bulk/{id}."
+    )
+
+
 class NoteCreate(Strict):
     text: Annotated[str, Field(min_length=1, max_length=10_000)]
 

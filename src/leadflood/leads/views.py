@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from leadflood.db.scope import scoped
 from leadflood.errors import AppError, InvalidInput
 from leadflood.leads import bulk, export, forgotten, lists, queries
+from leadflood.leads import organize as organizing
 from leadflood.leads import service as leads
 from leadflood.leads.schemas import (
     BulkRequest,
@@ -22,6 +23,7 @@ from leadflood.leads.schemas import (
     Selection,
 )
 from leadflood.models import (
+    BulkAction,
     BulkState,
     Icp,
     LeadList,
@@ -275,6 +277,12 @@ def confirmation(
 
 
 ORGANIZE = {"list": "Add", "unlist": "Remove", "tag": "Tag", "untag": "Untag"}
+ORGANIZE_AS = {
+    "list": BulkAction.list_add,
+    "unlist": BulkAction.list_remove,
+    "tag": BulkAction.tag,
+    "untag": BulkAction.untag,
+}
 
 
 @router.post("/leads/organize", response_class=HTMLResponse)
@@ -320,20 +328,23 @@ async def organize(request: Request, session: SessionDep, member: MemberDep) -> 
                          "confirmed": str(count)},
                 )  # fmt: skip
                 return await list_page_response(request, session, workspace, confirm=ask)
-        if action == "list" and target is not None:
-            changed = await lists.add_leads(session, workspace.id, target.id, selection, by=member)
-            notice = f"Added {changed:,} lead{'' if changed == 1 else 's'} to {target.name}."
-        elif action == "unlist" and target is not None:
-            changed = await lists.remove_leads(
-                session, workspace.id, target.id, selection, by=member
-            )
-            notice = f"Removed {changed:,} lead{'' if changed == 1 else 's'} from {target.name}."
-        elif action == "tag":
-            changed = await lists.tag(session, workspace.id, selection, [tag], by=member)
-            notice = f"Tagged {changed:,} lead{'' if changed == 1 else 's'} “{tag.lower()}”."
-        else:
-            changed = await lists.untag(session, workspace.id, selection, [tag], by=member)
-            notice = f"Removed the tag from {changed:,} lead{'' if changed == 1 else 's'}."
+        done = await organizing.organize(
+            session, workspace.id, ORGANIZE_AS[action], selection,
+            tags=[tag] if action in ("tag", "untag") else None,
+            list_id=target.id if target is not None else None, by=member,
+        )  # fmt: skip
+        if done.operation is not None:  # a large filter: the list shows its progress
+            back = urlencode({**applied, "bulk": str(done.operation.id)})
+            return RedirectResponse(f"/leads?{back}", status_code=303)
+        changed = done.changed or 0
+        plural = "" if changed == 1 else "s"
+        name = target.name if target is not None else ""
+        notice = {
+            "list": f"Added {changed:,} lead{plural} to {name}.",
+            "unlist": f"Removed {changed:,} lead{plural} from {name}.",
+            "tag": f"Tagged {changed:,} lead{plural} “{tag.lower()}”.",
+            "untag": f"Removed the tag from {changed:,} lead{plural}.",
+        }[action]
     except (ValidationError, ValueError):
         return await list_page_response(
             request, session, workspace,

@@ -75,6 +75,10 @@ class BulkAction(enum.StrEnum):
     enrich = "enrich"
     verify = "verify"
     delete = "delete"
+    tag = "tag"
+    untag = "untag"
+    list_add = "list_add"
+    list_remove = "list_remove"
 
 
 class BulkState(enum.StrEnum):
