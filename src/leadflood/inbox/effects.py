@@ -74,6 +74,44 @@ async def apply(
     return []
 
 
+async def apply_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    batch: list[tuple[Target, Classification]],
+    now: datetime,
+) -> list[list[str]]:
+    """`apply` for a batch, in its order: the replies' stops in one statement (with their stop
+    rules read in one), the other effects each. When entries of the batch could act on the same
+    enrollments (one lead or enrollment twice, a sequence that stops a replier's colleagues),
+    each is applied in turn, exactly as one at a time."""
+    replies = [t.enrollment_id for t, r in batch if r.kind == "reply" and t.enrollment_id]
+    rules = await _stop_rules_of(session, replies)
+    people = [t.enrollment_id or t.lead_id for t, _ in batch if t.enrollment_id or t.lead_id]
+    leads = [t.lead_id for t, _ in batch if t.lead_id]
+    if (
+        len(set(people)) < len(people)
+        or len(set(leads)) < len(leads)
+        or any(r.get("stop_company_on_reply") for r in rules.values())
+    ):
+        return [await apply(session, workspace_id, t, r, now) for t, r in batch]
+    on_reply = [e for e in replies if rules.get(e, {}).get("on_reply", True)]
+    stopped = set()
+    if on_reply:
+        stopped = set(
+            await stops.stop_enrollments(
+                session, Enrollment.id.in_(on_reply), "replied", now, finished_too=True
+            )
+        )
+    done: list[list[str]] = []
+    for target, result in batch:
+        if result.kind == "reply":
+            replied = target.enrollment_id in stopped
+            done.append(["Enrollment stopped: the lead replied."] if replied else [])
+        else:
+            done.append(await apply(session, workspace_id, target, result, now))
+    return done
+
+
 async def _reply(
     session: AsyncSession, workspace_id: uuid.UUID, target: Target, now: datetime
 ) -> list[str]:
@@ -301,9 +339,18 @@ async def _person_email(
 
 
 async def _stop_rules(session: AsyncSession, enrollment_id: uuid.UUID) -> dict[str, object]:
-    rules = await session.scalar(
-        select(Sequence.stop_rules)
+    return (await _stop_rules_of(session, [enrollment_id])).get(enrollment_id, {})
+
+
+async def _stop_rules_of(
+    session: AsyncSession, enrollment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, object]]:
+    """The stop rules of each enrollment's sequence, in one query."""
+    if not enrollment_ids:
+        return {}
+    rows = await session.execute(
+        select(Enrollment.id, Sequence.stop_rules)
         .join(Enrollment, Enrollment.sequence_id == Sequence.id)
-        .where(Enrollment.id == enrollment_id)
+        .where(Enrollment.id.in_(set(enrollment_ids)))
     )
-    return dict(rules or {})
+    return {enrollment_id: dict(rules or {}) for enrollment_id, rules in rows}
