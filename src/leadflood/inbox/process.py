@@ -24,13 +24,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.inbox import events, record, rules, store, threading
-from leadflood.inbox.record import Understood
+from leadflood.inbox import events, record, store, threading
+from leadflood.inbox.understanding import Understood, understand, understand_all
 from leadflood.logging import get_logger
 from leadflood.models import InboundItem, Message
 
 log = get_logger("leadflood.inbox")
-CLASSIFIER: rules.Classifier = rules.RulesClassifier()
 
 
 @dataclass
@@ -40,23 +39,6 @@ class IngestReport:
     ignored: int = 0
     own: int = 0
     duplicates: int = 0
-
-
-def understand(raw: bytes, received_at: datetime) -> Understood:
-    parsed = rules.parse(raw, received=received_at.date())
-    result = CLASSIFIER.classify(parsed)
-    referenced = [result.in_reply_to or "", *result.references, result.original_message_id or ""]
-    facts = threading.Facts(
-        sender=parsed.sender,
-        subject=parsed.subject,
-        message_id=parsed.header("Message-ID").strip() or None,
-        referenced=tuple(r.strip() for r in referenced if r and r.strip()),
-        provider_message_id=None,
-        recipient=result.recipient if result.kind in ("bounce", "bounce_warning", "complaint")
-        else None,
-        received_at=received_at,
-    )  # fmt: skip
-    return Understood(parsed, result, facts)
 
 
 async def ingest(
@@ -71,7 +53,7 @@ async def ingest(
     """Store and process the mails that relate to us; the caller commits."""
     now = now or datetime.now(UTC)
     report = IngestReport()
-    understood = [understand(mail.raw, mail.delivered_at or now) for mail in mails]
+    understood = await understand_all([(m.raw, m.delivered_at or now) for m in mails])
     facts = [u.facts for u in understood]
     ours = await threading.ours_many(session, workspace_id, facts)
     report.own = sum(ours)

@@ -23,20 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood import events as webhook_events
 from leadflood.inbox import effects, store, threading
 from leadflood.inbox.rules import Classification
-from leadflood.inbox.rules import Message as Parsed
+from leadflood.inbox.understanding import Understood
 from leadflood.logging import get_logger
 from leadflood.models import Enrollment, InboundItem, Message, MessageStatus, Thread, ThreadState
 
 log = get_logger("leadflood.inbox")
-
-
-@dataclass(frozen=True)
-class Understood:
-    # None for a provider's delivery event: no mail, its `summary` stands for the text.
-    parsed: Parsed | None
-    result: Classification
-    facts: threading.Facts
-    summary: str | None = None
 
 
 @dataclass(frozen=True)

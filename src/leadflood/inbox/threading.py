@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.models import Enrollment, Lead, Mailbox, Message
@@ -263,7 +264,7 @@ async def _live_enrollments(
     rows = await session.execute(
         select(Enrollment.lead_id, Enrollment.id)
         .where(Enrollment.lead_id.in_(lead_ids))
-        .distinct(Enrollment.lead_id)
+        .ext(distinct_on(Enrollment.lead_id))
         .order_by(Enrollment.lead_id, Enrollment.created_at.desc())
     )
     return {lead_id: enrollment_id for lead_id, enrollment_id in rows}
