@@ -148,7 +148,7 @@ async def test_one_failing_item_does_not_lose_the_batch(
     monkeypatch.setattr(effects, "apply", failing)
     mails = [
         _mail(reply_mail(a_sent.message_id, "Interested, let's talk.", sender=a.email), 1),
-        _mail(_out_of_office(b_sent.message_id, b.email), 2),
+        _mail(reply_mail(b_sent.message_id, "Please remove me from your list.", sender=b.email), 2),
         _mail(reply_mail(c_sent.message_id, "Not for us, thanks.", sender=c.email), 3),
     ]
     report = await _ingest(runtime, ws, box, mails)
@@ -171,7 +171,7 @@ async def test_one_failing_item_does_not_lose_the_batch(
     monkeypatch.setattr(effects, "apply", real)
     async with runtime.db.session() as session:
         assert await process.process_pending(session) == 1
-    assert (await _states(runtime, rows))[1] == (EnrollmentState.paused, "out_of_office")
+    assert (await _states(runtime, rows))[1] == (EnrollmentState.stopped, "unsubscribed")
     async with runtime.db.session() as session:
         assert await process.process_pending(session) == 0
         count = select(func.count()).select_from(Message).where(Message.direction == "inbound")
