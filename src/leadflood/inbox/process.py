@@ -1,18 +1,22 @@
-"""From inbound mail to what it means for outreach, in one transaction per batch:
+"""From inbound mail to what it means for outreach, in one transaction per batch, each step
+set-based for the whole batch:
 
-1. understand it (`rules`), read what it refers to (`threading`);
+1. understand it (`understanding`: the rules, in a pool of processes for a large batch), read
+   what it refers to (`threading`);
 2. keep it only if it relates to something of ours (a message we sent, a lead of the
    workspace) and is not our own copy: a user's personal mail is counted, never stored;
 3. store it raw (`store`, append-only, deduplicated), then record it as an inbound message of
-   its thread with its classification, and apply its effects (`effects`) in the same
-   transaction. Processing an item twice changes nothing (one message per item, unique).
+   its thread with its classification, and apply its effects (`record`, `effects`) in the same
+   transaction. Processing an item twice changes nothing (one message per item, unique). When
+   recording the batch fails, each item is processed alone: one bad item keeps its error for
+   `process_pending` and the others go through.
 
 `ingest` is the entry of every source of raw mail (IMAP sync, the sandbox's simulated answers);
 provider webhooks store their payloads first (`webhooks`) and record each through
-`process_item`, the one recording path: an email a payload carries is understood like raw mail,
-a delivery event (bounce, complaint, delay) brings its own Classification and the facts that
-find our message. `process_pending` (re)processes items stored but not processed (after a fix,
-or a batch whose processing failed), raw or payload alike."""
+`process_item` (`record` with a batch of one): an email a payload carries is understood like
+raw mail, a delivery event (bounce, complaint, delay) brings its own Classification and the
+facts that find our message. `process_pending` (re)processes items stored but not processed
+(after a fix, or a batch whose processing failed), raw or payload alike."""
 
 from __future__ import annotations
 
