@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, Uuid, column, func, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import events
@@ -72,6 +72,54 @@ async def apply(
         )
         return ["Enrollment stopped: the person left the company."] if stopped else []
     return []
+
+
+async def apply_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    batch: list[tuple[Target, Classification]],
+    now: datetime,
+) -> list[list[str]]:
+    """`apply` for a batch, in its order: the replies' stops in one statement (with their stop
+    rules read in one), the out-of-office pauses in one, the other effects each. When entries
+    of the batch could act on the same enrollments (one lead or enrollment twice, a sequence
+    that stops a replier's colleagues), each is applied in turn, exactly as one at a time."""
+    replies = [t.enrollment_id for t, r in batch if r.kind == "reply" and t.enrollment_id]
+    rules = await _stop_rules_of(session, replies)
+    people = [t.enrollment_id or t.lead_id for t, _ in batch if t.enrollment_id or t.lead_id]
+    leads = [t.lead_id for t, _ in batch if t.lead_id]
+    if (
+        len(set(people)) < len(people)
+        or len(set(leads)) < len(leads)
+        or any(r.get("stop_company_on_reply") for r in rules.values())
+    ):
+        return [await apply(session, workspace_id, t, r, now) for t, r in batch]
+    on_reply = [e for e in replies if rules.get(e, {}).get("on_reply", True)]
+    stopped = set()
+    if on_reply:
+        stopped = set(
+            await stops.stop_enrollments(
+                session, Enrollment.id.in_(on_reply), "replied", now, finished_too=True
+            )
+        )
+    away = {
+        t.enrollment_id: _back_on(r, now)
+        for t, r in batch
+        if t.enrollment_id and r.kind == "auto_reply" and r.label == "out_of_office"
+    }
+    paused = await _pause(session, away) if away else set()
+    done: list[list[str]] = []
+    for target, result in batch:
+        if result.kind == "reply":
+            replied = target.enrollment_id in stopped
+            done.append(["Enrollment stopped: the lead replied."] if replied else [])
+        elif target.enrollment_id in away:
+            done.append(
+                [_paused(away[target.enrollment_id])] if target.enrollment_id in paused else []
+            )
+        else:
+            done.append(await apply(session, workspace_id, target, result, now))
+    return done
 
 
 async def _reply(
@@ -189,19 +237,36 @@ async def _out_of_office(
 ) -> list[str]:
     if target.enrollment_id is None:
         return []
+    until = _back_on(result, now)
+    paused = await _pause(session, {target.enrollment_id: until})
+    return [_paused(until)] if paused else []
+
+
+def _back_on(result: Classification, now: datetime) -> datetime:
+    """When an out-of-office enrollment resumes: the day after the return date, else in 14 days."""
     if result.return_date is not None:
-        until = datetime.combine(result.return_date + timedelta(days=1), time(8), tzinfo=UTC)
-    else:
-        until = now + OOO_DEFAULT
+        return datetime.combine(result.return_date + timedelta(days=1), time(8), tzinfo=UTC)
+    return now + OOO_DEFAULT
+
+
+def _paused(until: datetime) -> str:
+    return f"Enrollment paused until {until:%Y-%m-%d} (out of office)."
+
+
+async def _pause(session: AsyncSession, until: dict[uuid.UUID, datetime]) -> set[uuid.UUID]:
+    """Pause the active enrollments out of office until their dates, in one statement; the ids
+    paused."""
+    dates = values(column("id", Uuid()), column("until", DateTime(timezone=True)), name="ooo").data(
+        list(until.items())
+    )
     paused = await session.execute(
         update(Enrollment)
-        .where(Enrollment.id == target.enrollment_id, Enrollment.state == EnrollmentState.active)
-        .values(state=EnrollmentState.paused, stop_reason="out_of_office", resume_at=until)
+        .where(Enrollment.id == dates.c.id, Enrollment.state == EnrollmentState.active)
+        .values(state=EnrollmentState.paused, stop_reason="out_of_office", resume_at=dates.c.until)
         .returning(Enrollment.id)
+        .execution_options(synchronize_session=False)
     )
-    if paused.first() is None:
-        return []
-    return [f"Enrollment paused until {until:%Y-%m-%d} (out of office)."]
+    return set(paused.scalars().all())
 
 
 async def _mailbox_health(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> list[str]:
@@ -301,9 +366,18 @@ async def _person_email(
 
 
 async def _stop_rules(session: AsyncSession, enrollment_id: uuid.UUID) -> dict[str, object]:
-    rules = await session.scalar(
-        select(Sequence.stop_rules)
+    return (await _stop_rules_of(session, [enrollment_id])).get(enrollment_id, {})
+
+
+async def _stop_rules_of(
+    session: AsyncSession, enrollment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, object]]:
+    """The stop rules of each enrollment's sequence, in one query."""
+    if not enrollment_ids:
+        return {}
+    rows = await session.execute(
+        select(Enrollment.id, Sequence.stop_rules)
         .join(Enrollment, Enrollment.sequence_id == Sequence.id)
-        .where(Enrollment.id == enrollment_id)
+        .where(Enrollment.id.in_(set(enrollment_ids)))
     )
-    return dict(rules or {})
+    return {enrollment_id: dict(rules or {}) for enrollment_id, rules in rows}

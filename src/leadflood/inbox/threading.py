@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.models import Enrollment, Lead, Mailbox, Message
@@ -71,98 +73,201 @@ async def is_ours(
 ) -> bool:
     """A copy of a message we sent (Sent folder, BCC) or mail from our own addresses (`own`:
     the workspace's `own_addresses`, read once for a batch)."""
+    return (await ours_many(session, workspace_id, [facts], own=own))[0]
+
+
+async def ours_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    facts: Sequence[Facts],
+    *,
+    own: set[str] | None = None,
+) -> list[bool]:
+    """`is_ours` for a batch, in one statement at most."""
     if own is None:
         own = await own_addresses(session, workspace_id)
-    if facts.sender.lower() in own:
-        return True
-    if not facts.message_id:
-        return False
-    found = await session.scalar(
-        select(Message.id).where(
-            Message.workspace_id == workspace_id,
-            Message.message_id == facts.message_id,
-            Message.direction == "outbound",
+    ids = {f.message_id for f in facts if f.message_id and f.sender.lower() not in own}
+    sent: set[str | None] = set()
+    if ids:
+        sent = set(
+            (
+                await session.scalars(
+                    select(Message.message_id).where(
+                        Message.workspace_id == workspace_id,
+                        Message.message_id.in_(ids),
+                        Message.direction == "outbound",
+                    )
+                )
+            ).all()
         )
-    )
-    return found is not None
+    return [f.sender.lower() in own or (f.message_id or "") in sent for f in facts]
 
 
 async def find(session: AsyncSession, workspace_id: uuid.UUID, facts: Facts) -> Target | None:
     """The target of an inbound message, or None when it relates to nothing of ours."""
-    ours = [m for m in facts.referenced if m]
-    if ours or facts.provider_message_id:
-        conditions: list[ColumnElement[bool]] = []
-        if ours:
-            conditions.append(Message.message_id.in_(ours))
-        if facts.provider_message_id:
-            ids = provider_id_prefixes(facts.provider_message_id)
-            conditions.append(Message.provider_message_id.in_(ids))
-        message = await _latest(session, workspace_id, or_(*conditions))
-        if message is not None:
-            return _of(message, "message_id")
-    if facts.recipient:
-        since = facts.received_at - BOUNCE_LOOKBACK
-        message = await _latest(
-            session,
-            workspace_id,
-            func.lower(Message.to_address) == facts.recipient.lower(),
-            Message.created_at >= since,
-        )
-        if message is not None:
-            return _of(message, "recipient")
-    if not facts.sender:
-        return None
-    lead_id = await session.scalar(
-        select(Lead.id)
-        .where(Lead.workspace_id == workspace_id, func.lower(Lead.email) == facts.sender.lower())
-        .limit(1)
-    )
-    if lead_id is None:
-        return None
-    subject = normalized_subject(facts.subject)
-    candidates = (
-        await session.scalars(
-            select(Message)
-            .where(
-                Message.workspace_id == workspace_id,
-                Message.lead_id == lead_id,
-                Message.direction == "outbound",
-            )
-            .order_by(Message.created_at.desc())
-            .limit(50)
-        )
-    ).all()
-    for message in candidates:
-        if subject and normalized_subject(message.subject) == subject:
-            return _of(message, "sender_and_subject")
-    latest = candidates[0] if candidates else None
-    enrollment_id = latest.enrollment_id if latest else await _live_enrollment(session, lead_id)
-    return Target(
-        lead_id=lead_id,
-        message=None,
-        enrollment_id=enrollment_id,
-        mailbox_id=latest.mailbox_id if latest else None,
-        matched_by="sender",
-    )
+    return (await find_many(session, workspace_id, [facts]))[0]
 
 
-async def _latest(session: AsyncSession, workspace_id: uuid.UUID, *where: object) -> Message | None:
+async def find_many(
+    session: AsyncSession, workspace_id: uuid.UUID, facts: Sequence[Facts]
+) -> list[Target | None]:
+    """`find` for a batch: each way of matching is one statement for the whole batch, tried
+    in order on the messages the previous ones left unmatched."""
+    found: list[Target | None] = [None] * len(facts)
+    await _by_reference(session, workspace_id, facts, found)
+    await _by_recipient(session, workspace_id, facts, found)
+    await _by_sender(session, workspace_id, facts, found)
+    return found
+
+
+async def _by_reference(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    facts: Sequence[Facts],
+    found: list[Target | None],
+) -> None:
+    """Our message by the ids an inbound one refers to (the latest when several match)."""
+    refs = {r for f in facts for r in f.referenced if r}
+    prefixes = {
+        p
+        for f in facts
+        if f.provider_message_id
+        for p in provider_id_prefixes(f.provider_message_id)
+    }
+    if not refs and not prefixes:
+        return
+    conditions: list[ColumnElement[bool]] = []
+    if refs:
+        conditions.append(Message.message_id.in_(refs))
+    if prefixes:
+        conditions.append(Message.provider_message_id.in_(prefixes))
+    messages = await _outbound(session, workspace_id, or_(*conditions))
+    for i, f in enumerate(facts):
+        ours = {r for r in f.referenced if r}
+        ids = set(provider_id_prefixes(f.provider_message_id)) if f.provider_message_id else set()
+        for message in messages:  # the latest first
+            if message.message_id in ours or message.provider_message_id in ids:
+                found[i] = _of(message, "message_id")
+                break
+
+
+async def _by_recipient(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    facts: Sequence[Facts],
+    found: list[Target | None],
+) -> None:
+    """A bounce's or complaint's recipient: our latest message to it within BOUNCE_LOOKBACK."""
+    todo = [i for i, f in enumerate(facts) if found[i] is None and f.recipient]
+    if not todo:
+        return
+    recipients = {(facts[i].recipient or "").lower() for i in todo}
+    since = min(facts[i].received_at for i in todo) - BOUNCE_LOOKBACK
+    messages = await _outbound(
+        session,
+        workspace_id,
+        func.lower(Message.to_address).in_(recipients),
+        Message.created_at >= since,
+    )
+    for i in todo:
+        f = facts[i]
+        for message in messages:
+            if (message.to_address or "").lower() == (f.recipient or "").lower() and (
+                message.created_at >= f.received_at - BOUNCE_LOOKBACK
+            ):
+                found[i] = _of(message, "recipient")
+                break
+
+
+async def _by_sender(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    facts: Sequence[Facts],
+    found: list[Target | None],
+) -> None:
+    """A lead of the workspace by the sender's address, then our message to them with the same
+    normalised subject, else their latest message's (or enrollment's) context."""
+    todo = [i for i, f in enumerate(facts) if found[i] is None and f.sender]
+    if not todo:
+        return
+    senders = {facts[i].sender.lower() for i in todo}
+    leads: dict[str, uuid.UUID] = {}
+    for lead_id, email in await session.execute(
+        select(Lead.id, func.lower(Lead.email)).where(
+            Lead.workspace_id == workspace_id, func.lower(Lead.email).in_(senders)
+        )
+    ):
+        leads.setdefault(email, lead_id)
+    if not leads:
+        return
+    ranked = (
+        select(
+            Message.id,
+            func.row_number()
+            .over(partition_by=Message.lead_id, order_by=Message.created_at.desc())
+            .label("rank"),
+        )
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.lead_id.in_(set(leads.values())),
+            Message.direction == "outbound",
+        )
+        .subquery()
+    )
+    candidates: dict[uuid.UUID, list[Message]] = {}
+    for message in await _outbound(
+        session, workspace_id, Message.id.in_(select(ranked.c.id).where(ranked.c.rank <= 50))
+    ):
+        candidates.setdefault(message.lead_id, []).append(message)  # type: ignore[arg-type]
+    without = {lead for lead in leads.values() if lead not in candidates}
+    enrollments = await _live_enrollments(session, without)
+    for i in todo:
+        lead_id = leads.get(facts[i].sender.lower())
+        if lead_id is None:
+            continue
+        subject = normalized_subject(facts[i].subject)
+        mine = candidates.get(lead_id, [])
+        match = next(
+            (m for m in mine if subject and normalized_subject(m.subject) == subject), None
+        )
+        if match is not None:
+            found[i] = _of(match, "sender_and_subject")
+            continue
+        latest = mine[0] if mine else None
+        found[i] = Target(
+            lead_id=lead_id,
+            message=None,
+            enrollment_id=latest.enrollment_id if latest else enrollments.get(lead_id),
+            mailbox_id=latest.mailbox_id if latest else None,
+            matched_by="sender",
+        )
+
+
+async def _outbound(
+    session: AsyncSession, workspace_id: uuid.UUID, *where: object
+) -> list[Message]:
+    """Our messages matching `where`, the latest first."""
     query = (
         select(Message)
         .where(Message.workspace_id == workspace_id, Message.direction == "outbound", *where)  # type: ignore[arg-type]
         .order_by(Message.created_at.desc())
-        .limit(1)
     )
-    return (await session.scalars(query)).first()
+    return list((await session.scalars(query)).all())
 
 
-async def _live_enrollment(session: AsyncSession, lead_id: uuid.UUID) -> uuid.UUID | None:
-    return await session.scalar(
-        select(Enrollment.id)
-        .where(Enrollment.lead_id == lead_id)
-        .order_by(Enrollment.created_at.desc())
-        .limit(1)
+async def _live_enrollments(
+    session: AsyncSession, lead_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each lead's latest enrollment."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(
+        select(Enrollment.lead_id, Enrollment.id)
+        .where(Enrollment.lead_id.in_(lead_ids))
+        .ext(distinct_on(Enrollment.lead_id))
+        .order_by(Enrollment.lead_id, Enrollment.created_at.desc())
     )
+    return {lead_id: enrollment_id for lead_id, enrollment_id in rows}
 
 
 def _of(message: Message, matched_by: str) -> Target:
