@@ -65,6 +65,51 @@ def classify(
         console.print(f"  • {line}", highlight=False, markup=False)
 
 
+@app.command("reclassify")
+def reclassify_command(
+    data_dir: DataDir = None,
+    workspace: WorkspaceOption = None,
+    as_json: Json = False,
+) -> None:
+    """Classify the workspace's stored mail again with the current rules (after an upgrade).
+    Messages a person corrected stay; a message now read as an opt-out or a hard bounce
+    suppresses the person; otherwise only its label changes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leadflood.console import build_runtime, clean_errors, run
+    from leadflood.inbox import reclassify
+    from leadflood.inbox.rules import RULES_VERSION
+
+    runtime = build_runtime(settings_from(data_dir))
+
+    async def main() -> reclassify.Progress:
+        try:
+            async with runtime.db.session() as session:
+                member = shell_member(await find_workspace(session, workspace))
+                stale = await reclassify.count_stale(session, member.workspace_id)
+            columns = (TextColumn("[bold]Re-classifying"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=err, transient=as_json) as bar:
+                task = bar.add_task("mail", total=stale)
+                return await reclassify.run(
+                    runtime.db, member.workspace_id, now=datetime.now(UTC), by=member,
+                    on_page=lambda done: bar.advance(task, done.checked),
+                )  # fmt: skip
+        finally:
+            await runtime.aclose()
+
+    with clean_errors():
+        done = run(main)
+    figures = {"version": RULES_VERSION, "checked": done.checked, "changed": done.changed,
+               "acted": done.acted}  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    console.print(
+        f"Read {done.checked:,} message(s) with rules {RULES_VERSION}: {done.changed:,} "
+        f"changed label, {done.acted:,} led to a suppression."
+    )
+
+
 STATES = ("open", "done", "all")
 ThreadId = Annotated[uuid.UUID, typer.Argument(help="The thread's id (`leadflood inbox list`).")]
 

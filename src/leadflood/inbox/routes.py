@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from leadflood.inbox import queries
+from leadflood.inbox import queries, reclassify
 from leadflood.inbox import service as inbox
 from leadflood.inbox.queries import ThreadFilter
+from leadflood.inbox.rules import RULES_VERSION
 from leadflood.inbox.schemas import (
     ClassificationUpdate,
+    Reclassifying,
     ReplyRequest,
     ThreadDetail,
     ThreadMessage,
@@ -91,6 +93,18 @@ async def reply(
         session, runtime.settings, thread_id, data, by=member, now=datetime.now(UTC)
     )
     return ThreadMessage.model_validate(message)
+
+
+@messages.post(
+    "/reclassify", response_model=Reclassifying, status_code=202, dependencies=[Idempotent]
+)
+async def reclassify_messages(member: MemberDep, session: SessionDep) -> Reclassifying:
+    """Classify the workspace's inbound mail again with the current rules, in the background:
+    messages a person corrected are left as they are; a message now read as an opt-out or a
+    hard bounce suppresses (its label alone changes otherwise). 409 `reclassify_queued` while
+    one waits."""
+    job_id, stale = await reclassify.start(session, member.workspace_id)
+    return Reclassifying(job_id=job_id, messages=stale, version=RULES_VERSION)
 
 
 @messages.put("/{message_id}/classification", response_model=ThreadMessage)

@@ -160,3 +160,11 @@ class ClassificationUpdate(Strict):
             names = ", ".join(str(a) for a in allowed)
             raise ValueError(f"label must be one of {names} for kind {self.kind}")
         return self
+
+
+class Reclassifying(BaseModel):
+    """A re-classification queued: follow it at GET /v1/jobs/{job_id}."""
+
+    job_id: int
+    messages: int = Field(description="Inbound messages of another rules version to read.")
+    version: str = Field(description="The rules version they will be classified with.")

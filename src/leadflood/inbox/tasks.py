@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
-from leadflood.inbox import process, sync
+from leadflood.inbox import process, reclassify, sync
 from leadflood.logging import get_logger
 from leadflood.mailboxes.imap import RECOVER_TASK, SYNC_TASK
 from leadflood.runtime import Runtime
@@ -142,3 +142,10 @@ async def process_backlog(runtime: Runtime, *, batch: int = 100, batches: int = 
     if done:
         log.info("inbox.backlog_processed", recorded=done)
     return done
+
+
+@jobs.task(reclassify.RECLASSIFY_TASK)
+async def reclassify_workspace(session: AsyncSession, runtime: Runtime, workspace: str) -> None:
+    """Classify the workspace's stored mail again with the current rules (after an upgrade)."""
+    done = await reclassify.run(runtime.db, uuid.UUID(workspace), now=datetime.now(UTC))
+    log.info("inbox.reclassified", checked=done.checked, changed=done.changed, acted=done.acted)
