@@ -12,6 +12,7 @@ from leadflood.inbox.rules import RULES_VERSION
 from leadflood.models import AuditEvent, Message, Suppression
 from leadflood.runtime import Runtime
 from tests.inbox.test_process import NOW, _ingest, _reply, _sent
+from tests.support.accounts import browser_login, csrf_of
 from tests.support.jobs import drain
 from tests.support.processes import run_cli
 
@@ -81,3 +82,15 @@ async def test_the_api_queues_one_at_a_time_and_the_shell_runs_it(
     assert shell.returncode == 0, shell.stderr
     assert json.loads(shell.stdout) == {"version": RULES_VERSION, "checked": 0, "changed": 0,
                                         "acted": 0}  # fmt: skip
+
+
+async def test_the_inbound_settings_page_offers_it(anon_client, runtime, owner) -> None:
+    await browser_login(anon_client, owner)
+    page = await anon_client.get("/settings/inbound")
+    assert "Classification rules" in page.text and RULES_VERSION in page.text
+    asked = await anon_client.post(
+        "/settings/inbound/reclassify", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert asked.status_code == 303 and asked.headers["location"].endswith("reclassify=queued")
+    shown = await anon_client.get(asked.headers["location"])
+    assert "Re-classification queued" in shown.text

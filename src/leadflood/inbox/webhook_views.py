@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from leadflood.errors import AppError
-from leadflood.inbox import webhooks
+from leadflood.inbox import reclassify, webhooks
+from leadflood.inbox.rules import RULES_VERSION
 from leadflood.inbox.webhook_schemas import EndpointUpdate
 from leadflood.web import forms
 from leadflood.web.deps import AdminDep, SessionDep, ViewerDep
@@ -35,6 +36,7 @@ async def _page(
 ) -> HTMLResponse:
     runtime = request.app.state.runtime
     endpoints = await webhooks.list_all(session, workspace_id, runtime.settings.public_url)
+    stale = await reclassify.count_stale(session, workspace_id)
     return render(
         request,
         "settings/inbound.html",
@@ -44,6 +46,9 @@ async def _page(
             "endpoints": endpoints,
             "errors": errors or {},
             "saved": request.query_params.get("saved"),
+            "rules_version": RULES_VERSION,
+            "stale": stale,
+            "reclassify": request.query_params.get("reclassify"),
         },
         status=status,
     )
@@ -52,6 +57,16 @@ async def _page(
 @router.get("/settings/inbound", response_class=HTMLResponse)
 async def inbound_page(request: Request, session: SessionDep, member: ViewerDep) -> Response:
     return await _page(request, session, member.workspace_id)
+
+
+@router.post("/settings/inbound/reclassify", response_class=HTMLResponse)
+async def reclassify_mail(session: SessionDep, member: AdminDep) -> Response:
+    """Classify the stored mail again with the current rules, on the workers."""
+    try:
+        await reclassify.start(session, member.workspace_id)
+    except reclassify.AlreadyReclassifying:
+        return RedirectResponse("/settings/inbound?reclassify=waiting", status_code=303)
+    return RedirectResponse("/settings/inbound?reclassify=queued", status_code=303)
 
 
 @router.post("/settings/inbound/{kind}", response_class=HTMLResponse)
