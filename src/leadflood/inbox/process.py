@@ -159,11 +159,58 @@ def understand_item(item: InboundItem) -> Understood | None:
     return None
 
 
+def delivery_of(item: InboundItem) -> events.Delivered | None:
+    """A provider's confirmation that one of our messages was delivered, when the item is one."""
+    if item.raw is not None or item.payload is None:
+        return None
+    found = events.interpret(item.source, item.payload, item.delivered_at or item.received_at)
+    return found if isinstance(found, events.Delivered) else None
+
+
+async def record_delivery(
+    session: AsyncSession, workspace_id: uuid.UUID, delivered: events.Delivered
+) -> Message | None:
+    """Our outbound message with this provider id gets its delivery time and emits
+    `message.delivered`, once (a repeated confirmation changes nothing); None when no message
+    of ours waits for it."""
+    ids = threading.provider_id_prefixes(delivered.provider_message_id)
+    message = await session.scalar(
+        select(Message)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.direction == "outbound",
+            Message.provider_message_id.in_(ids),
+            Message.delivered_at.is_(None),
+        )
+        .order_by(Message.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if message is None:
+        return None
+    message.delivered_at = delivered.at
+    await session.flush()
+    await webhook_events.emit(
+        session, workspace_id, webhook_events.MESSAGE_DELIVERED,
+        {"message_id": message.id, "enrollment_id": message.enrollment_id,
+         "lead_id": message.lead_id, "channel": message.channel, "to": message.to_address,
+         "provider_message_id": message.provider_message_id, "sent_at": message.sent_at,
+         "delivered_at": message.delivered_at},
+    )  # fmt: skip
+    log.info("inbox.delivered", message=str(message.id))
+    return message
+
+
 async def process_item(
     session: AsyncSession, item: InboundItem, *, now: datetime
 ) -> Message | None:
     """Record one stored item (idempotent: an item recorded already is left as it is); the
-    inbound message, or None when it relates to nothing of ours."""
+    inbound message, or None when it relates to nothing of ours (or confirms a delivery)."""
+    delivered = delivery_of(item)
+    if delivered is not None:
+        await record_delivery(session, item.workspace_id, delivered)
+        await store.mark_processed(session, item.id)
+        return None
     understood = understand_item(item)
     target = None
     if understood is not None and not (
