@@ -10,6 +10,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from leadflood.models import (
@@ -32,6 +33,7 @@ from tests.factories import (
 from tests.support.processes import leadflood_env, start, stop, wait_for
 from tests.support.smtp_server import SmtpTestServer
 
+pytestmark = pytest.mark.slow
 MESSAGES = 300
 SEED = 20261206
 TEMPORARY, PERMANENT = 0.20, 0.02

@@ -142,10 +142,10 @@ async def process_pending(session: AsyncSession, *, limit: int = 100) -> int:
     return done
 
 
-def understand_item(item: InboundItem) -> Understood | None:
+def understand_item(item: InboundItem) -> Understood | events.Delivered | None:
     """A stored item read again: raw mail, or a provider webhook's payload (an email it
-    carries, or a delivery event); None when it means nothing for outreach (an open, a
-    delivery) or was erased."""
+    carries, a delivery event, or the confirmation that one of our messages was delivered);
+    None when it means nothing for outreach (an open, a click) or was erased."""
     at = item.delivered_at or item.received_at
     if item.raw is not None:
         return understand(item.raw, at)
@@ -156,15 +156,7 @@ def understand_item(item: InboundItem) -> Understood | None:
         return understand(found.raw, at)
     if isinstance(found, events.Event):
         return Understood(None, found.result, found.facts, found.summary)
-    return None
-
-
-def delivery_of(item: InboundItem) -> events.Delivered | None:
-    """A provider's confirmation that one of our messages was delivered, when the item is one."""
-    if item.raw is not None or item.payload is None:
-        return None
-    found = events.interpret(item.source, item.payload, item.delivered_at or item.received_at)
-    return found if isinstance(found, events.Delivered) else None
+    return found
 
 
 async def record_delivery(
@@ -206,12 +198,11 @@ async def process_item(
 ) -> Message | None:
     """Record one stored item (idempotent: an item recorded already is left as it is); the
     inbound message, or None when it relates to nothing of ours (or confirms a delivery)."""
-    delivered = delivery_of(item)
-    if delivered is not None:
-        await record_delivery(session, item.workspace_id, delivered)
+    understood = understand_item(item)
+    if isinstance(understood, events.Delivered):
+        await record_delivery(session, item.workspace_id, understood)
         await store.mark_processed(session, item.id)
         return None
-    understood = understand_item(item)
     target = None
     if understood is not None and not (
         understood.parsed is not None
