@@ -36,7 +36,7 @@ SELECT gen_random_uuid(), %(ws)s, 'p' || g || '@c' || (g %% 5000) || '.com', 'Fi
        'Last' || g, 'Company ' || (g %% 5000), 'c' || (g %% 5000) || '.com', 'import',
        (ARRAY['new','enriched','enriched','enriched','failed'])[1 + g %% 5],
        (ARRAY['unverified','valid','valid','risky','invalid','unknown'])[1 + g %% 6],
-       CASE WHEN g %% 4 = 0 THEN NULL ELSE (g * 7919) %% 101 END,
+       CASE WHEN g %% 4 = 0 THEN NULL ELSE (g::bigint * 7919) %% 101 END,
        now() - (g || ' seconds')::interval, now(), '{}', '[]', '{}'
 FROM generate_series(1, %(rows)s) AS g;
 """

@@ -67,6 +67,9 @@ async def test_add_an_endpoint_read_its_log_and_redeliver(
             await delivery.disable(session, endpoint, datetime.now(UTC))
         await page.goto(f"{base}/settings/webhooks")
         await expect(page.locator(".banner.bad")).to_contain_text("Disabled automatically")
+        row = page.get_by_role("row").filter(has_text="hooks.example.com/leadflood")
+        await expect(row).to_contain_text("disabled")
+        await expect(row).to_contain_text("Disabled automatically")
         await page.screenshot(path=str(screenshots / "settings-webhooks-disabled.png"))
         # the two refused forms answer 422, which the browser reports; nothing else
         assert [e for e in errors if "status of 422" not in e] == []

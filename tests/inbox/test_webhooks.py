@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
+from leadflood import events
+from leadflood.auth.principal import CurrentMember
 from leadflood.models import (
     Enrollment,
     EnrollmentState,
     InboundItem,
     Message,
     MessageStatus,
+    Role,
     Suppression,
+    WebhookEvent,
+    Workspace,
 )
 from leadflood.runtime import Runtime
+from leadflood.webhooks import service as outbound_webhooks
+from leadflood.webhooks.schemas import EndpointCreate
 from tests.factories import (
     make_bare_sequence,
     make_enrollment,
@@ -470,3 +478,103 @@ async def test_process_pending_records_a_stored_webhook_event_once(
     assert await _suppressed(runtime, owner) == "bounced"
     assert await _state(runtime, enrollment) == (EnrollmentState.stopped, "bounced")
     assert len(await _inbound(runtime)) == 1
+
+
+# ---- confirmed deliveries -------------------------------------------------------------------
+
+
+async def _subscribe_delivered(runtime: Runtime, owner: Account) -> None:
+    async with runtime.db.session() as session:
+        workspace = await session.get(Workspace, owner.workspace_id)
+        actor = CurrentMember(workspace=workspace, role=Role.owner, via="cli")
+        await outbound_webhooks.create(
+            session,
+            actor,
+            EndpointCreate(url="https://hooks.example.com/in", events=[events.MESSAGE_DELIVERED]),
+        )
+
+
+async def _delivered(runtime: Runtime) -> list[dict[str, Any]]:
+    async with runtime.db.session() as session:
+        rows = await session.scalars(
+            select(WebhookEvent.data).where(WebhookEvent.type == events.MESSAGE_DELIVERED)
+        )
+        return list(rows.all())
+
+
+async def _delivered_at(runtime: Runtime, message: Message) -> datetime | None:
+    async with runtime.db.session() as session:
+        return await session.scalar(select(Message.delivered_at).where(Message.id == message.id))
+
+
+async def test_a_postmark_delivery_marks_the_message_delivered_and_emits_once(
+    runtime: Runtime, owner: Account, client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    enrollment, message = await _sent(runtime, owner)
+    await _subscribe_delivered(runtime, owner)
+    path = await _endpoint(client, "postmark", username="postmark", password="s3cret-pass")
+    body = fixture("postmark_delivery.json", message_id=PROVIDER_ID, email=LEAD)
+    assert await _delivered_at(runtime, message) is None
+
+    ok = await anon_client.post(path, content=body, headers=_basic("postmark", "s3cret-pass"))
+    assert ok.status_code == 200, ok.text
+    assert await _delivered_at(runtime, message) == datetime(2026, 12, 7, 9, 0, 5, 907025, UTC)
+    [event] = await _delivered(runtime)
+    assert event["message_id"] == str(message.id) and event["to"] == LEAD
+    assert event["enrollment_id"] == str(enrollment.id)
+    assert event["provider_message_id"] == PROVIDER_ID
+    assert event["delivered_at"].startswith("2026-12-07 09:00:05")
+    # A delivery is not an inbound message, stops nothing and suppresses nothing.
+    assert await _inbound(runtime) == [] and await _suppressed(runtime, owner) is None
+    assert (await _state(runtime, enrollment))[0] == EnrollmentState.active
+    again = await anon_client.post(path, content=body, headers=_basic("postmark", "s3cret-pass"))
+    assert again.json()["duplicates"] == 1 and len(await _delivered(runtime)) == 1
+
+    shown = await client.get(f"/v1/messages/{message.id}")
+    assert shown.status_code == 200 and shown.json()["delivered_at"].startswith(
+        "2026-12-07T09:00:05"
+    )
+
+
+async def test_resend_and_sendgrid_deliveries_mark_their_messages_delivered(
+    runtime: Runtime, owner: Account, client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    _, by_resend = await _sent(runtime, owner)
+    await _subscribe_delivered(runtime, owner)
+    resend = await _endpoint(client, "resend", signing_secret=RESEND_SECRET)
+    body = fixture("resend_delivered.json", email_id=PROVIDER_ID, email=LEAD)
+    ok = await anon_client.post(resend, content=body, headers=_svix(body, msg_id="msg_delivered"))
+    assert ok.status_code == 200, ok.text
+    assert await _delivered_at(runtime, by_resend) == datetime(2026, 12, 7, 9, 0, 5, tzinfo=UTC)
+
+    x_message_id = "Sg_Delivered_Id"
+    async with runtime.db.session() as session:
+        box = await make_mailbox(session, owner.workspace_id, from_email="kim@sender.example")
+        lead = await make_lead(session, owner.workspace_id, email="grace@prospect.example")
+        by_sendgrid = await queue_message(session, runtime.settings, box, lead)
+        by_sendgrid.status = MessageStatus.sent
+        by_sendgrid.provider_message_id = x_message_id
+    private, public = _keys()
+    sendgrid = await _endpoint(client, "sendgrid-events", public_key=public)
+    raw = fixture(
+        "sendgrid_delivered.json", x_message_id=x_message_id, email="grace@prospect.example"
+    ).encode()
+    json_type = {"Content-Type": "application/json"}
+    ok = await anon_client.post(sendgrid, content=raw, headers=_sendgrid(private, raw, **json_type))
+    assert ok.status_code == 200, ok.text
+    assert await _delivered_at(runtime, by_sendgrid) == datetime.fromtimestamp(1796634005, UTC)
+    assert sorted(e["message_id"] for e in await _delivered(runtime)) == sorted(
+        [str(by_resend.id), str(by_sendgrid.id)]
+    )
+
+
+async def test_a_delivery_of_a_message_not_ours_changes_nothing(
+    runtime: Runtime, owner: Account, client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    _, message = await _sent(runtime, owner)
+    await _subscribe_delivered(runtime, owner)
+    path = await _endpoint(client, "postmark", username="postmark", password="s3cret-pass")
+    body = fixture("postmark_delivery.json", message_id="someone-elses-id", email=LEAD)
+    ok = await anon_client.post(path, content=body, headers=_basic("postmark", "s3cret-pass"))
+    assert ok.status_code == 200
+    assert await _delivered_at(runtime, message) is None and await _delivered(runtime) == []

@@ -13,7 +13,8 @@ import asyncio
 import socket
 import threading
 import warnings
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -68,6 +69,9 @@ class _Handler:
         rejected = self.owner._rejected.get(address.lower())
         if rejected:
             return rejected
+        ruled = self.owner._rule_for(address)
+        if ruled:
+            return ruled
         planned = self.owner._take("RCPT", server)
         if planned:
             return planned
@@ -149,6 +153,8 @@ class SmtpTestServer:
         self._messages: list[ReceivedMessage] = []
         self._planned: dict[str, deque[object]] = defaultdict(deque)
         self._rejected: dict[str, str] = {}
+        self._recipient_rule: Callable[[str, int], str | None] | None = None
+        self._rcpt_seen: Counter[str] = Counter()
         self._transports: set[asyncio.Transport] = set()
         self._lock = threading.Lock()
         self._controller: _Controller | None = None
@@ -237,6 +243,22 @@ class SmtpTestServer:
         """Refuse RCPT TO for `address` every time."""
         with self._lock:
             self._rejected[address.lower()] = f"{code} {text or '5.1.1 User unknown'}"
+
+    def answer_recipients(self, rule: Callable[[str, int], str | None]) -> None:
+        """Answer each RCPT TO with `rule(address, nth)` (nth: 1 for the address's first RCPT,
+        2 for its second, ...), or normally when it returns None."""
+        with self._lock:
+            self._recipient_rule = rule
+            self._rcpt_seen.clear()
+
+    def _rule_for(self, address: str) -> str | None:
+        with self._lock:
+            rule = self._recipient_rule
+            if rule is None:
+                return None
+            self._rcpt_seen[address.lower()] += 1
+            nth = self._rcpt_seen[address.lower()]
+        return rule(address.lower(), nth)
 
     def drop_connections(self) -> None:
         """Close every open client connection from the server side (an idle timeout)."""

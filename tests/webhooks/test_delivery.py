@@ -29,10 +29,11 @@ from leadflood.models import (
 )
 from leadflood.providers.http import build_webhook_client
 from leadflood.runtime import Runtime
-from leadflood.webhooks import delivery, service
+from leadflood.webhooks import delivery, notice, service
 from leadflood.webhooks.errors import EndpointDisabled, EventTypeUnknown, UrlInvalid
 from leadflood.webhooks.schemas import EndpointCreate
 from tests.support.accounts import Account
+from tests.support.smtp_server import SmtpTestServer
 
 
 class Receiver:
@@ -196,6 +197,9 @@ async def test_an_endpoint_failing_for_a_day_is_disabled_and_the_owner_told(
             select(AuditEvent).where(AuditEvent.action == "webhook.disabled")
         )
         assert told is not None and told.workspace_id == owner.workspace_id
+        # No system mailbox in this instance: the email is skipped, the audit entry says so.
+        assert told.details["reason"] == endpoint.disabled_reason
+        assert told.details["owners_emailed"] == []
         # a disabled endpoint gets no new events
         await events.emit(session, owner.workspace_id, events.LEAD_UPDATED, {"id": "L3"})
         assert await session.scalar(select(func.count()).select_from(WebhookEvent)) == 2
@@ -320,3 +324,23 @@ async def test_the_worker_fans_out_and_delivers(runtime: Runtime, owner: Account
     await drain(runtime)
     [request] = receiver.requests
     assert json.loads(request.content)["data"] == {"id": "I1"} and verify(secret, request)
+
+
+async def test_the_owners_are_emailed_through_the_system_mailbox_when_one_exists(
+    runtime: Runtime, owner: Account, smtp: SmtpTestServer
+) -> None:
+    # SYSTEM_SMTP_URL comes with the system mailbox; a relay without TLS on 127.0.0.1 here.
+    url = f"smtp://127.0.0.1:{smtp.port}?tls=none"
+    settings = runtime.settings.model_copy(
+        update={"system_smtp_url": url, "system_mail_from": "ops@leadflood.test"}
+    )
+    sent = await notice.email_system_mail(
+        settings, ["owner@example.com"], "A webhook endpoint was disabled", "Look at it."
+    )
+    (mail,) = smtp.messages
+    assert sent and mail.rcpt_tos == ["owner@example.com"]
+    assert mail.message["Subject"] == "A webhook endpoint was disabled"
+    assert not await notice.email_system_mail(runtime.settings, ["owner@example.com"], "x", "y")
+    assert len(smtp.messages) == 1
+    async with runtime.db.sessions() as session:
+        assert await notice.owner_addresses(session, owner.workspace_id) == [owner.email]

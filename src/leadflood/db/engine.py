@@ -3,11 +3,12 @@ queue uses. Built once at start-up, never at import time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +19,31 @@ from sqlalchemy.ext.asyncio import (
 from leadflood.db import embedded
 from leadflood.db.urls import libpq_url, sqlalchemy_url
 from leadflood.settings import Settings
+
+
+def when_transaction_ends(
+    session: AsyncSession,
+    *,
+    committed: Callable[[], None] | None = None,
+    rolled_back: Callable[[], None] | None = None,
+) -> None:
+    """Runs one of two callbacks, once, when the session's database transaction ends: for work
+    outside the database that must follow its rows (a file stored for a row that is never
+    committed is removed; a file is removed only once its row says so)."""
+    done = False
+
+    def once(callback: Callable[[], None] | None) -> Callable[[Any], None]:
+        def fire(_: Any) -> None:
+            nonlocal done
+            if not done:
+                done = True
+                if callback is not None:
+                    callback()
+
+        return fire
+
+    event.listen(session.sync_session, "after_commit", once(committed), once=True)
+    event.listen(session.sync_session, "after_rollback", once(rolled_back), once=True)
 
 
 @dataclass

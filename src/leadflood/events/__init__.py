@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 LEAD_CREATED = "lead.created"
 LEAD_UPDATED = "lead.updated"
 MESSAGE_SENT = "message.sent"
+MESSAGE_DELIVERED = "message.delivered"
 MESSAGE_BOUNCED = "message.bounced"
 REPLY_RECEIVED = "reply.received"
 ENROLLMENT_STOPPED = "enrollment.stopped"
@@ -27,6 +28,7 @@ EVENT_TYPES = (
     LEAD_CREATED,
     LEAD_UPDATED,
     MESSAGE_SENT,
+    MESSAGE_DELIVERED,
     MESSAGE_BOUNCED,
     REPLY_RECEIVED,
     ENROLLMENT_STOPPED,

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import events, jobs
-from leadflood.db.engine import Database
+from leadflood.db.engine import Database, when_transaction_ends
 from leadflood.errors import AppError
 from leadflood.icps.service import RESCORE_BEST_FIT_TASK
 from leadflood.imports.csv_reader import RawRecord, open_csv
@@ -150,12 +150,28 @@ async def fail(db: Database, import_id: uuid.UUID, error: str) -> None:
 
 
 async def fail_in(session: AsyncSession, import_id: uuid.UUID, error: str) -> None:
-    """Marks the import failed; what its committed chunks created stays, and is counted."""
-    await session.execute(
+    """Marks the import failed; what its committed chunks created stays, and is counted. Its
+    uploaded copy is removed once that is committed: a failed import cannot be resumed."""
+    stored = await session.scalar(
         update(LeadImport)
         .where(LeadImport.id == import_id, LeadImport.state != ImportState.completed)
         .values(state=ImportState.failed, error=error[:2000], finished_at=datetime.now(UTC))
+        .returning(LeadImport.stored_path)
     )
+    if stored is not None:
+        settings: Settings = session.info["settings"]
+        when_transaction_ends(session, committed=partial(discard_upload, settings, stored))
+
+
+def discard_upload(settings: Settings, stored_path: str) -> None:
+    """Removes an uploaded copy (stored under the data directory, by a relative path). A file
+    the CLI imported where it lies (an absolute path) is the user's own and stays."""
+    if Path(stored_path).is_absolute():
+        return
+    try:
+        (settings.data_dir / stored_path).unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("import.upload_not_removed", path=stored_path, error=str(exc))
 
 
 async def _stream(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import jobs
-from leadflood.db.engine import Database
+from leadflood.db.engine import Database, when_transaction_ends
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import AppError, Conflict, InvalidInput, NotFound
 from leadflood.imports.csv_reader import CsvFileError, open_csv
@@ -149,9 +149,12 @@ async def create_upload(
     size, lines = await asyncio.to_thread(_store, source, dest, settings.import_max_bytes)
     try:
         headers = (await asyncio.to_thread(open_csv, dest)).headers
-    except CsvFileError:
+    except BaseException:
         await asyncio.to_thread(dest.unlink, missing_ok=True)
         raise
+    # The request may still fail after this (its preview, its commit): the file must not
+    # outlive a row that was never stored.
+    when_transaction_ends(session, rolled_back=partial(dest.unlink, missing_ok=True))
     imp = LeadImport(
         id=import_id,
         workspace_id=workspace_id,

@@ -4,8 +4,8 @@
 dedupe key from the provider's own id, else the hash of its bytes); `interpret` reads one
 stored item back as either an inbound email (`Mail`, RFC 5322 bytes: the provider's raw MIME
 when it sends it, else rebuilt from its fields with the stdlib `email` package, the same bytes
-every time) or a delivery event (`Event`: a Classification and the facts that find our
-message), or None for what changes nothing (opens, clicks, deliveries).
+every time), a delivery event (`Event`: a Classification and the facts that find our
+message), a confirmed delivery (`Delivered`), or None for what changes nothing (opens, clicks).
 
 The rule that keeps things stored once: a webhook item is stored as the provider sent it (the
 JSON event; a multipart form as its fields) and nothing else. The email it carries is derived
@@ -56,6 +56,21 @@ class Event:
     facts: Facts
     # The event in a sentence, kept as the inbound message's text.
     summary: str
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The provider handed our message (its id) to the recipient's server at `at`."""
+
+    provider_message_id: str
+    recipient: str | None
+    at: datetime
+
+
+def _delivered(provider_id: object, recipient: object, at: datetime) -> Delivered | None:
+    if not provider_id:
+        return None
+    return Delivered(str(provider_id), str(recipient) if recipient else None, at)
 
 
 # ---- splitting a request into stored items -----------------------------------------------
@@ -181,7 +196,9 @@ def _parse_message_id(form: dict[str, Any]) -> str | None:
 # ---- reading a stored item --------------------------------------------------------------
 
 
-def interpret(source: str, payload: dict[str, Any], received_at: datetime) -> Mail | Event | None:
+def interpret(
+    source: str, payload: dict[str, Any], received_at: datetime
+) -> Mail | Event | Delivered | None:
     if source == "postmark":
         return _postmark(payload, received_at)
     if source == "resend":
@@ -262,10 +279,13 @@ POSTMARK_TYPES: dict[str, BounceType] = {
 }
 
 
-def _postmark(data: dict[str, Any], received_at: datetime) -> Mail | Event | None:
+def _postmark(data: dict[str, Any], received_at: datetime) -> Mail | Event | Delivered | None:
     record = data.get("RecordType")
     if record in (None, "Inbound"):
         return Mail(_postmark_mail(data))
+    if record == "Delivery":
+        at = _when(data.get("DeliveredAt"), received_at)
+        return _delivered(data.get("MessageID"), data.get("Recipient"), at)
     subject = str(data.get("Subject") or "")
     if record == "SpamComplaint" or data.get("Type") == "SpamComplaint":
         at = _when(data.get("BouncedAt"), received_at)
@@ -343,7 +363,7 @@ def _bodies(message: EmailMessage, text: object, html: object) -> None:
 RESEND_BLOCKS = ("ContentRejected", "AttachmentRejected", "MessageTooLarge")
 
 
-def _resend(envelope: dict[str, Any], received_at: datetime) -> Mail | Event | None:
+def _resend(envelope: dict[str, Any], received_at: datetime) -> Mail | Event | Delivered | None:
     kind = envelope.get("type")
     data: dict[str, Any] = envelope.get("data") or {}
     if kind == "email.received":
@@ -352,6 +372,8 @@ def _resend(envelope: dict[str, Any], received_at: datetime) -> Mail | Event | N
     recipient = to[0] if isinstance(to, list) and to else (to if isinstance(to, str) else None)
     at = _when(envelope.get("created_at"), received_at)
     facts = _facts(str(data.get("subject") or ""), data.get("email_id"), recipient, at)
+    if kind == "email.delivered":
+        return _delivered(data.get("email_id"), recipient, at)
     if kind == "email.bounced":
         bounce = data.get("bounce") or {}
         sub = str(bounce.get("subType") or "")
@@ -415,12 +437,14 @@ SENDGRID_DROPS = {
 }
 
 
-def _sendgrid(event: dict[str, Any], received_at: datetime) -> Event | None:
+def _sendgrid(event: dict[str, Any], received_at: datetime) -> Event | Delivered | None:
     kind = event.get("event")
     recipient = event.get("email")
     at = _when(event.get("timestamp"), received_at)
     facts = _facts("", event.get("sg_message_id"), recipient, at)
     reason = str(event.get("reason") or event.get("response") or "")
+    if kind == "delivered":
+        return _delivered(event.get("sg_message_id"), recipient, at)
     if kind == "bounce":
         status = str(event.get("status") or "") or None
         if event.get("type") == "blocked":

@@ -129,10 +129,10 @@ async def _process_each(
     return done
 
 
-def understand_item(item: InboundItem) -> Understood | None:
+def understand_item(item: InboundItem) -> Understood | events.Delivered | None:
     """A stored item read again: raw mail, or a provider webhook's payload (an email it
-    carries, or a delivery event); None when it means nothing for outreach (an open, a
-    delivery) or was erased."""
+    carries, a delivery event, or the confirmation that one of our messages was delivered);
+    None when it means nothing for outreach (an open, a click) or was erased."""
     at = item.delivered_at or item.received_at
     if item.raw is not None:
         return understand(item.raw, at)
@@ -143,15 +143,53 @@ def understand_item(item: InboundItem) -> Understood | None:
         return understand(found.raw, at)
     if isinstance(found, events.Event):
         return Understood(None, found.result, found.facts, found.summary)
-    return None
+    return found
+
+
+async def record_delivery(
+    session: AsyncSession, workspace_id: uuid.UUID, delivered: events.Delivered
+) -> Message | None:
+    """Our outbound message with this provider id gets its delivery time and emits
+    `message.delivered`, once (a repeated confirmation changes nothing); None when no message
+    of ours waits for it."""
+    ids = threading.provider_id_prefixes(delivered.provider_message_id)
+    message = await session.scalar(
+        select(Message)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.direction == "outbound",
+            Message.provider_message_id.in_(ids),
+            Message.delivered_at.is_(None),
+        )
+        .order_by(Message.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if message is None:
+        return None
+    message.delivered_at = delivered.at
+    await session.flush()
+    await webhook_events.emit(
+        session, workspace_id, webhook_events.MESSAGE_DELIVERED,
+        {"message_id": message.id, "enrollment_id": message.enrollment_id,
+         "lead_id": message.lead_id, "channel": message.channel, "to": message.to_address,
+         "provider_message_id": message.provider_message_id, "sent_at": message.sent_at,
+         "delivered_at": message.delivered_at},
+    )  # fmt: skip
+    log.info("inbox.delivered", message=str(message.id))
+    return message
 
 
 async def process_item(
     session: AsyncSession, item: InboundItem, *, now: datetime
 ) -> Message | None:
     """Record one stored item (idempotent: an item recorded already is left as it is); the
-    inbound message, or None when it relates to nothing of ours."""
+    inbound message, or None when it relates to nothing of ours (or confirms a delivery)."""
     understood = understand_item(item)
+    if isinstance(understood, events.Delivered):
+        await record_delivery(session, item.workspace_id, understood)
+        await store.mark_processed(session, item.id)
+        return None
     target = None
     if understood is not None and not (
         understood.parsed is not None

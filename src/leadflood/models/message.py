@@ -121,6 +121,9 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     sending_started_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # When the provider confirmed delivery to the recipient's server (its webhook); an SMTP
+    # 250 from our own relay is "sent", not delivered.
+    delivered_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     # The inbox: the conversation a message belongs to, the raw item an inbound one came from,
     # and what the rules (or a person) made of it: {kind, label, bounce_type, recipient,

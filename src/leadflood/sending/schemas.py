@@ -35,6 +35,7 @@ class MessageRead(Read):
     send_after: datetime
     attempts: int
     sent_at: datetime | None
+    delivered_at: datetime | None = None
     error: str | None
     created_at: datetime
 

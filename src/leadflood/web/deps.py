@@ -89,15 +89,18 @@ async def _identify(request: Request, session: AsyncSession, runtime: Runtime) -
     if key is None and bearer and tokens.looks_like_api_key(bearer):
         key = bearer
     if key is not None:
-        found = await api_keys.resolve(session, key)
-        if found is None:
-            raise InvalidToken("The API key is not valid, has expired or was revoked.")
+        # Counted (in its own transaction) before this request's session takes a connection:
+        # a request holding one connection while it waits for a second lets concurrent
+        # requests exhaust the pool and wait on each other until the pool's timeout.
         await ratelimit.hit(
             runtime.db,
-            f"api_key:{found[0].id}",
+            f"api_key:{tokens.digest(key)[:32]}",
             limit=runtime.settings.api_key_requests_per_minute,
             window_seconds=60,
         )
+        found = await api_keys.resolve(session, key)
+        if found is None:
+            raise InvalidToken("The API key is not valid, has expired or was revoked.")
         identity = Identity(via="api_key", api_key=found[0], key_workspace=found[1])
     elif bearer is not None:
         claims = tokens.read_access_token(runtime.settings, bearer)

@@ -23,7 +23,7 @@ from leadflood.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from leadflood.webhooks import service, signing
+from leadflood.webhooks import notice, service, signing
 
 log = get_logger("leadflood.webhooks")
 
@@ -198,7 +198,8 @@ async def _record(
 
 async def disable(session: AsyncSession, endpoint: WebhookEndpoint, now: datetime) -> None:
     """Persistent failure: stop sending to the endpoint, fail what waits for it, and tell the
-    workspace (an audit event; the Webhooks page shows a banner until it is re-enabled)."""
+    workspace: an audit event, the Webhooks page's banner until it is re-enabled, and an email
+    to its owners when the instance has a system mailbox."""
     since = endpoint.failing_since
     endpoint.enabled = False
     endpoint.disabled_at = now
@@ -215,9 +216,13 @@ async def disable(session: AsyncSession, endpoint: WebhookEndpoint, now: datetim
         )
         .values(state=DeliveryState.failed, next_attempt_at=None, last_error="endpoint disabled")
     )
+    emailed = await notice.tell_owners_disabled(
+        session, endpoint.workspace_id, endpoint.url, endpoint.disabled_reason
+    )
     await audit.record(
         session, "webhook.disabled", workspace_id=endpoint.workspace_id, label="system",
         target_type="webhook_endpoint", target_id=endpoint.id,
-        details={"url": endpoint.url, "failing_since": since.isoformat() if since else None},
+        details={"url": endpoint.url, "failing_since": since.isoformat() if since else None,
+                 "reason": endpoint.disabled_reason, "owners_emailed": emailed},
     )  # fmt: skip
     log.warning("webhook.disabled", endpoint_id=str(endpoint.id), url=endpoint.url)
