@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood import events as webhook_events
 from leadflood.inbox import events, record, store, threading
 from leadflood.inbox.understanding import Understood, understand, understand_all
 from leadflood.logging import get_logger
