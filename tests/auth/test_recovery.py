@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from email import policy
-from email.parser import BytesParser
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx

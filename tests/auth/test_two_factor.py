@@ -130,7 +130,7 @@ async def test_the_security_page_enrols_with_a_qr_code_and_shows_recovery_codes_
 async def test_sessions_are_listed_and_all_others_revoked(
     anon_client: httpx.AsyncClient, owner: Account, login: Any
 ) -> None:
-    first, second, third = [await login(owner) for _ in range(3)]
+    first, second, _third = [await login(owner) for _ in range(3)]
     listed = (await anon_client.get("/v1/auth/sessions", headers=bearer(first))).json()
     assert len(listed) == 3 and sum(s["current"] for s in listed) == 1
     assert all(s["created_at"] and "user_agent" in s and "ip" in s for s in listed)
