@@ -47,7 +47,6 @@ from leadflood.web.deps import (
     optional_identity,
     origin_of,
 )
-from leadflood.web.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
@@ -218,7 +217,7 @@ async def confirm_email(
     return Response(status_code=204)
 
 
-@router.post("/auth/totp/setup", response_model=TotpEnrolment, dependencies=[Idempotent])
+@router.post("/auth/totp/setup", response_model=TotpEnrolment)
 async def totp_setup(user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> TotpEnrolment:
     """Start enrolling an authenticator: the secret and its otpauth:// URI (for a QR code).
     Nothing changes at sign-in until `/auth/totp/enable` confirms a code."""
@@ -226,7 +225,7 @@ async def totp_setup(user: CurrentUser, session: SessionDep, runtime: RuntimeDep
     return TotpEnrolment(secret=secret, otpauth_uri=uri)
 
 
-@router.post("/auth/totp/enable", response_model=RecoveryCodes, dependencies=[Idempotent])
+@router.post("/auth/totp/enable", response_model=RecoveryCodes)
 async def totp_enable(
     data: TotpCode, request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> RecoveryCodes:

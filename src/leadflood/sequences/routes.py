@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from leadflood.auth.errors import UserRequired
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped
 from leadflood.errors import Conflict, InvalidInput
 from leadflood.leads.service import LeadNotFound
@@ -87,7 +88,9 @@ async def list_sequences(
 async def create_sequence(
     data: SequenceCreate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
-    return await detail(session, await sequences.create(session, member.workspace_id, data))
+    return await detail(
+        session, await sequences.create(session, member.workspace_id, data, by=member)
+    )
 
 
 @router.get("/sequences/{sequence_id}", response_model=SequenceDetail)
@@ -101,7 +104,9 @@ async def get_sequence(
 async def update_sequence(
     sequence_id: uuid.UUID, data: SequenceUpdate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
-    sequence = await sequences.update_settings(session, member.workspace_id, sequence_id, data)
+    sequence = await sequences.update_settings(
+        session, member.workspace_id, sequence_id, data, by=member
+    )
     return await detail(session, sequence)
 
 
@@ -110,14 +115,15 @@ async def delete_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> Response:
     """Only a draft nobody is enrolled in (409 `sequence_in_use` otherwise: archive it)."""
-    await editing.delete_sequence(session, member.workspace_id, sequence_id)
+    await editing.delete_sequence(session, member.workspace_id, sequence_id, by=member)
     return Response(status_code=204)
 
 
 async def _transition(
-    session: SessionDep, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str
+    session: SessionDep, member: CurrentMember, sequence_id: uuid.UUID, action: str
 ) -> SequenceDetail:
-    await sequences.apply_action(session, workspace_id, sequence_id, action, now=_now())
+    workspace_id = member.workspace_id
+    await sequences.apply_action(session, workspace_id, sequence_id, action, now=_now(), by=member)
     return await detail(session, await sequences.get(session, workspace_id, sequence_id))
 
 
@@ -126,7 +132,7 @@ async def activate_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     """draft or paused → active; 409 `sequence_not_ready` lists what is missing."""
-    return await _transition(session, member.workspace_id, sequence_id, "activate")
+    return await _transition(session, member, sequence_id, "activate")
 
 
 @router.post("/sequences/{sequence_id}/pause", response_model=SequenceDetail)
@@ -134,14 +140,14 @@ async def pause_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     """Unsent messages are withdrawn and planned again on resume."""
-    return await _transition(session, member.workspace_id, sequence_id, "pause")
+    return await _transition(session, member, sequence_id, "pause")
 
 
 @router.post("/sequences/{sequence_id}/resume", response_model=SequenceDetail)
 async def resume_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
-    return await _transition(session, member.workspace_id, sequence_id, "resume")
+    return await _transition(session, member, sequence_id, "resume")
 
 
 @router.post("/sequences/{sequence_id}/archive", response_model=SequenceDetail)
@@ -149,7 +155,7 @@ async def archive_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     """Final: every enrollment stops (reason `sequence_archived`)."""
-    return await _transition(session, member.workspace_id, sequence_id, "archive")
+    return await _transition(session, member, sequence_id, "archive")
 
 
 @router.post(
