@@ -32,6 +32,7 @@ from leadflood.runtime import Runtime
 from leadflood.web.deps import (
     AdminDep,
     CurrentUser,
+    RequireRole,
     RuntimeDep,
     SessionDep,
     SignedInUser,
@@ -273,6 +274,9 @@ async def _security(
     recovery_codes: list[str] | None = None,
     status: int = 200,
 ) -> Response:
+    # The page is the user's own (no role needed to change it), but the app's chrome shows
+    # their current workspace and role: the viewer dependency fills it in.
+    await RequireRole(Role.viewer)(request, session, runtime)
     settings = runtime.settings
     pending = twofactor.pending_secret(settings, user.user)
     enrolment = None
