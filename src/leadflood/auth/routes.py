@@ -47,8 +47,16 @@ from leadflood.web.deps import (
     optional_identity,
     origin_of,
 )
+from leadflood.web.error_handlers import ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["auth"])
+# Routes that mail through the system mailbox answer 503 when the instance has none.
+NO_SYSTEM_MAIL: dict[int | str, dict[str, object]] = {
+    503: {
+        "model": ErrorResponse,
+        "description": "`system_mail_not_configured`: no SYSTEM_SMTP_URL and no demo catcher",
+    }
+}
 
 
 def _pair(signed_in: sessions.SignedIn) -> TokenPair:
@@ -158,7 +166,9 @@ async def revoke_other_sessions(
     return SessionsRevoked(revoked=count)
 
 
-@router.post("/auth/password-reset", response_model=MailQueued, status_code=202)
+@router.post(
+    "/auth/password-reset", response_model=MailQueued, status_code=202, responses=NO_SYSTEM_MAIL
+)
 async def request_password_reset(
     data: PasswordResetRequest,
     request: Request,
@@ -191,7 +201,9 @@ async def confirm_password_reset(
     return Response(status_code=204)
 
 
-@router.post("/auth/verify-email", response_model=MailQueued, status_code=202)
+@router.post(
+    "/auth/verify-email", response_model=MailQueued, status_code=202, responses=NO_SYSTEM_MAIL
+)
 async def send_verification(
     request: Request,
     background: BackgroundTasks,
