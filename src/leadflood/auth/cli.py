@@ -166,7 +166,9 @@ def users_sessions(
     async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, str | None]] | int:
         user = _user_or_exit(await accounts.user_by_email(session, email), email)
         if revoke_all:
-            return await sessions.revoke_others(session, user.id, None, origin=None)
+            return await sessions.revoke_others(
+                session, user.id, None, origin=None, label="leadflood users sessions"
+            )
         return [
             {
                 "id": str(row.id),

@@ -373,7 +373,12 @@ async def revoke(
 
 
 async def revoke_others(
-    session: AsyncSession, user_id: uuid.UUID, current: uuid.UUID | None, *, origin: Origin | None
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    current: uuid.UUID | None,
+    *,
+    origin: Origin | None,
+    label: str | None = None,
 ) -> int:
     """Sign out everywhere but `current`; how many sessions ended."""
     query = (
@@ -386,7 +391,12 @@ async def revoke_others(
     ended = int(getattr(await session.execute(query), "rowcount", 0) or 0)
     user = await session.get(User, user_id)
     await accounts.record_user_event(
-        session, "auth.sessions_revoked", user, origin=origin, details={"count": ended}
+        session,
+        "auth.sessions_revoked",
+        user,
+        label=label,
+        origin=origin,
+        details={"count": ended},
     )
     return ended
 
