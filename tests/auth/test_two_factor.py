@@ -4,6 +4,7 @@ sign-in page warns about."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -11,6 +12,12 @@ import pyotp
 
 from leadflood.runtime import Runtime
 from tests.support.accounts import Account, browser_login, csrf_of
+
+
+def next_code(secret: str) -> str:
+    """The code of the next time step: accepted (one step of drift), and not the one used at
+    enrolment, which is refused as a replay."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
@@ -49,9 +56,13 @@ async def test_totp_enrolment_then_sign_in_asks_for_the_code(
     wrong = await anon_client.post("/v1/auth/login", json={**credentials, "totp_code": "123456"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "totp_invalid"
     right = await anon_client.post(
-        "/v1/auth/login", json={**credentials, "totp_code": pyotp.TOTP(secret).now()}
+        "/v1/auth/login", json={**credentials, "totp_code": next_code(secret)}
     )
     assert right.status_code == 200, right.text
+    replayed = await anon_client.post(
+        "/v1/auth/login", json={**credentials, "totp_code": next_code(secret)}
+    )
+    assert replayed.status_code == 401 and replayed.json()["error"]["code"] == "totp_invalid"
 
     # A recovery code works once.
     recovered = await anon_client.post(
@@ -92,14 +103,12 @@ async def test_the_browser_sign_in_asks_for_the_code_on_a_second_step(
     form = {"challenge": challenge.group(1), "csrf_token": csrf_of(step.text), "next": "/leads"}
     wrong = await anon_client.post("/login/two-factor", data={**form, "code": "000000"})
     assert wrong.status_code == 401 and "not valid" in wrong.text
-    done = await anon_client.post(
-        "/login/two-factor", data={**form, "code": pyotp.TOTP(secret).now()}
-    )
+    done = await anon_client.post("/login/two-factor", data={**form, "code": next_code(secret)})
     assert done.status_code == 303 and done.headers["location"] == "/leads"
     assert "lf_session" in anon_client.cookies
     # The step's token is spent with the sign-in.
     again = await anon_client.post(
-        "/login/two-factor", data={**form, "code": pyotp.TOTP(secret).now()}
+        "/login/two-factor", data={**form, "code": pyotp.TOTP(secret).at(time.time() + 60)}
     )
     assert again.status_code == 400 and "took too long" in again.text
 

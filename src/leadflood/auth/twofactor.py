@@ -4,8 +4,9 @@ then asks for a code, and turning it off needs one."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import segno
@@ -52,6 +53,22 @@ def _normalise(code: str) -> str:
     return "".join(code.split()).replace("-", "").lower()
 
 
+def _accept_code(settings: Settings, user: User, code: str) -> bool:
+    """A current code (one step of clock drift either way) not used before: each accepted
+    code moves `totp_last_step` on, so a code seen over someone's shoulder cannot be replayed."""
+    totp = pyotp.TOTP(_secret(settings, user))
+    now = datetime.now(UTC)
+    for drift in (-1, 0, 1):
+        moment = now + timedelta(seconds=drift * totp.interval)
+        step = totp.timecode(moment)
+        if hmac.compare_digest(totp.at(moment), code):
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return False
+            user.totp_last_step = step
+            return True
+    return False
+
+
 async def begin(session: AsyncSession, settings: Settings, user: User) -> tuple[str, str]:
     """A new secret, kept (encrypted) until confirmed: (the secret, its otpauth URI)."""
     if enabled(user):
@@ -82,7 +99,8 @@ async def confirm(
         raise TwoFactorAlreadyOn()
     if user.totp_secret is None:
         raise TwoFactorNotStarted()
-    if not pyotp.TOTP(_secret(settings, user)).verify(_normalise(code), valid_window=1):
+    user.totp_last_step = None
+    if not _accept_code(settings, user, _normalise(code)):
         raise TwoFactorCodeInvalid()
     codes = _new_recovery_codes()
     user.totp_recovery_codes = [digest(_normalise(c)) for c in codes]
@@ -97,7 +115,7 @@ def check(settings: Settings, user: User, code: str) -> bool:
     wanted = _normalise(code)
     if not wanted or not enabled(user):
         return False
-    if wanted.isdigit() and pyotp.TOTP(_secret(settings, user)).verify(wanted, valid_window=1):
+    if wanted.isdigit() and _accept_code(settings, user, wanted):
         return True
     hashed = digest(wanted)
     if hashed in (user.totp_recovery_codes or []):
@@ -117,6 +135,7 @@ async def disable(
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_recovery_codes = []
+    user.totp_last_step = None
     await session.flush()
     await accounts.record_user_event(session, "auth.totp_disabled", user, origin=origin)
 
@@ -128,6 +147,7 @@ async def reset(session: AsyncSession, user: User, *, label: str) -> bool:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_recovery_codes = []
+    user.totp_last_step = None
     await session.flush()
     await accounts.record_user_event(session, "auth.totp_disabled", user, label=label)
     return True

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, func, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +28,8 @@ class User(IdMixin, TimestampMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(500))
     totp_enabled_at: Mapped[datetime | None]
     totp_recovery_codes: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # The time step of the last code accepted: a code seen once is refused after (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AccountToken(IdMixin, Base):

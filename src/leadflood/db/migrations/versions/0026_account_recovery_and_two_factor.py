@@ -27,6 +27,7 @@ def upgrade() -> None:
         "users",
         sa.Column("totp_recovery_codes", JSONB(), nullable=False, server_default="[]"),
     )
+    op.add_column("users", sa.Column("totp_last_step", sa.BigInteger()))
     op.create_table(
         "account_tokens",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -53,5 +54,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("account_tokens")
-    for column in ("totp_recovery_codes", "totp_enabled_at", "totp_secret", "email_verified_at"):
+    for column in (
+        "totp_last_step",
+        "totp_recovery_codes",
+        "totp_enabled_at",
+        "totp_secret",
+        "email_verified_at",
+    ):
         op.drop_column("users", column)
