@@ -180,6 +180,18 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         900, ge=1, validation_alias=AliasChoices("LOGIN_WINDOW_SECONDS")
     )
+    # The instance's own mailbox for account mail (password resets, email verification,
+    # invitations): smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS from
+    # the start) or smtp+plain://host:25 (no TLS, a relay on a trusted network only).
+    system_smtp_url: str | None = Field(
+        None, validation_alias=AliasChoices("SYSTEM_SMTP_URL", "system_smtp_url")
+    )
+    system_mail_from: str | None = Field(
+        None, validation_alias=AliasChoices("SYSTEM_MAIL_FROM", "system_mail_from")
+    )
+    password_reset_minutes: int = Field(
+        60, ge=5, le=1440, validation_alias=AliasChoices("PASSWORD_RESET_MINUTES")
+    )
     api_key_requests_per_minute: int = Field(
         600, ge=1, validation_alias=AliasChoices("API_KEY_REQUESTS_PER_MINUTE")
     )
@@ -196,6 +208,19 @@ class Settings(BaseSettings):
             )
         if not parts.path.strip("/"):
             raise ValueError("must name a database, e.g. postgresql://localhost/leadflood")
+        return value.strip()
+
+    @field_validator("system_smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"smtp", "smtps", "smtp+plain"} or not parts.hostname:
+            raise ValueError(
+                "must be smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 "
+                "(TLS) or smtp+plain://host:25 (no TLS)"
+            )
         return value.strip()
 
     @field_validator(

@@ -28,6 +28,15 @@ SELF_SERVICE = {
     ("POST", "/login"),
     ("POST", "/setup"),
     ("POST", "/invite/{token}"),
+    # Account recovery: a mailed single-use token, or the TOTP step of a sign-in, proves who
+    # is asking; asking for a reset link answers the same for any address.
+    ("POST", "/v1/auth/password-reset"),
+    ("POST", "/v1/auth/password-reset/confirm"),
+    ("POST", "/v1/auth/verify-email/confirm"),
+    ("POST", "/forgot-password"),
+    ("POST", "/reset-password/{token}"),
+    ("POST", "/verify-email/{token}"),
+    ("POST", "/login/two-factor"),
     # Provider webhooks: no user, the provider's signature or credentials prove the sender.
     ("POST", "/v1/inbound/{kind}/{token}"),
 }

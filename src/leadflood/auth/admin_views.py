@@ -1,17 +1,26 @@
 """Settings pages: members and invitations, API keys, provider credentials, the audit log and
-your own sessions."""
+your own sign-in and security (sessions, email confirmation, two-factor sign-in)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.auth import api_keys, audit, credentials, invitations, sessions
+from leadflood.auth import (
+    api_keys,
+    audit,
+    credentials,
+    invitations,
+    mail,
+    recovery,
+    sessions,
+    twofactor,
+)
 from leadflood.auth import service as accounts
 from leadflood.auth.errors import UnknownProvider
 from leadflood.auth.principal import CurrentMember
@@ -19,7 +28,17 @@ from leadflood.auth.schemas import ApiKeyCreate, CredentialSet, InvitationCreate
 from leadflood.errors import AppError
 from leadflood.models import Role
 from leadflood.pagination import DEFAULT_PAGE_SIZE
-from leadflood.web.deps import AdminDep, CurrentUser, RuntimeDep, SessionDep, ViewerDep, origin_of
+from leadflood.runtime import Runtime
+from leadflood.web.deps import (
+    AdminDep,
+    CurrentUser,
+    RequireRole,
+    RuntimeDep,
+    SessionDep,
+    SignedInUser,
+    ViewerDep,
+    origin_of,
+)
 from leadflood.web.render import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
@@ -60,6 +79,8 @@ async def _members(
     session: AsyncSession,
     *,
     invite_url: str | None = None,
+    invite_email: str | None = None,
+    emailed: invitations.Emailed | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -70,6 +91,8 @@ async def _members(
         "can_manage": admin,
         "me": member,
         "invite_url": invite_url,
+        "invite_email": invite_email,
+        "emailed": emailed,
         "error": error,
     }
     return _page(request, "settings/members.html", "members", context, status=status)
@@ -114,7 +137,7 @@ async def invite(
         data = InvitationCreate.model_validate(
             {"email": form.get("email", ""), "role": form.get("role") or "member"}
         )
-        _, token = await invitations.create(
+        invitation, token = await invitations.create(
             session, member, runtime.settings, email=data.email, role=data.role
         )
     except ValidationError:
@@ -123,8 +146,11 @@ async def invite(
         )
     except AppError as exc:
         return await _members(request, member, session, error=exc.message, status=exc.status)
-    url = f"{runtime.settings.public_url.rstrip('/')}/invite/{token}"
-    return await _members(request, member, session, invite_url=url)
+    emailed = await invitations.email(session, member, runtime.settings, invitation, token)
+    url = invitations.link(runtime.settings, token)
+    return await _members(
+        request, member, session, invite_url=url, invite_email=invitation.email, emailed=emailed
+    )
 
 
 @router.post("/invitations/{invitation_id}/revoke")
@@ -232,11 +258,56 @@ async def audit_page(
 
 @router.get("/sessions")
 async def sessions_page(
-    request: Request, member: ViewerDep, user: CurrentUser, session: SessionDep
+    request: Request, member: ViewerDep, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
-    rows = await sessions.list_for(session, user.user.id)
-    context = {"sessions": rows, "current_session_id": user.auth_session.id}
-    return _page(request, "settings/sessions.html", "sessions", context)
+    return await _security(request, user, session, runtime)
+
+
+async def _security(
+    request: Request,
+    user: SignedInUser,
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    recovery_codes: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    # The page is the user's own (no role needed to change it), but the app's chrome shows
+    # their current workspace and role: the viewer dependency fills it in.
+    await RequireRole(Role.viewer)(request, session, runtime)
+    settings = runtime.settings
+    pending = twofactor.pending_secret(settings, user.user)
+    enrolment = None
+    if pending is not None:
+        uri = twofactor.provisioning_uri(settings, user.user)
+        enrolment = {"secret": pending, "qr": twofactor.qr_svg(uri)}
+    context = {
+        "sessions": await sessions.list_for(session, user.user.id),
+        "current_session_id": user.auth_session.id,
+        "account": user.user,
+        "totp_on": twofactor.enabled(user.user),
+        "recovery_left": len(user.user.totp_recovery_codes or []),
+        "enrolment": enrolment,
+        "recovery_codes": recovery_codes,
+        "mailbox": await mail.system_mailbox(session, settings),
+        "no_mail": mail.HOW_TO_CONFIGURE,
+        "notice": notice,
+        "error": error,
+    }
+    return _page(request, "settings/sessions.html", "sessions", context, status=status)
+
+
+@router.post("/sessions/revoke-others")
+async def revoke_other_sessions(
+    request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    count = await sessions.revoke_others(
+        session, user.user.id, user.auth_session.id, origin=origin_of(request)
+    )
+    notice = f"Signed out {count} other session{'s' if count != 1 else ''}."
+    return await _security(request, user, session, runtime, notice=notice)
 
 
 @router.post("/sessions/{session_id}/revoke")
@@ -245,3 +316,77 @@ async def revoke_session(
 ) -> Response:
     await sessions.revoke(session, user.user.id, session_id, origin=origin_of(request))
     return RedirectResponse("/settings/sessions", status_code=303)
+
+
+@router.post("/security/verify-email")
+async def send_verification(
+    request: Request,
+    background: BackgroundTasks,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    try:
+        outgoing = await recovery.request_verification(
+            session, runtime.settings, user.user, origin=origin_of(request)
+        )
+    except mail.MailNotConfigured as exc:
+        return await _security(request, user, session, runtime, error=exc.message, status=503)
+    recovery.send_after(background, outgoing)
+    notice = f"A confirmation link is on its way to {user.user.email}."
+    return await _security(request, user, session, runtime, notice=notice)
+
+
+@router.post("/security/totp/start")
+async def totp_start(
+    request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    try:
+        await twofactor.begin(session, runtime.settings, user.user)
+    except AppError as exc:
+        return await _security(request, user, session, runtime, error=exc.message, status=409)
+    return await _security(request, user, session, runtime)
+
+
+@router.post("/security/totp/confirm")
+async def totp_confirm(
+    request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    form = await _form(request)
+    try:
+        codes = await twofactor.confirm(
+            session, runtime.settings, user.user, form.get("code", ""), origin=origin_of(request)
+        )
+    except AppError as exc:
+        return await _security(
+            request, user, session, runtime, error=exc.message, status=exc.status
+        )
+    notice = "Two-factor sign-in is on. Keep these recovery codes somewhere safe."
+    return await _security(request, user, session, runtime, notice=notice, recovery_codes=codes)
+
+
+@router.post("/security/totp/cancel")
+async def totp_cancel(
+    request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    if not twofactor.enabled(user.user):
+        user.user.totp_secret = None
+        await session.flush()
+    return RedirectResponse("/settings/sessions", status_code=303)
+
+
+@router.post("/security/totp/disable")
+async def totp_disable(
+    request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    form = await _form(request)
+    try:
+        await twofactor.disable(
+            session, runtime.settings, user.user, form.get("code", ""), origin=origin_of(request)
+        )
+    except AppError as exc:
+        return await _security(
+            request, user, session, runtime, error=exc.message, status=exc.status
+        )
+    notice = "Two-factor sign-in is off: your password alone signs you in."
+    return await _security(request, user, session, runtime, notice=notice)

@@ -102,6 +102,120 @@ def users_create(
     )
 
 
+def _user_or_exit(found: User | None, email: str) -> User:
+    from leadflood.auth.errors import MemberNotFound
+
+    if found is None:
+        raise MemberNotFound(f"No user has the email {email}.")
+    return found
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Set the new password read from standard input instead of mailing a link.",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Mail the user a password reset link through the system mailbox, or (an owner's way in
+    when no mail can be sent) set a new password from standard input. Either way every session
+    of the user is signed out once the password changes."""
+    from leadflood.auth import mail, recovery
+    from leadflood.auth import service as accounts
+    from leadflood.auth.passwords import MIN_LENGTH
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    if password is not None and len(password) < MIN_LENGTH:
+        err.print(f"[red]validation_error[/red]: the password needs {MIN_LENGTH}+ characters")
+        raise typer.Exit(2)
+
+    async def work(session: AsyncSession, runtime: Runtime) -> str:
+        user = _user_or_exit(await accounts.user_by_email(session, email), email)
+        if password is not None:
+            ended = await recovery.set_password(
+                session, user, password, label="leadflood users reset-password"
+            )
+            return f"Password set for {user.email}; {ended} session(s) signed out."
+        outgoing = await recovery.request_password_reset(session, runtime.settings, user.email)
+        assert outgoing is not None
+        await mail.send(outgoing.mailbox, outgoing.mail)
+        return f"Reset link sent to {user.email} through {outgoing.mailbox.description}."
+
+    console.print(in_session(settings_from(data_dir), work))
+
+
+@users_app.command("sessions")
+def users_sessions(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    revoke_all: Annotated[
+        bool, typer.Option("--revoke-all", help="Sign the user out of every session.")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """List where a user is signed in (device, address, started, last used), or sign them out
+    everywhere with --revoke-all."""
+    from leadflood.auth import service as accounts
+    from leadflood.auth import sessions
+
+    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, str | None]] | int:
+        user = _user_or_exit(await accounts.user_by_email(session, email), email)
+        if revoke_all:
+            return await sessions.revoke_others(
+                session, user.id, None, origin=None, label="leadflood users sessions"
+            )
+        return [
+            {
+                "id": str(row.id),
+                "kind": row.kind,
+                "user_agent": row.user_agent,
+                "ip": row.ip,
+                "created_at": row.created_at.isoformat(),
+                "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+            }
+            for row in await sessions.list_for(session, user.id)
+        ]
+
+    result = in_session(settings_from(data_dir), work)
+    if isinstance(result, int):
+        console.print(f"Signed {email} out of {result} session(s).")
+    elif as_json:
+        console.print_json(json.dumps(result))
+    elif not result:
+        console.print(f"{email} is signed in nowhere.")
+    else:
+        for row in result:
+            console.print(
+                f"{row['id']}  {row['kind']:<7}  {row['ip'] or '-':<15}  started "
+                f"{row['created_at']}  last used {row['last_used_at'] or '-'}  "
+                f"{row['user_agent'] or ''}"
+            )
+
+
+@users_app.command("disable-2fa")
+def users_disable_two_factor(
+    email: Annotated[str, typer.Argument(help="The user's email.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Turn off a user's two-factor sign-in (they lost their device and recovery codes)."""
+    from leadflood.auth import service as accounts
+    from leadflood.auth import twofactor
+
+    async def work(session: AsyncSession, runtime: Runtime) -> bool:
+        user = _user_or_exit(await accounts.user_by_email(session, email), email)
+        return await twofactor.reset(session, user, label="leadflood users disable-2fa")
+
+    done = in_session(settings_from(data_dir), work)
+    console.print(
+        f"Two-factor sign-in turned off for {email}." if done else f"{email} had it off already."
+    )
+
+
 @credentials_app.command("list")
 def credentials_list(
     workspace: WorkspaceOption = None, data_dir: DataDir = None, as_json: Json = False

@@ -103,3 +103,35 @@ class LastOwner(Conflict):
 class AlreadySetUp(Conflict):
     code = "already_set_up"
     message = "Lead Flood already has users; sign in instead."
+
+
+class AccountTokenInvalid(AppError):
+    status = 400
+    code = "account_token_invalid"
+    message = "This link is not valid: it expired, was already used or was replaced by a newer one."
+
+
+class TwoFactorRequired(Unauthorized):
+    code = "totp_required"
+    message = "Enter the 6-digit code from your authenticator app (or a recovery code)."
+
+
+class TwoFactorCodeInvalid(Unauthorized):
+    code = "totp_invalid"
+    message = "That code is not valid; use the current 6-digit code or an unused recovery code."
+    keep_changes = True  # the failed attempt stays in the audit log
+
+
+class TwoFactorAlreadyOn(Conflict):
+    code = "totp_already_enabled"
+    message = "Two-factor sign-in is already on; turn it off first to enrol a new device."
+
+
+class TwoFactorNotStarted(Conflict):
+    code = "totp_not_started"
+    message = "Start the enrolment first: it shows the QR code and the secret to confirm."
+
+
+class TwoFactorOff(Conflict):
+    code = "totp_not_enabled"
+    message = "Two-factor sign-in is not on for this account."

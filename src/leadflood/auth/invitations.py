@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.auth import audit
+from leadflood.auth import audit, mail
 from leadflood.auth import service as accounts
 from leadflood.auth.errors import (
     AlreadyMember,
@@ -21,6 +22,7 @@ from leadflood.auth.passwords import verify_password
 from leadflood.auth.principal import CurrentMember, Origin
 from leadflood.auth.tokens import digest, random_token
 from leadflood.db.scope import get_scoped, scoped
+from leadflood.errors import AppError
 from leadflood.models import Invitation, Role, User, Workspace
 from leadflood.settings import Settings
 
@@ -150,3 +152,46 @@ async def accept(
         details={"role": invitation.role.value},
     )
     return user, workspace
+
+
+def link(settings: Settings, token: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/invite/{token}"
+
+
+@dataclass(frozen=True)
+class Emailed:
+    sent: bool
+    error: str | None = None
+
+
+async def email(
+    session: AsyncSession,
+    actor: CurrentMember,
+    settings: Settings,
+    invitation: Invitation,
+    token: str,
+) -> Emailed:
+    """Mail the invitation link through the system mailbox. A missing or refusing mailbox is
+    not an error of the invitation: the admin still has the link to send by hand."""
+    inviter = (actor.user.name or actor.user.email) if actor.user else "An admin"
+    text = (
+        f"Hello,\n\n{inviter} invites you to the workspace {actor.workspace.name} on Lead Flood, "
+        f"as {invitation.role.value}.\n\nAccept here (the link works once, until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n\n{link(settings, token)}\n\n"
+        "If you did not expect this, ignore this message.\n"
+    )
+    subject = f"{inviter} invites you to {actor.workspace.name} on Lead Flood"
+    try:
+        mailbox = await mail.require(session, settings)
+        await mail.send(mailbox, mail.AccountMail(invitation.email, subject, text))
+    except AppError as exc:
+        return Emailed(False, exc.message)
+    await audit.record(
+        session,
+        "invitation.emailed",
+        actor=actor,
+        target_type="invitation",
+        target_id=invitation.id,
+        details={"email": invitation.email, "via": mailbox.source},
+    )
+    return Emailed(True)

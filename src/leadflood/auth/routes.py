@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 
-from leadflood.auth import invitations, sessions
+from leadflood.auth import invitations, mail, recovery, sessions, twofactor
 from leadflood.auth import service as accounts
 from leadflood.auth.schemas import (
     CurrentWorkspace,
+    EmailVerifyConfirm,
     InvitationAccept,
     InvitationCreate,
     InvitationCreated,
     InvitationRead,
     LoginRequest,
     LogoutRequest,
+    MailQueued,
     Me,
     MemberRead,
     MemberUpdate,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RecoveryCodes,
     RefreshRequest,
     SessionRead,
+    SessionsRevoked,
     TokenPair,
+    TotpCode,
+    TotpEnrolment,
     UserRead,
     WorkspaceCreate,
     WorkspaceRead,
@@ -39,8 +47,16 @@ from leadflood.web.deps import (
     optional_identity,
     origin_of,
 )
+from leadflood.web.error_handlers import ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["auth"])
+# Routes that mail through the system mailbox answer 503 when the instance has none.
+NO_SYSTEM_MAIL: dict[int | str, dict[str, object]] = {
+    503: {
+        "model": ErrorResponse,
+        "description": "`system_mail_not_configured`: no SYSTEM_SMTP_URL and no demo catcher",
+    }
+}
 
 
 def _pair(signed_in: sessions.SignedIn) -> TokenPair:
@@ -67,6 +83,7 @@ async def login(
         password=data.password,
         origin=origin_of(request),
         workspace_id=data.workspace_id,
+        totp_code=data.totp_code,
     )
     return _pair(signed_in)
 
@@ -135,6 +152,110 @@ async def revoke_session(
     session_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep
 ) -> Response:
     await sessions.revoke(session, user.user.id, session_id, origin=origin_of(request))
+    return Response(status_code=204)
+
+
+@router.delete("/auth/sessions", response_model=SessionsRevoked)
+async def revoke_other_sessions(
+    request: Request, user: CurrentUser, session: SessionDep
+) -> SessionsRevoked:
+    """Sign out everywhere except the session making this call."""
+    count = await sessions.revoke_others(
+        session, user.user.id, user.auth_session.id, origin=origin_of(request)
+    )
+    return SessionsRevoked(revoked=count)
+
+
+@router.post(
+    "/auth/password-reset", response_model=MailQueued, status_code=202, responses=NO_SYSTEM_MAIL
+)
+async def request_password_reset(
+    data: PasswordResetRequest,
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> MailQueued:
+    """Mail a single-use reset link (PASSWORD_RESET_MINUTES) to the address if it has an
+    account; the answer is the same either way. 503 `system_mail_not_configured` when the
+    instance has no system mailbox."""
+    await recovery.limit_reset_requests(
+        runtime.db, runtime.settings, origin_of(request), data.email
+    )
+    outgoing = await recovery.request_password_reset(
+        session, runtime.settings, data.email, origin=origin_of(request)
+    )
+    recovery.send_after(background, outgoing)
+    mailbox = await mail.require(session, runtime.settings)
+    return MailQueued(
+        detail="If an account has this address, a reset link is on its way.", via=mailbox.source
+    )
+
+
+@router.post("/auth/password-reset/confirm", status_code=204)
+async def confirm_password_reset(
+    data: PasswordResetConfirm, request: Request, session: SessionDep
+) -> Response:
+    """Set the new password with the mailed token; every session of the account ends."""
+    await recovery.reset_password(session, data.token, data.password, origin=origin_of(request))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/auth/verify-email", response_model=MailQueued, status_code=202, responses=NO_SYSTEM_MAIL
+)
+async def send_verification(
+    request: Request,
+    background: BackgroundTasks,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> MailQueued:
+    """Mail a link that confirms the signed-in user's address."""
+    outgoing = await recovery.request_verification(
+        session, runtime.settings, user.user, origin=origin_of(request)
+    )
+    recovery.send_after(background, outgoing)
+    return MailQueued(
+        detail=f"A link is on its way to {user.user.email}.", via=outgoing.mailbox.source
+    )
+
+
+@router.post("/auth/verify-email/confirm", status_code=204)
+async def confirm_email(
+    data: EmailVerifyConfirm, request: Request, session: SessionDep
+) -> Response:
+    await recovery.verify_email(session, data.token, origin=origin_of(request))
+    return Response(status_code=204)
+
+
+@router.post("/auth/totp/setup", response_model=TotpEnrolment)
+async def totp_setup(user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> TotpEnrolment:
+    """Start enrolling an authenticator: the secret and its otpauth:// URI (for a QR code).
+    Nothing changes at sign-in until `/auth/totp/enable` confirms a code."""
+    secret, uri = await twofactor.begin(session, runtime.settings, user.user)
+    return TotpEnrolment(secret=secret, otpauth_uri=uri)
+
+
+@router.post("/auth/totp/enable", response_model=RecoveryCodes)
+async def totp_enable(
+    data: TotpCode, request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> RecoveryCodes:
+    """Confirm with a current code; answers the one-time recovery codes (shown only now)."""
+    codes = await twofactor.confirm(
+        session, runtime.settings, user.user, data.code, origin=origin_of(request)
+    )
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.post("/auth/totp/disable", status_code=204)
+async def totp_disable(
+    data: TotpCode, request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Turn two-factor sign-in off; needs a current code or a recovery code."""
+    await twofactor.disable(
+        session, runtime.settings, user.user, data.code, origin=origin_of(request)
+    )
     return Response(status_code=204)
 
 
@@ -219,14 +340,18 @@ async def list_invitations(member: AdminDep, session: SessionDep) -> list[Invita
 async def create_invitation(
     data: InvitationCreate, member: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> InvitationCreated:
-    """An invitation link, valid once and for INVITATION_DAYS; its token is shown only now."""
+    """An invitation link, valid once and for INVITATION_DAYS, mailed to the invitee through the
+    system mailbox when there is one; its token is shown only now."""
     invitation, token = await invitations.create(
         session, member, runtime.settings, email=data.email, role=data.role
     )
+    emailed = await invitations.email(session, member, runtime.settings, invitation, token)
     return InvitationCreated(
         invitation=InvitationRead.model_validate(invitation),
         token=token,
-        url=f"{runtime.settings.public_url.rstrip('/')}/invite/{token}",
+        url=invitations.link(runtime.settings, token),
+        emailed=emailed.sent,
+        email_error=emailed.error,
     )
 
 

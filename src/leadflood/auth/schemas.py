@@ -21,6 +21,9 @@ class LoginRequest(Strict):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=200)
     workspace_id: uuid.UUID | None = None
+    # Required when the account has two-factor sign-in on (else 401 `totp_required`): the
+    # current 6-digit code or an unused recovery code.
+    totp_code: str | None = Field(None, min_length=1, max_length=20)
 
 
 class RefreshRequest(Strict):
@@ -45,6 +48,8 @@ class UserRead(Read):
     name: str | None
     created_at: datetime
     last_login_at: datetime | None
+    email_verified_at: datetime | None = None
+    totp_enabled_at: datetime | None = None
 
 
 class WorkspaceRead(Read):
@@ -149,6 +154,10 @@ class InvitationCreated(BaseModel):
     invitation: InvitationRead
     token: str
     url: str
+    # Whether the system mailbox accepted the invitation mail; when not, `email_error` says why
+    # and the link is to be sent by hand.
+    emailed: bool = False
+    email_error: str | None = None
 
 
 class InvitationAccept(Strict):
@@ -210,3 +219,40 @@ class AuditEventRead(Read):
     request_id: str | None
     details: dict[str, object]
     created_at: datetime
+
+
+class PasswordResetRequest(Strict):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PasswordResetConfirm(Strict):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Password
+
+
+class EmailVerifyConfirm(Strict):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class MailQueued(BaseModel):
+    """Answered the same whether or not the address has an account."""
+
+    detail: str
+    via: Literal["settings", "demo"]
+
+
+class SessionsRevoked(BaseModel):
+    revoked: int
+
+
+class TotpEnrolment(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCode(Strict):
+    code: str = Field(min_length=1, max_length=20)
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]

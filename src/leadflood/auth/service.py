@@ -6,6 +6,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,6 +114,33 @@ async def workspaces_of(session: AsyncSession, user_id: uuid.UUID) -> list[Works
         .order_by(Membership.created_at, Workspace.id)
     )
     return [WorkspaceRole(workspace, role) for workspace, role in rows]
+
+
+async def record_user_event(
+    session: AsyncSession,
+    action: str,
+    user: User | None,
+    *,
+    label: str | None = None,
+    origin: Origin | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An event about a user's own account, in the audit log of each of their workspaces (the
+    log is per workspace; an account with none gets one event outside any)."""
+    mine = await workspaces_of(session, user.id) if user else []
+    targets: list[uuid.UUID | None] = [w.workspace.id for w in mine]
+    for workspace_id in targets or [None]:
+        await audit.record(
+            session,
+            action,
+            workspace_id=workspace_id,
+            user_id=user.id if user else None,
+            label=label or (user.email if user else None),
+            origin=origin,
+            target_type="user" if user else None,
+            target_id=user.id if user else None,
+            details=details,
+        )
 
 
 async def create_owned_workspace(

@@ -11,24 +11,29 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.auth import audit, ratelimit
+from leadflood.auth import audit, ratelimit, twofactor
 from leadflood.auth import service as accounts
 from leadflood.auth.errors import (
     InvalidCredentials,
     InvalidToken,
     RefreshTokenReused,
     SessionNotFound,
+    TwoFactorCodeInvalid,
+    TwoFactorRequired,
     WorkspaceNotFound,
 )
 from leadflood.auth.passwords import hash_password, needs_rehash, verify_password
 from leadflood.auth.principal import Origin
 from leadflood.auth.tokens import digest, issue_access_token, random_token
 from leadflood.db.engine import Database
+from leadflood.errors import AppError, RateLimited
 from leadflood.models import AuthSession, RefreshToken, User, Workspace
 from leadflood.settings import Settings
 
 API = "api"
 BROWSER = "browser"
+# The sign-in page warns once this few attempts are left before the lock-out.
+WARN_WHEN_LEFT = 3
 
 
 @dataclass
@@ -47,12 +52,88 @@ async def _limit_login(db: Database, settings: Settings, email: str, origin: Ori
     await ratelimit.hit(
         db, f"login:ip:{origin.ip}", limit=settings.login_attempts_per_ip, window_seconds=window
     )
-    await ratelimit.check(
+    try:
+        await ratelimit.check(
+            db,
+            f"login:account:{email.lower()}",
+            limit=settings.login_attempts_per_account,
+            window_seconds=window,
+        )
+    except RateLimited as exc:
+        raise locked(exc.retry_after) from None
+
+
+def locked(retry_after: int, *, now: datetime | None = None) -> RateLimited:
+    """The lock-out error, saying when it lifts."""
+    lifts = (now or datetime.now(UTC)) + timedelta(seconds=retry_after)
+    minutes = max(1, -(-retry_after // 60))
+    return RateLimited(
+        f"Too many failed sign-ins: this account is locked until {lifts:%H:%M} UTC "
+        f"(in {minutes} minute{'s' if minutes != 1 else ''}).",
+        retry_after=retry_after,
+        details={"locked_until": lifts.isoformat(timespec="seconds")},
+    )
+
+
+async def _count_failure(db: Database, settings: Settings, email: str) -> int:
+    """Count a failed attempt on the account; how many are left before the lock-out."""
+    hits = await ratelimit.hit(
         db,
         f"login:account:{email.lower()}",
-        limit=settings.login_attempts_per_account,
-        window_seconds=window,
+        limit=settings.login_attempts_per_account + 1,
+        window_seconds=settings.login_window_seconds,
     )
+    return max(0, settings.login_attempts_per_account - hits)
+
+
+def _failed(error: InvalidCredentials | TwoFactorCodeInvalid, left: int) -> AppError:
+    error.details = {"attempts_left": left}
+    if left <= WARN_WHEN_LEFT:
+        error.message += (
+            f" {left} attempt{'s' if left != 1 else ''} left before sign-in is locked."
+            if left
+            else " Sign-in is now locked for this account; try again later."
+        )
+    return error
+
+
+async def authenticate(
+    session: AsyncSession,
+    *,
+    db: Database,
+    settings: Settings,
+    email: str,
+    password: str,
+    origin: Origin,
+) -> User:
+    """The password step: the user, or InvalidCredentials (counted toward the lock-out, with
+    the attempts left in its details)."""
+    await _limit_login(db, settings, email, origin)
+    user = await accounts.user_by_email(session, email)
+    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+        left = await _count_failure(db, settings, email)
+        await _record_failure(session, user, email, origin)
+        raise _failed(InvalidCredentials(), left)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+async def second_factor(
+    session: AsyncSession,
+    *,
+    db: Database,
+    settings: Settings,
+    user: User,
+    code: str,
+    origin: Origin,
+) -> None:
+    """The TOTP step; a wrong code counts toward the same lock-out as a wrong password."""
+    await _limit_login(db, settings, user.email, origin)
+    if not twofactor.check(settings, user, code):
+        left = await _count_failure(db, settings, user.email)
+        await accounts.record_user_event(session, "auth.totp_failed", user, origin=origin)
+        raise _failed(TwoFactorCodeInvalid(), left)
 
 
 async def login(
@@ -65,20 +146,32 @@ async def login(
     origin: Origin,
     kind: str = API,
     workspace_id: uuid.UUID | None = None,
+    totp_code: str | None = None,
 ) -> SignedIn:
-    await _limit_login(db, settings, email, origin)
-    user = await accounts.user_by_email(session, email)
-    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
-        await ratelimit.hit(
-            db,
-            f"login:account:{email.lower()}",
-            limit=settings.login_attempts_per_account + 1,
-            window_seconds=settings.login_window_seconds,
+    user = await authenticate(
+        session, db=db, settings=settings, email=email, password=password, origin=origin
+    )
+    if twofactor.enabled(user):
+        if not totp_code:
+            raise TwoFactorRequired()
+        await second_factor(
+            session, db=db, settings=settings, user=user, code=totp_code, origin=origin
         )
-        await _record_failure(session, user, email, origin)
-        raise InvalidCredentials()
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    return await finish_login(
+        session, settings, user, origin=origin, kind=kind, workspace_id=workspace_id
+    )
+
+
+async def finish_login(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    *,
+    origin: Origin,
+    kind: str = API,
+    workspace_id: uuid.UUID | None = None,
+) -> SignedIn:
+    """Open the session of a user who passed every step."""
     user.last_login_at = datetime.now(UTC)
     workspace = await _pick_workspace(session, user, workspace_id)
     signed_in = await start(session, settings, user, workspace, origin=origin, kind=kind)
@@ -91,7 +184,7 @@ async def login(
         origin=origin,
         target_type="session",
         target_id=signed_in.auth_session.id,
-        details={"kind": kind},
+        details={"kind": kind, "two_factor": twofactor.enabled(user)},
     )
     return signed_in
 
@@ -99,19 +192,9 @@ async def login(
 async def _record_failure(
     session: AsyncSession, user: User | None, email: str, origin: Origin
 ) -> None:
-    workspaces = await accounts.workspaces_of(session, user.id) if user else []
-    targets: list[uuid.UUID | None] = [w.workspace.id for w in workspaces]
-    for workspace_id in targets or [None]:
-        await audit.record(
-            session,
-            "auth.login_failed",
-            workspace_id=workspace_id,
-            user_id=user.id if user else None,
-            label=email[:320],
-            origin=origin,
-            target_type="user" if user else None,
-            target_id=user.id if user else None,
-        )
+    await accounts.record_user_event(
+        session, "auth.login_failed", user, label=email[:320], origin=origin
+    )
 
 
 async def _pick_workspace(
@@ -287,6 +370,35 @@ async def revoke(
         )
     await session.flush()
     return row
+
+
+async def revoke_others(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    current: uuid.UUID | None,
+    *,
+    origin: Origin | None,
+    label: str | None = None,
+) -> int:
+    """Sign out everywhere but `current`; how many sessions ended."""
+    query = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC), revoked_reason="revoked_all_others")
+    )
+    if current is not None:
+        query = query.where(AuthSession.id != current)
+    ended = int(getattr(await session.execute(query), "rowcount", 0) or 0)
+    user = await session.get(User, user_id)
+    await accounts.record_user_event(
+        session,
+        "auth.sessions_revoked",
+        user,
+        label=label,
+        origin=origin,
+        details={"count": ended},
+    )
+    return ended
 
 
 async def revoke_by_refresh_token(session: AsyncSession, refresh_token: str) -> None:

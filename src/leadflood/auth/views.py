@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 
-from leadflood.auth import invitations, sessions
+from leadflood.auth import invitations, mail, recovery, sessions, twofactor
 from leadflood.auth import service as accounts
-from leadflood.auth.errors import InvalidCredentials, InvitationInvalid
+from leadflood.auth.errors import (
+    AccountTokenInvalid,
+    InvalidCredentials,
+    InvitationInvalid,
+    TwoFactorCodeInvalid,
+)
 from leadflood.auth.passwords import MIN_LENGTH
 from leadflood.errors import AppError, RateLimited
 from leadflood.runtime import Runtime
@@ -28,6 +34,8 @@ from leadflood.web.deps import (
 from leadflood.web.render import render
 
 router = APIRouter(include_in_schema=False)
+# How long the TOTP step of a browser sign-in may wait after the password step.
+TWO_FACTOR_STEP = timedelta(minutes=5)
 
 
 def safe_next(target: str | None) -> str:
@@ -68,37 +76,181 @@ async def login_page(
         return RedirectResponse("/setup", status_code=303)
     if identity is not None and identity.via == "cookie":
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    context = {
+        "form": {},
+        "next": request.query_params.get("next", ""),
+        "reset_done": request.query_params.get("reset") == "1",
+    }
+    return render(request, "auth/login.html", context)
+
+
+def _locked(request: Request, context: dict[str, Any], exc: RateLimited) -> Response:
+    message = exc.message if exc.details else sessions.locked(exc.retry_after).message
     return render(
-        request, "auth/login.html", {"form": {}, "next": request.query_params.get("next", "")}
+        request,
+        "auth/login.html",
+        {**context, "error": message, "locked": True},
+        status=429,
+        headers={"Retry-After": str(exc.retry_after)},
     )
+
+
+def _refused(request: Request, template: str, context: dict[str, Any], exc: AppError) -> Response:
+    left = (exc.details or {}).get("attempts_left")
+    warn = left is not None and left <= sessions.WARN_WHEN_LEFT
+    context = {**context, "error": exc.message, "attempts_left": left if warn else None}
+    return render(request, template, context, status=exc.status)
 
 
 @router.post("/login")
 async def login(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     form = await _form(request, "email", "password", "next")
     context: dict[str, Any] = {"form": {"email": form["email"]}, "next": form["next"]}
+    origin = origin_of(request)
     try:
-        signed_in = await sessions.login(
+        user = await sessions.authenticate(
             session,
             db=runtime.db,
             settings=runtime.settings,
             email=form["email"],
             password=form["password"],
-            origin=origin_of(request),
-            kind=sessions.BROWSER,
+            origin=origin,
         )
     except InvalidCredentials as exc:
-        return render(request, "auth/login.html", {**context, "error": exc.message}, status=401)
+        return _refused(request, "auth/login.html", context, exc)
     except RateLimited as exc:
-        return render(
-            request,
-            "auth/login.html",
-            {**context, "error": "Too many sign-in attempts; wait a few minutes and retry."},
-            status=429,
-            headers={"Retry-After": str(exc.retry_after)},
+        return _locked(request, context, exc)
+    if twofactor.enabled(user):
+        challenge = await recovery.issue(
+            session, user, recovery.SIGN_IN_CHALLENGE, lifetime=TWO_FACTOR_STEP
         )
+        return render(
+            request, "auth/two_factor.html", {"challenge": challenge, "next": form["next"]}
+        )
+    signed_in = await sessions.finish_login(
+        session, runtime.settings, user, origin=origin, kind=sessions.BROWSER
+    )
     response = RedirectResponse(safe_next(form["next"]), status_code=303)
     return _with_cookie(response, runtime, signed_in)
+
+
+@router.post("/login/two-factor")
+async def login_two_factor(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """The second step: the password was right; a TOTP or recovery code finishes the sign-in."""
+    form = await _form(request, "challenge", "code", "next")
+    context: dict[str, Any] = {"challenge": form["challenge"], "next": form["next"]}
+    try:
+        _, user = await recovery.find(session, form["challenge"], recovery.SIGN_IN_CHALLENGE)
+    except AccountTokenInvalid:
+        error = "That sign-in took too long; enter your email and password again."
+        context = {"form": {}, "next": form["next"], "error": error}
+        return render(request, "auth/login.html", context, status=400)
+    origin = origin_of(request)
+    try:
+        await sessions.second_factor(
+            session,
+            db=runtime.db,
+            settings=runtime.settings,
+            user=user,
+            code=form["code"],
+            origin=origin,
+        )
+    except TwoFactorCodeInvalid as exc:
+        return _refused(request, "auth/two_factor.html", context, exc)
+    except RateLimited as exc:
+        return _locked(request, {"form": {"email": user.email}, "next": form["next"]}, exc)
+    await recovery.spend(session, form["challenge"], recovery.SIGN_IN_CHALLENGE)
+    signed_in = await sessions.finish_login(
+        session, runtime.settings, user, origin=origin, kind=sessions.BROWSER
+    )
+    response = RedirectResponse(safe_next(form["next"]), status_code=303)
+    return _with_cookie(response, runtime, signed_in)
+
+
+@router.get("/forgot-password")
+async def forgot_password_page(
+    request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    mailbox = await mail.system_mailbox(session, runtime.settings)
+    context: dict[str, Any] = {"form": {}, "no_mail": None if mailbox else mail.HOW_TO_CONFIGURE}
+    return render(request, "auth/forgot.html", context)
+
+
+@router.post("/forgot-password")
+async def forgot_password(
+    request: Request, background: BackgroundTasks, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    form = await _form(request, "email")
+    context: dict[str, Any] = {"form": form}
+    if "@" not in form["email"]:
+        context["errors"] = {"email": "Enter the email address of your account."}
+        return render(request, "auth/forgot.html", context, status=422)
+    origin = origin_of(request)
+    try:
+        await recovery.limit_reset_requests(runtime.db, runtime.settings, origin, form["email"])
+        outgoing = await recovery.request_password_reset(
+            session, runtime.settings, form["email"], origin=origin
+        )
+    except mail.MailNotConfigured as exc:
+        return render(request, "auth/forgot.html", {**context, "no_mail": exc.message}, status=503)
+    except RateLimited as exc:
+        error = f"Too many reset requests; try again in {max(1, exc.retry_after // 60)} minutes."
+        return render(request, "auth/forgot.html", {**context, "error": error}, status=429)
+    recovery.send_after(background, outgoing)
+    return render(request, "auth/forgot.html", {**context, "sent": True})
+
+
+class ResetForm(BaseModel):
+    password: str = Field(min_length=MIN_LENGTH, max_length=200)
+
+
+@router.get("/reset-password/{token}")
+async def reset_password_page(token: str, request: Request, session: SessionDep) -> Response:
+    try:
+        _, user = await recovery.find(session, token, recovery.PASSWORD_RESET)
+    except AccountTokenInvalid as exc:
+        return render(request, "auth/reset.html", {"invalid": exc.message}, status=400)
+    return render(request, "auth/reset.html", {"email": user.email, "errors": {}})
+
+
+@router.post("/reset-password/{token}")
+async def reset_password(token: str, request: Request, session: SessionDep) -> Response:
+    form = await _form(request, "password", "confirm")
+    try:
+        _, user = await recovery.find(session, token, recovery.PASSWORD_RESET)
+    except AccountTokenInvalid as exc:
+        return render(request, "auth/reset.html", {"invalid": exc.message}, status=400)
+    context: dict[str, Any] = {"email": user.email, "errors": {}}
+    try:
+        data = ResetForm.model_validate({"password": form["password"]})
+    except ValidationError as exc:
+        return render(request, "auth/reset.html", {**context, "errors": _errors(exc)}, status=422)
+    if form["confirm"] != data.password:
+        errors = {"confirm": "The two passwords differ."}
+        return render(request, "auth/reset.html", {**context, "errors": errors}, status=422)
+    await recovery.reset_password(session, token, data.password, origin=origin_of(request))
+    response = RedirectResponse("/login?reset=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/verify-email/{token}")
+async def verify_email_page(token: str, request: Request, session: SessionDep) -> Response:
+    # A mail scanner may open the link: the address is confirmed by the button, not the visit.
+    try:
+        _, user = await recovery.find(session, token, recovery.VERIFY_EMAIL)
+    except AccountTokenInvalid as exc:
+        return render(request, "auth/verify.html", {"invalid": exc.message}, status=400)
+    return render(request, "auth/verify.html", {"email": user.email})
+
+
+@router.post("/verify-email/{token}")
+async def verify_email(token: str, request: Request, session: SessionDep) -> Response:
+    try:
+        user = await recovery.verify_email(session, token, origin=origin_of(request))
+    except AccountTokenInvalid as exc:
+        return render(request, "auth/verify.html", {"invalid": exc.message}, status=400)
+    return render(request, "auth/verify.html", {"email": user.email, "verified": True})
 
 
 @router.post("/logout")

@@ -26,6 +26,7 @@ from leadflood.console import (
     in_session,
     run,
     settings_from,
+    shell_member,
 )
 from leadflood.models import BulkAction, BulkOperation, BulkState
 
@@ -281,7 +282,7 @@ def set_settings(
 
     async def work(session: AsyncSession, runtime: Runtime) -> EnrichmentConfig:
         found = await find_workspace(session, workspace)
-        return await enrichment_settings.update(session, found.id, data)
+        return await enrichment_settings.update(session, found.id, data, by=shell_member(found))
 
     console.print_json(json.dumps(_settings_json(in_session(settings_from(data_dir), work))))
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.auth import credentials
+from leadflood.auth import audit, credentials
+from leadflood.auth.principal import CurrentMember
 from leadflood.enrichment.schemas import EnrichmentSettingsUpdate
 from leadflood.errors import InvalidInput
 from leadflood.leads.fields import ENRICHABLE
@@ -88,7 +89,11 @@ async def configured(
 
 
 async def update(
-    session: AsyncSession, workspace_id: uuid.UUID, data: EnrichmentSettingsUpdate
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    data: EnrichmentSettingsUpdate,
+    *,
+    by: CurrentMember | None = None,
 ) -> EnrichmentConfig:
     changes = data.model_dump(exclude_unset=True)
     cleared = [name for name in ("waterfall", "wanted_fields", "verifier") if name in changes
@@ -132,4 +137,13 @@ async def update(
     for name, value in changes.items():
         setattr(row, name, value)
     await session.flush()
+    await audit.record(
+        session,
+        "settings.enrichment_updated",
+        actor=by,
+        workspace_id=workspace_id,
+        target_type="workspace",
+        target_id=workspace_id,
+        details={"fields": sorted(changes)},
+    )
     return await load(session, workspace_id)

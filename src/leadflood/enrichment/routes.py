@@ -63,7 +63,7 @@ async def put_settings(
 ) -> EnrichmentSettingsRead:
     """Change the waterfall's order, the wanted fields, the monthly budget (null: unlimited)
     or the verifier; fields left out keep their value."""
-    config = await enrichment_settings.update(session, member.workspace_id, data)
+    config = await enrichment_settings.update(session, member.workspace_id, data, by=member)
     return await _read(session, runtime, member, config)
 
 

@@ -113,7 +113,7 @@ async def save(request: Request, session: SessionDep, member: AdminDep) -> Respo
                 monthly_budget=budget,
                 verifier=str(form["verifier"]) or None,
             )
-            await enrichment_settings.update(session, member.workspace_id, data)
+            await enrichment_settings.update(session, member.workspace_id, data, by=member)
         except ValidationError as exc:
             errors |= forms.field_errors(exc, key=lambda loc: str(loc[0]))
         except AppError as exc:

@@ -328,7 +328,8 @@ def _set_state(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> dict[str, Any]:
         change = mailboxes.pause if action == "pause" else mailboxes.resume
-        return await _read(session, await change(session, workspace_id, mailbox))
+        by = await _shell(session, workspace_id)
+        return await _read(session, await change(session, workspace_id, mailbox, by=by))
 
     row = _in_workspace(data_dir, workspace, work)
     if as_json:

@@ -105,7 +105,7 @@ async def sync_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: Session
 async def pause_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
-    await mailboxes.pause(session, member.workspace_id, mailbox_id)
+    await mailboxes.pause(session, member.workspace_id, mailbox_id, by=member)
     return await _read(session, mailbox_id, member.workspace_id)
 
 
@@ -113,13 +113,13 @@ async def pause_mailbox(
 async def resume_mailbox(
     mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep
 ) -> MailboxRead:
-    await mailboxes.resume(session, member.workspace_id, mailbox_id)
+    await mailboxes.resume(session, member.workspace_id, mailbox_id, by=member)
     return await _read(session, mailbox_id, member.workspace_id)
 
 
 @router.delete("/{mailbox_id}", status_code=204)
 async def delete_mailbox(mailbox_id: uuid.UUID, member: AdminDep, session: SessionDep) -> Response:
-    await mailboxes.delete(session, member.workspace_id, mailbox_id)
+    await mailboxes.delete(session, member.workspace_id, mailbox_id, by=member)
     return Response(status_code=204)
 
 

@@ -197,12 +197,29 @@ async def update(
     return mailbox
 
 
-async def pause(session: AsyncSession, workspace_id: uuid.UUID, mailbox_id: uuid.UUID) -> Mailbox:
+async def _record(
+    session: AsyncSession, action: str, mailbox: Mailbox, by: CurrentMember | None, **details: Any
+) -> None:
+    await audit.record(
+        session, action, actor=by, workspace_id=mailbox.workspace_id, target_type="mailbox",
+        target_id=mailbox.id, details={"name": mailbox.name, **details},
+    )  # fmt: skip
+
+
+async def pause(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    *,
+    by: CurrentMember | None = None,
+) -> Mailbox:
     mailbox = await get_scoped(
         session, Mailbox, workspace_id, mailbox_id, error=MailboxNotFound, for_update=True
     )
+    before = mailbox.state
     mailbox.state = MailboxState.paused
     await session.flush()
+    await _record(session, "mailbox.paused", mailbox, by, previous_state=before.value)
     return mailbox
 
 
@@ -212,6 +229,7 @@ async def resume(
     mailbox_id: uuid.UUID,
     *,
     smtp_check: SmtpCheck | None = None,
+    by: CurrentMember | None = None,
 ) -> Mailbox:
     """Back to active; a mailbox in error is checked again first (still broken: 422)."""
     mailbox = await get_scoped(
@@ -219,12 +237,20 @@ async def resume(
     )
     if mailbox.state == MailboxState.error:
         await check_sender(session, mailbox, smtp_check)
+    before = mailbox.state
     mailbox.state, mailbox.last_error, mailbox.next_send_at = MailboxState.active, None, None
     await session.flush()
+    await _record(session, "mailbox.resumed", mailbox, by, previous_state=before.value)
     return mailbox
 
 
-async def delete(session: AsyncSession, workspace_id: uuid.UUID, mailbox_id: uuid.UUID) -> None:
+async def delete(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    mailbox_id: uuid.UUID,
+    *,
+    by: CurrentMember | None = None,
+) -> None:
     mailbox = await get(session, workspace_id, mailbox_id)
     waiting = await session.scalar(
         select(func.count()).where(
@@ -238,6 +264,7 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, mailbox_id: uui
             "wait, or stop their enrollments first."
         )
     secrets = (mailbox.secret_id, mailbox.dkim_key_id, mailbox.imap_secret_id)
+    await _record(session, "mailbox.deleted", mailbox, by, from_email=mailbox.from_email)
     await session.delete(mailbox)
     await session.flush()
     for credential_id in secrets:

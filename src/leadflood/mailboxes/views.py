@@ -310,10 +310,10 @@ async def mailbox_action(
     target = f"/settings/mailboxes/{mailbox_id}"
     try:
         if action == "pause":
-            await mailboxes.pause(session, workspace_id, mailbox_id)
+            await mailboxes.pause(session, workspace_id, mailbox_id, by=member)
         elif action == "resume":
             async with forms.savepoint(session):
-                await mailboxes.resume(session, workspace_id, mailbox_id)
+                await mailboxes.resume(session, workspace_id, mailbox_id, by=member)
         elif action == "sync":
             job_id = await mailbox_imap.request_sync(session, mailbox, by=member)
             target += f"?sync={job_id}#replies"
@@ -331,7 +331,7 @@ async def mailbox_action(
                 )
             target += "?checked=1"
         elif action == "delete":
-            await mailboxes.delete(session, workspace_id, mailbox_id)
+            await mailboxes.delete(session, workspace_id, mailbox_id, by=member)
             return RedirectResponse("/settings/mailboxes?deleted=1", status_code=303)
         else:
             return RedirectResponse(target, status_code=303)

@@ -43,7 +43,7 @@ from leadflood.models.sequence import (
 from leadflood.models.suppression import Suppression, SuppressionKind, UnsubscribeToken
 from leadflood.models.system import Breaker, Heartbeat
 from leadflood.models.thread import Thread, ThreadState
-from leadflood.models.user import User
+from leadflood.models.user import AccountToken, User
 from leadflood.models.webhook import (
     DeliveryState,
     WebhookAttempt,
@@ -56,6 +56,7 @@ from leadflood.models.workspace_settings import EnrichmentSettings, LeadCounts
 
 __all__ = [
     "IDEMPOTENCY_KEPT",
+    "AccountToken",
     "ApiKey",
     "AuditEvent",
     "AuthSession",

@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth.principal import CurrentMember
 from leadflood.errors import Conflict, InvalidInput, NotFound
 from leadflood.models import Enrollment, Sequence, SequenceState, SequenceStep, StepVariant
 from leadflood.sequences import service as sequences
@@ -57,6 +58,8 @@ async def add_variant(
     sequence_id: uuid.UUID,
     step_id: uuid.UUID,
     data: VariantIn,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     step = _step(sequence, step_id)
@@ -79,6 +82,10 @@ async def add_variant(
         )
     )
     await session.flush()
+    details = {"step_id": str(step.id), "label": labels[-1]}
+    await sequences.record(
+        session, "sequence.variant_added", workspace_id, sequence_id, by, details
+    )
     return await sequences.get(session, workspace_id, sequence_id)
 
 
@@ -89,6 +96,8 @@ async def edit_variant(
     step_id: uuid.UUID,
     variant_id: uuid.UUID,
     data: VariantIn,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     step = _step(sequence, step_id)
@@ -111,6 +120,10 @@ async def edit_variant(
         wanted.weight,
     )
     await session.flush()
+    details = {"step_id": str(step.id), "variant_id": str(variant_id), "fields": sorted(given)}
+    await sequences.record(
+        session, "sequence.variant_updated", workspace_id, sequence_id, by, details
+    )
     return await sequences.get(session, workspace_id, sequence_id)
 
 
@@ -120,6 +133,8 @@ async def remove_variant(
     sequence_id: uuid.UUID,
     step_id: uuid.UUID,
     variant_id: uuid.UUID,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     step = _step(sequence, step_id)
@@ -131,11 +146,19 @@ async def remove_variant(
     await steps.validate_variants(session, workspace_id, remaining)
     await session.execute(delete(StepVariant).where(StepVariant.id == variant_id))
     await session.flush()
+    details = {"step_id": str(step.id), "variant_id": str(variant_id)}
+    await sequences.record(
+        session, "sequence.variant_removed", workspace_id, sequence_id, by, details
+    )
     return await sequences.get(session, workspace_id, sequence_id)
 
 
 async def delete_sequence(
-    session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    *,
+    by: CurrentMember | None = None,
 ) -> None:
     sequence = await sequences.get(session, workspace_id, sequence_id, for_update=True)
     enrolled = await session.scalar(
@@ -145,3 +168,5 @@ async def delete_sequence(
         raise SequenceInUse()
     await session.execute(delete(Sequence).where(Sequence.id == sequence.id))
     await session.flush()
+    details = {"name": sequence.name}
+    await sequences.record(session, "sequence.deleted", workspace_id, sequence_id, by, details)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from leadflood.auth.errors import UserRequired
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped
 from leadflood.errors import Conflict, InvalidInput
 from leadflood.leads.service import LeadNotFound
@@ -87,7 +88,9 @@ async def list_sequences(
 async def create_sequence(
     data: SequenceCreate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
-    return await detail(session, await sequences.create(session, member.workspace_id, data))
+    return await detail(
+        session, await sequences.create(session, member.workspace_id, data, by=member)
+    )
 
 
 @router.get("/sequences/{sequence_id}", response_model=SequenceDetail)
@@ -101,7 +104,9 @@ async def get_sequence(
 async def update_sequence(
     sequence_id: uuid.UUID, data: SequenceUpdate, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
-    sequence = await sequences.update_settings(session, member.workspace_id, sequence_id, data)
+    sequence = await sequences.update_settings(
+        session, member.workspace_id, sequence_id, data, by=member
+    )
     return await detail(session, sequence)
 
 
@@ -110,20 +115,22 @@ async def delete_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> Response:
     """Only a draft nobody is enrolled in (409 `sequence_in_use` otherwise: archive it)."""
-    await editing.delete_sequence(session, member.workspace_id, sequence_id)
+    await editing.delete_sequence(session, member.workspace_id, sequence_id, by=member)
     return Response(status_code=204)
 
 
 async def _transition(
     session: SessionDep,
-    workspace_id: uuid.UUID,
+    member: CurrentMember,
     sequence_id: uuid.UUID,
     action: str,
     links_problem: str | None = None,
 ) -> SequenceDetail:
+    workspace_id = member.workspace_id
     await sequences.apply_action(
-        session, workspace_id, sequence_id, action, now=_now(), links_problem=links_problem
-    )
+        session, workspace_id, sequence_id, action, now=_now(), by=member,
+        links_problem=links_problem,
+    )  # fmt: skip
     return await detail(session, await sequences.get(session, workspace_id, sequence_id))
 
 
@@ -134,9 +141,8 @@ async def activate_sequence(
     """draft or paused → active; 409 `sequence_not_ready` lists what is missing (among them
     `public_url_private`: its mailbox sends real mail and PUBLIC_URL is not reachable)."""
     return await _transition(
-        session, member.workspace_id, sequence_id, "activate",
-        runtime.settings.private_links_problem,
-    )  # fmt: skip
+        session, member, sequence_id, "activate", runtime.settings.private_links_problem
+    )
 
 
 @router.post("/sequences/{sequence_id}/pause", response_model=SequenceDetail)
@@ -144,7 +150,7 @@ async def pause_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     """Unsent messages are withdrawn and planned again on resume."""
-    return await _transition(session, member.workspace_id, sequence_id, "pause")
+    return await _transition(session, member, sequence_id, "pause")
 
 
 @router.post("/sequences/{sequence_id}/resume", response_model=SequenceDetail)
@@ -152,9 +158,8 @@ async def resume_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> SequenceDetail:
     return await _transition(
-        session, member.workspace_id, sequence_id, "resume",
-        runtime.settings.private_links_problem,
-    )  # fmt: skip
+        session, member, sequence_id, "resume", runtime.settings.private_links_problem
+    )
 
 
 @router.post("/sequences/{sequence_id}/archive", response_model=SequenceDetail)
@@ -162,7 +167,7 @@ async def archive_sequence(
     sequence_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
     """Final: every enrollment stops (reason `sequence_archived`)."""
-    return await _transition(session, member.workspace_id, sequence_id, "archive")
+    return await _transition(session, member, sequence_id, "archive")
 
 
 @router.post(

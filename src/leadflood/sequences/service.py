@@ -16,6 +16,8 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from leadflood.auth import audit
+from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import scoped
 from leadflood.models import (
     Enrollment,
@@ -138,7 +140,28 @@ async def _set_mailboxes(
         )
 
 
-async def create(session: AsyncSession, workspace_id: uuid.UUID, data: SequenceCreate) -> Sequence:
+async def record(
+    session: AsyncSession,
+    action: str,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    by: CurrentMember | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A change to a sequence (its settings, state, steps or their content) in the audit log."""
+    await audit.record(
+        session, action, actor=by, workspace_id=workspace_id, target_type="sequence",
+        target_id=sequence_id, details=details,
+    )  # fmt: skip
+
+
+async def create(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    data: SequenceCreate,
+    *,
+    by: CurrentMember | None = None,
+) -> Sequence:
     sequence = Sequence(
         workspace_id=workspace_id,
         name=data.name,
@@ -154,11 +177,17 @@ async def create(session: AsyncSession, workspace_id: uuid.UUID, data: SequenceC
     session.add(sequence)
     await session.flush()
     await _set_mailboxes(session, sequence, data.mailbox_ids)
+    await record(session, "sequence.created", workspace_id, sequence.id, by, {"name": data.name})
     return await get(session, workspace_id, sequence.id)
 
 
 async def update_settings(
-    session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID, data: SequenceUpdate
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    data: SequenceUpdate,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await get_editable(session, workspace_id, sequence_id)
     changes = data.model_dump(exclude_unset=True, exclude={"mailbox_ids"})
@@ -172,6 +201,8 @@ async def update_settings(
     if data.mailbox_ids is not None:
         await _set_mailboxes(session, sequence, data.mailbox_ids)
     await session.flush()
+    fields = sorted(data.model_fields_set)
+    await record(session, "sequence.updated", workspace_id, sequence_id, by, {"fields": fields})
     return await get(session, workspace_id, sequence_id)
 
 
@@ -262,7 +293,7 @@ ACTIONS: dict[str, tuple[SequenceState, frozenset[SequenceState]]] = {
 
 async def apply_action(
     session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID, action: str, *,
-    now: datetime, links_problem: str | None = None,
+    now: datetime, by: CurrentMember | None = None, links_problem: str | None = None,
 ) -> Sequence:  # fmt: skip
     """A person's action (activate, pause, resume, archive): refused with the states it may
     start from when the sequence is elsewhere, else the transition with its effects."""
@@ -273,9 +304,13 @@ async def apply_action(
             cannot("sequence", sequence.state.value, action, (x.value for x in sources)),
             details={"from": sequence.state.value, "to": target.value, "action": action},
         )
-    return await transition(
+    details = {"from": sequence.state.value, "to": target.value}
+    changed = await transition(
         session, workspace_id, sequence_id, target, now=now, links_problem=links_problem
     )
+    # activate, pause, resume, archive: sequence.activated, .paused, .resumed, .archived
+    await record(session, f"sequence.{action}d", workspace_id, sequence_id, by, details)
+    return changed
 
 
 async def transition(

@@ -28,7 +28,7 @@ async def add_step(
 ) -> SequenceDetail:
     """Templates are checked now: an unknown variable answers 422 with the field and line."""
     await sequences.get(session, member.workspace_id, sequence_id)
-    sequence = await steps.add(session, member.workspace_id, sequence_id, data.checked())
+    sequence = await steps.add(session, member.workspace_id, sequence_id, data.checked(), by=member)
     return await _detail(session, sequence)
 
 
@@ -40,7 +40,7 @@ async def edit_step(
     member: MemberDep,
     session: SessionDep,
 ) -> SequenceDetail:
-    sequence = await steps.edit(session, member.workspace_id, sequence_id, step_id, data)
+    sequence = await steps.edit(session, member.workspace_id, sequence_id, step_id, data, by=member)
     return await _detail(session, sequence)
 
 
@@ -55,7 +55,9 @@ async def move_step(
     member: MemberDep,
     session: SessionDep,
 ) -> SequenceDetail:
-    sequence = await steps.move(session, member.workspace_id, sequence_id, step_id, data.position)
+    sequence = await steps.move(
+        session, member.workspace_id, sequence_id, step_id, data.position, by=member
+    )
     return await _detail(session, sequence)
 
 
@@ -63,7 +65,7 @@ async def move_step(
 async def delete_step(
     sequence_id: uuid.UUID, step_id: uuid.UUID, member: MemberDep, session: SessionDep
 ) -> SequenceDetail:
-    sequence = await steps.remove(session, member.workspace_id, sequence_id, step_id)
+    sequence = await steps.remove(session, member.workspace_id, sequence_id, step_id, by=member)
     return await _detail(session, sequence)
 
 
@@ -80,7 +82,9 @@ async def add_variant(
     member: MemberDep,
     session: SessionDep,
 ) -> SequenceDetail:
-    sequence = await editing.add_variant(session, member.workspace_id, sequence_id, step_id, data)
+    sequence = await editing.add_variant(
+        session, member.workspace_id, sequence_id, step_id, data, by=member
+    )
     return await _detail(session, sequence)
 
 
@@ -98,7 +102,7 @@ async def edit_variant(
 ) -> SequenceDetail:
     """Only the fields given change; the variant keeps its id."""
     sequence = await editing.edit_variant(
-        session, member.workspace_id, sequence_id, step_id, variant_id, data
+        session, member.workspace_id, sequence_id, step_id, variant_id, data, by=member
     )
     return await _detail(session, sequence)
 
@@ -115,6 +119,6 @@ async def delete_variant(
     session: SessionDep,
 ) -> SequenceDetail:
     sequence = await editing.remove_variant(
-        session, member.workspace_id, sequence_id, step_id, variant_id
+        session, member.workspace_id, sequence_id, step_id, variant_id, by=member
     )
     return await _detail(session, sequence)

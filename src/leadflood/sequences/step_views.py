@@ -85,7 +85,7 @@ async def add_step(
             }
         )
         async with forms.savepoint(session):
-            await steps.add(session, member.workspace_id, sequence_id, data)
+            await steps.add(session, member.workspace_id, sequence_id, data, by=member)
     except ValidationError as exc:
         errors = field_errors(exc, prefix="add_")
         if "add_variants" in errors:
@@ -187,7 +187,7 @@ async def save_step(
             }
         )
         async with forms.savepoint(session):
-            await steps.edit(session, member.workspace_id, sequence_id, step_id, data)
+            await steps.edit(session, member.workspace_id, sequence_id, step_id, data, by=member)
     except ValidationError as exc:
         errors = forms.field_errors(exc, key=_variant_field)
         return _edit_page(request, sequence, step, form, errors, cheat_sheet(custom), 422)
@@ -211,7 +211,9 @@ async def move_step(
     position = (
         int(str(raw.get("position") or "1")) if str(raw.get("position") or "").isdigit() else 1
     )
-    await steps.move(session, member.workspace_id, sequence_id, step_id, max(1, position))
+    await steps.move(
+        session, member.workspace_id, sequence_id, step_id, max(1, position), by=member
+    )
     return RedirectResponse(f"/sequences/{sequence_id}#step-{step_id}", status_code=303)
 
 
@@ -219,5 +221,5 @@ async def move_step(
 async def delete_step(
     sequence_id: uuid.UUID, step_id: uuid.UUID, session: SessionDep, member: MemberDep
 ) -> Response:
-    await steps.remove(session, member.workspace_id, sequence_id, step_id)
+    await steps.remove(session, member.workspace_id, sequence_id, step_id, by=member)
     return RedirectResponse(f"/sequences/{sequence_id}?step_deleted=1#steps", status_code=303)

@@ -11,6 +11,7 @@ from collections.abc import Sequence as Seq
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.auth.principal import CurrentMember
 from leadflood.models import Sequence, SequenceStep, StepVariant
 from leadflood.sequences import service as sequences
 from leadflood.sequences.errors import InvalidTemplate, StepNotFound
@@ -86,7 +87,12 @@ async def _reload(session: AsyncSession, sequence: Sequence) -> Sequence:
 
 
 async def add(
-    session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID, data: StepCreate
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    data: StepCreate,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     labels = await validate_variants(session, workspace_id, data.variants)
@@ -109,6 +115,8 @@ async def add(
     session.add(step)
     await session.flush()
     await _replace_variants(session, step, data.variants, labels)
+    details = {"step_id": str(step.id), "position": position, "channel": str(data.channel)}
+    await sequences.record(session, "sequence.step_added", workspace_id, sequence.id, by, details)
     return await _reload(session, sequence)
 
 
@@ -118,6 +126,8 @@ async def edit(
     sequence_id: uuid.UUID,
     step_id: uuid.UUID,
     data: StepUpdate,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     step = _find(sequence, step_id)
@@ -129,6 +139,8 @@ async def edit(
         labels = await validate_variants(session, workspace_id, data.variants)
         await _replace_variants(session, step, data.variants, labels)
     await session.flush()
+    details = {"step_id": str(step.id), "fields": sorted(data.model_fields_set)}
+    await sequences.record(session, "sequence.step_updated", workspace_id, sequence.id, by, details)
     return await _reload(session, sequence)
 
 
@@ -138,22 +150,33 @@ async def move(
     sequence_id: uuid.UUID,
     step_id: uuid.UUID,
     position: int,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     step = _find(sequence, step_id)
     order = [s.id for s in sequence.steps if s.id != step.id]
     order.insert(min(position, len(order) + 1) - 1, step.id)
     await _renumber(session, order)
+    details = {"step_id": str(step.id), "position": order.index(step.id) + 1}
+    await sequences.record(session, "sequence.step_moved", workspace_id, sequence.id, by, details)
     return await _reload(session, sequence)
 
 
 async def remove(
-    session: AsyncSession, workspace_id: uuid.UUID, sequence_id: uuid.UUID, step_id: uuid.UUID
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    step_id: uuid.UUID,
+    *,
+    by: CurrentMember | None = None,
 ) -> Sequence:
     sequence = await sequences.get_editable(session, workspace_id, sequence_id)
     step = _find(sequence, step_id)
+    details = {"step_id": str(step.id), "position": step.position}
     await session.execute(delete(SequenceStep).where(SequenceStep.id == step.id))
     await _renumber(session, [s.id for s in sequence.steps if s.id != step.id])
+    await sequences.record(session, "sequence.step_removed", workspace_id, sequence.id, by, details)
     return await _reload(session, sequence)
 
 

@@ -125,7 +125,7 @@ async def create_sequence(request: Request, session: SessionDep, member: MemberD
         )
     except ValidationError as exc:
         return _new_page(request, form, field_errors(exc), 422)
-    sequence = await sequences.create(session, member.workspace_id, data)
+    sequence = await sequences.create(session, member.workspace_id, data, by=member)
     return RedirectResponse(f"/sequences/{sequence.id}?created=1", status_code=303)
 
 
@@ -300,7 +300,7 @@ async def save_settings(
                 "require_verified_email": form["require_verified_email"],
             }
         )
-        await sequences.update_settings(session, member.workspace_id, sequence_id, data)
+        await sequences.update_settings(session, member.workspace_id, sequence_id, data, by=member)
     except ValidationError as exc:
         errors = field_errors(exc)
         return await builder_page(
@@ -323,7 +323,7 @@ async def change_state(
         return RedirectResponse(f"/sequences/{sequence_id}", status_code=303)
     try:
         await sequences.apply_action(
-            session, member.workspace_id, sequence_id, action, now=datetime.now(UTC),
+            session, member.workspace_id, sequence_id, action, now=datetime.now(UTC), by=member,
             links_problem=runtime.settings.private_links_problem,
         )  # fmt: skip
     except AppError as exc:
@@ -344,7 +344,7 @@ async def delete_sequence(
 ) -> Response:
     from leadflood.sequences import editing
 
-    await editing.delete_sequence(session, member.workspace_id, sequence_id)
+    await editing.delete_sequence(session, member.workspace_id, sequence_id, by=member)
     return RedirectResponse("/sequences?deleted=1", status_code=303)
 
 

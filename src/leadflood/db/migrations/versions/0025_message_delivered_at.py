@@ -1,7 +1,7 @@
 """Messages record when the provider confirmed delivery (`delivered_at`, from its webhook), for
 the `message.delivered` webhook event.
 
-Revision ID: 0027
+Revision ID: 0025
 Revises: 0023
 Create Date: 2026-12-06 14:00:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027"
+revision: str = "0025"
 down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
