@@ -330,17 +330,17 @@ async def test_the_owners_are_emailed_through_the_system_mailbox_when_one_exists
     runtime: Runtime, owner: Account, smtp: SmtpTestServer
 ) -> None:
     # SYSTEM_SMTP_URL comes with the system mailbox; a relay without TLS on 127.0.0.1 here.
-    url = f"smtp://127.0.0.1:{smtp.port}?tls=none"
+    url = f"smtp+plain://127.0.0.1:{smtp.port}"
     settings = runtime.settings.model_copy(
         update={"system_smtp_url": url, "system_mail_from": "ops@leadflood.test"}
     )
-    sent = await notice.email_system_mail(
-        settings, ["owner@example.com"], "A webhook endpoint was disabled", "Look at it."
-    )
-    (mail,) = smtp.messages
-    assert sent and mail.rcpt_tos == ["owner@example.com"]
-    assert mail.message["Subject"] == "A webhook endpoint was disabled"
-    assert not await notice.email_system_mail(runtime.settings, ["owner@example.com"], "x", "y")
+    subject = "A webhook endpoint was disabled"
+    async with runtime.db.sessions() as session:
+        told = await notice.tell_owners(session, settings, owner.workspace_id, subject, "Look.")
+        (mail,) = smtp.messages
+        assert told == [owner.email] and mail.rcpt_tos == [owner.email]
+        assert mail.message["Subject"] == subject
+        assert not await notice.tell_owners(session, runtime.settings, owner.workspace_id, "x", "y")
     assert len(smtp.messages) == 1
     async with runtime.db.sessions() as session:
         assert await notice.owner_addresses(session, owner.workspace_id) == [owner.email]
