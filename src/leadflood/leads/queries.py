@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,6 +26,7 @@ from leadflood.models import (
     SearchOutcome,
     SearchResult,
 )
+from leadflood.models.lead import search_document
 from leadflood.pagination import CursorOf, InvalidCursor, Window, decode_parts, encode_parts, window
 
 COUNT_CAP = 10_000
@@ -63,22 +64,19 @@ def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
     if where.has_notes is not None:
         noted = exists().where(LeadNote.lead_id == Lead.id)
         found.append(noted if where.has_notes else ~noted)
-    if where.q and where.q.strip():
-        # A contains-search has no index without pg_trgm: it is a scan bounded by the page size
-        # (and the other filters), which the docs say.
-        text = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{text}%"
-        found.append(
-            or_(
-                Lead.email.ilike(pattern),
-                (
-                    func.coalesce(Lead.first_name, "") + " " + func.coalesce(Lead.last_name, "")
-                ).ilike(pattern),
-                Lead.company_name.ilike(pattern),
-                Lead.title.ilike(pattern),
-            )
-        )
+    if where.q and (terms := search_query(where.q)):
+        found.append(search_document().op("@@")(cast(terms, TSQUERY)))
     return found
+
+
+def search_query(q: str) -> str | None:
+    """The leads search (`q`) as a tsquery over `models.lead.search_document`: every word of `q`
+    starts a word of the name, company or title, the email or its domain, or the company domain
+    (case-insensitive; a leading "@" asks for the domain: "@acme.io"). None when `q` has no word.
+    Each term is quoted as a literal lexeme, never parsed, so "o'brien" or "a@x.io" stay whole."""
+    terms = [word.lstrip("@") for word in q.lower().split()]
+    quoted = ["'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms if term]
+    return " & ".join(quoted) or None
 
 
 def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElement[bool]:

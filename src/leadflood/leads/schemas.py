@@ -204,7 +204,10 @@ class LeadFilter(Strict):
     company_id: uuid.UUID | None = None
     company_domain: str | None = Field(None, max_length=253)
     q: str | None = Field(
-        None, max_length=200, description="Part of the email, the name, the company or the title."
+        None,
+        max_length=200,
+        description="Search: each word starts a word of the name, company or title, or the "
+        "email or its domain (case-insensitive; every word must match).",
     )
     list_id: uuid.UUID | None = Field(None, description="Only the members of this list.")
     tag: Tag | None = Field(None, description="Only leads with this tag.")
