@@ -9,7 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -65,7 +76,7 @@ def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
         noted = exists().where(LeadNote.lead_id == Lead.id)
         found.append(noted if where.has_notes else ~noted)
     if where.q and (terms := search_query(where.q)):
-        found.append(search_document().op("@@")(cast(terms, TSQUERY)))
+        found.append(search_document().op("@@")(cast(literal(terms, Text), TSQUERY)))
     return found
 
 
