@@ -62,7 +62,7 @@ SELECT gen_random_uuid(), %(ws)s,
        'c' || (g %% 5000) || '.com', 'import',
        (ARRAY['new','enriched','enriched','enriched','failed'])[1 + g %% 5],
        (ARRAY['unverified','valid','valid','risky','invalid','unknown'])[1 + g %% 6],
-       CASE WHEN g %% 4 = 0 THEN NULL ELSE (g * 7919) %% 101 END,
+       CASE WHEN g %% 4 = 0 THEN NULL ELSE (g::bigint * 7919) %% 101 END,
        now() - (g || ' seconds')::interval, now(), '{}', '[]', '{}'
 FROM generate_series(1, %(rows)s) AS g,
      LATERAL (SELECT (%(first)s::text[])[1 + g %% 50] AS first,
