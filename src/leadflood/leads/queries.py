@@ -18,6 +18,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     tuple_,
 )
@@ -75,19 +76,29 @@ def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
     if where.has_notes is not None:
         noted = exists().where(LeadNote.lead_id == Lead.id)
         found.append(noted if where.has_notes else ~noted)
-    if where.q and (terms := search_query(where.q)):
-        found.append(search_document().op("@@")(cast(literal(terms, Text), TSQUERY)))
+    if where.q and (searched := search_condition(where.q)) is not None:
+        found.append(searched)
     return found
 
 
-def search_query(q: str) -> str | None:
-    """The leads search (`q`) as a tsquery over `models.lead.search_document`: every word of `q`
-    starts a word of the name, company or title, the email or its domain, or the company domain
-    (case-insensitive; a leading "@" asks for the domain: "@acme.io"). None when `q` has no word.
-    Each term is quoted as a literal lexeme, never parsed, so "o'brien" or "a@x.io" stay whole."""
-    terms = [word.lstrip("@") for word in q.lower().split()]
-    quoted = ["'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" for term in terms if term]
-    return " & ".join(quoted) or None
+def search_condition(q: str) -> ColumnElement[bool] | None:
+    """The leads search (`q`): every word of `q` starts a word of the name, company or title,
+    the email's or the company's domain (`ix_leads_search`), or the email itself
+    (`ix_leads_workspace_email_prefix`); case-insensitive, "@acme.io" asks for the domain. None
+    when `q` has no word. A word is a literal lexeme and a literal LIKE prefix, never parsed:
+    "o'brien" or "a_b%" are searched as typed."""
+    matches = []
+    for word in q.lower().split():
+        if lexeme := word.lstrip("@"):
+            prefix = "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "':*"
+            pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            matches.append(
+                or_(
+                    search_document().op("@@")(cast(literal(prefix, Text), TSQUERY)),
+                    func.lower(Lead.email).like(pattern),
+                )
+            )
+    return and_(*matches) if matches else None
 
 
 def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElement[bool]:

@@ -89,6 +89,14 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             postgresql_where=text("provider_person_id IS NOT NULL"),
         ),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
+        # The search's email prefix (`lower(email) LIKE 'ada.l%'`): the unique index above
+        # cannot serve LIKE unless the database's collation is "C".
+        Index(
+            "ix_leads_workspace_email_prefix",
+            "workspace_id",
+            func.lower(text("email")).label("lower_email"),
+            postgresql_ops={"lower_email": "text_pattern_ops"},
+        ),
         Index(
             "ix_leads_workspace_owner",
             "workspace_id",
@@ -162,13 +170,12 @@ def _constant(value: str) -> ColumnElement[str]:
 
 
 def search_document() -> ColumnElement[Any]:
-    """What the leads search matches (`ix_leads_search`, `leads.queries.search_query`): the
-    email and its domain, the company domain, and each word of the name, company and title,
-    whole (split on spaces: "o'brien-smith") and in its alphanumeric parts ("o", "brien",
-    "smith"), all lower-cased. Prefix queries on it answer from the GIN index; PostgreSQL's core
-    has no index for a contains-match (that needs pg_trgm)."""
+    """The words the leads search matches by prefix (`ix_leads_search`,
+    `leads.queries.search_condition`): each word of the name, company and title (split on
+    spaces), the email's domain and the company domain, lower-cased. The email itself is matched
+    by `ix_leads_workspace_email_prefix`: as a lexeme, a value unique to each lead would double
+    the cost of this index on every insert (docs/performance.md, "CSV import")."""
     blank, space = _constant(""), _constant(" ")
-    email = func.lower(func.coalesce(Lead.email, blank))
     words = func.lower(
         func.coalesce(Lead.first_name, blank)
         .op("||")(space)
@@ -178,12 +185,12 @@ def search_document() -> ColumnElement[Any]:
         .op("||")(space)
         .op("||")(func.coalesce(Lead.title, blank))
     )
-    lexemes = (
-        array([email, func.split_part(email, _constant("@"), literal_column("2")),
-               func.lower(func.coalesce(Lead.company_domain, blank))])
-        .op("||")(func.string_to_array(words, space))
-        .op("||")(func.regexp_split_to_array(words, _constant("[^[:alnum:]]+")))
-    )  # fmt: skip
+    domain = func.split_part(
+        func.lower(func.coalesce(Lead.email, blank)), _constant("@"), literal_column("2")
+    )
+    lexemes = array([domain, func.lower(func.coalesce(Lead.company_domain, blank))]).op("||")(
+        func.string_to_array(words, space)
+    )
     return func.array_to_tsvector(func.array_remove(lexemes, blank))
 
 

@@ -1,7 +1,7 @@
-"""The leads search answers from an index: `ix_leads_search`, a GIN index over the words a
-search matches (`models.lead.search_document`: the email and its domain, the company domain,
-the words of the name, company and title), queried with prefix terms. It replaces a
-contains-scan of the workspace (seconds at a million leads).
+"""The leads search answers from indexes instead of a contains-scan of the workspace (seconds at
+a million leads): `ix_leads_search`, a GIN index over the words it matches by prefix
+(`models.lead.search_document`: the words of the name, company and title, the email's domain,
+the company domain), and `ix_leads_workspace_email_prefix` for the start of the email.
 
 Revision ID: 0024
 Revises: 0023
@@ -22,15 +22,19 @@ WORDS = (
     "coalesce(company_name, '')) || ' ') || coalesce(title, ''))"
 )
 DOCUMENT = (
-    "array_to_tsvector(array_remove((ARRAY[lower(coalesce(email, '')), "
-    "split_part(lower(coalesce(email, '')), '@', 2), lower(coalesce(company_domain, ''))] || "
-    f"string_to_array({WORDS}, ' ')) || regexp_split_to_array({WORDS}, '[^[:alnum:]]+'), ''))"
+    "array_to_tsvector(array_remove(ARRAY[split_part(lower(coalesce(email, '')), '@', 2), "
+    f"lower(coalesce(company_domain, ''))] || string_to_array({WORDS}, ' '), ''))"
 )
 
 
 def upgrade() -> None:
     op.execute(f"CREATE INDEX ix_leads_search ON leads USING gin (({DOCUMENT}))")
+    op.execute(
+        "CREATE INDEX ix_leads_workspace_email_prefix ON leads "
+        "(workspace_id, lower(email) text_pattern_ops)"
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_leads_workspace_email_prefix", table_name="leads")
     op.drop_index("ix_leads_search", table_name="leads")
