@@ -83,22 +83,23 @@ def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
 
 def search_condition(q: str) -> ColumnElement[bool] | None:
     """The leads search (`q`): every word of `q` starts a word of the name, company or title,
-    the email's or the company's domain (`ix_leads_search`), or the email itself
-    (`ix_leads_workspace_email_prefix`); case-insensitive, "@acme.io" asks for the domain. None
-    when `q` has no word. A word is a literal lexeme and a literal LIKE prefix, never parsed:
-    "o'brien" or "a_b%" are searched as typed."""
-    matches = []
-    for word in q.lower().split():
-        if lexeme := word.lstrip("@"):
-            prefix = "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "':*"
-            pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            matches.append(
-                or_(
-                    search_document().op("@@")(cast(literal(prefix, Text), TSQUERY)),
-                    func.lower(Lead.email).like(pattern),
-                )
-            )
-    return and_(*matches) if matches else None
+    the email's or the company's domain (`ix_leads_search`, one tsquery: the GIN index
+    intersects the words itself); a one-word search may also start the email
+    (`ix_leads_workspace_email_prefix`). Case-insensitive; "@acme.io" asks for the domain. None
+    when `q` has no word. Words are literal lexemes and LIKE prefixes, never parsed: "o'brien"
+    or "a_b%" are searched as typed."""
+    words = [(word, word.lstrip("@")) for word in q.lower().split() if word.lstrip("@")]
+    if not words:
+        return None
+    terms = " & ".join(
+        "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "':*" for _, lexeme in words
+    )
+    matched = search_document().op("@@")(cast(literal(terms, Text), TSQUERY))
+    if len(words) > 1:
+        return matched
+    word = words[0][0]
+    pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(matched, func.lower(Lead.email).like(pattern))
 
 
 def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElement[bool]:

@@ -206,8 +206,8 @@ class LeadFilter(Strict):
     q: str | None = Field(
         None,
         max_length=200,
-        description="Search: each word starts a word of the name, company or title, or the "
-        "email or its domain (case-insensitive; every word must match).",
+        description="Search: every word starts a word of the name, company or title, or the "
+        "email's domain; a single word may also start the email. Case-insensitive.",
     )
     list_id: uuid.UUID | None = Field(None, description="Only the members of this list.")
     tag: Tag | None = Field(None, description="Only leads with this tag.")
