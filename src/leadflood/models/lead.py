@@ -172,9 +172,10 @@ def _constant(value: str) -> ColumnElement[str]:
 def search_document() -> ColumnElement[Any]:
     """The words the leads search matches by prefix (`ix_leads_search`,
     `leads.queries.search_condition`): each word of the name, company and title (split on
-    spaces), the email's domain and the company domain, lower-cased. The email itself is matched
-    by `ix_leads_workspace_email_prefix`: as a lexeme, a value unique to each lead would double
-    the cost of this index on every insert (docs/performance.md, "CSV import")."""
+    spaces), the email's domain and the company domain, lower-cased. Every insert pays for it:
+    splitting words on punctuation too (regexp) more than doubled its cost per row, hence
+    spaces only (docs/performance.md, "Search"). The email's own prefix is served by
+    `ix_leads_workspace_email_prefix`."""
     blank, space = _constant(""), _constant(" ")
     words = func.lower(
         func.coalesce(Lead.first_name, blank)
