@@ -247,7 +247,9 @@ def main() -> None:
         f"leads table floor: {floor_s:7.1f}s  {floor_rate:>9,.0f} rows/s "
         f"({floor_rows:,} leads re-inserted; {floor_rate / copy_rate:.3f} of bare COPY)\n"
     )
-    out(f"import / table floor: {import_rate / floor_rate:.3f}\n")
+    share = import_rate / floor_rate
+    verdict = "met" if share >= 0.75 else "NOT met"
+    out(f"import / leads table floor: {share:.3f}  (target >= 0.75: {verdict})\n")
     out(
         f"peak RSS  : importing process {rss_self:.0f} MB (target < 300 MB); largest worker "
         f"{sampler.child_peak / 2**20:.0f} MB; all workers together "

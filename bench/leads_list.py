@@ -6,6 +6,10 @@ median time of the first page and of a page deep in the list (cursor after 90% o
 and the ratio to the baseline measured in the same run: a bare index-only scan of
 `(workspace_id, created_at, id)` returning 50 ids, the floor of any page of this table.
 
+Then the search (`q`) for several kinds of terms (a rare email prefix, a common first name, two
+words, company prefixes, a domain, a title word, one letter, no match): p50 and p95 of 40 runs
+through the app and of the same SQL through psycopg, the plan's access path and the matches.
+
     python bench/leads_list.py [--rows 100000]
 
 Uses DATABASE_URL when set, else an embedded PostgreSQL in a temporary directory.
@@ -27,18 +31,42 @@ from typing import Any
 
 import psycopg
 
+RUNS = 40
 WORKSPACE = "INSERT INTO workspaces (id, name, slug) VALUES (%(ws)s, 'Bench', %(slug)s)"
+FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances",
+         "Tim", "John", "Mary", "James", "Patricia", "Robert", "Jennifer", "Michael", "Linda",
+         "William", "Elizabeth", "David", "Susan", "Richard", "Jessica", "Joseph", "Sarah",
+         "Thomas", "Karen", "Charles", "Nancy", "Daniel", "Lisa", "Matthew", "Betty", "Anthony",
+         "Sandra", "Mark", "Ashley", "Donald", "Emily", "Steven", "Donna", "Paul", "Michelle",
+         "Andrew", "Carol", "Joshua", "Amanda", "Kevin", "Melissa"]  # fmt: skip
+LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie",
+        "Allen", "Berners-Lee", "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia",
+        "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson",
+        "Anderson", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "White", "Harris",
+        "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "O'Young"]  # fmt: skip
+BRANDS = ["Northwind", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne",
+          "Acme", "Soylent", "Cyberdyne", "Tyrell", "Wonka", "Gringotts", "Monarch", "Oscorp",
+          "Aperture", "Massive", "Dunder", "Prestige"]  # fmt: skip
+TITLES = ["VP Sales", "Head of Growth", "CTO", "Account Executive", "Founder & CEO", "SDR"]
+# Lead g: one of 50 first names (2% each) and 40 last names; company k = g % 5000 (200 leads
+# each) named like "Globex121 Analytics", domain c121.com; an email of its own.
 SEED = """
-INSERT INTO leads (id, workspace_id, email, first_name, last_name, company_name, company_domain,
-                   source, status, verification_status, score, created_at, updated_at,
-                   custom_fields, score_breakdown, verification_evidence)
-SELECT gen_random_uuid(), %(ws)s, 'p' || g || '@c' || (g %% 5000) || '.com', 'First' || g,
-       'Last' || g, 'Company ' || (g %% 5000), 'c' || (g %% 5000) || '.com', 'import',
+INSERT INTO leads (id, workspace_id, email, first_name, last_name, title, company_name,
+                   company_domain, source, status, verification_status, score, created_at,
+                   updated_at, custom_fields, score_breakdown, verification_evidence)
+SELECT gen_random_uuid(), %(ws)s,
+       lower(f.first || '.' || replace(f.last, '''', '')) || g || '@c' || (g %% 5000) || '.com',
+       f.first, f.last, (%(titles)s::text[])[1 + g %% 6],
+       (%(brands)s::text[])[1 + (g %% 5000) %% 20] || (g %% 5000) || ' '
+         || (ARRAY['Labs','Systems','Analytics','Partners','Group','Inc.'])[1 + (g %% 5000) %% 6],
+       'c' || (g %% 5000) || '.com', 'import',
        (ARRAY['new','enriched','enriched','enriched','failed'])[1 + g %% 5],
        (ARRAY['unverified','valid','valid','risky','invalid','unknown'])[1 + g %% 6],
        CASE WHEN g %% 4 = 0 THEN NULL ELSE (g::bigint * 7919) %% 101 END,
        now() - (g || ' seconds')::interval, now(), '{}', '[]', '{}'
-FROM generate_series(1, %(rows)s) AS g;
+FROM generate_series(1, %(rows)s) AS g,
+     LATERAL (SELECT (%(first)s::text[])[1 + g %% 50] AS first,
+                     (%(last)s::text[])[1 + (g / 50) %% 40] AS last) AS f;
 """
 
 
@@ -66,7 +94,11 @@ async def main(rows: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for w in (ws, other):
             conn.execute(WORKSPACE, {"ws": w, "slug": f"b-{w.hex[:8]}"})
-            conn.execute(SEED, {"ws": w, "rows": rows})
+            conn.execute(
+                SEED,
+                {"ws": w, "rows": rows, "first": FIRST, "last": LAST, "brands": BRANDS,
+                 "titles": TITLES},
+            )  # fmt: skip
         conn.execute("ANALYZE leads")
     print(f"seeded {2 * rows:,} leads in 2 workspaces in {time.perf_counter() - started:.1f}s")
 
@@ -82,7 +114,6 @@ async def main(rows: int) -> None:
         ("score 80-100, by score", LeadFilter(score_min=80), "score"),
         ("score 80-100, newest", LeadFilter(score_min=80), "newest"),
         ("company_domain", LeadFilter(company_domain=domain), "newest"),
-        ("q=First4242 (scan)", LeadFilter(q="First4242"), "newest"),
     ]
 
     async def timed(where: LeadFilter, sort: str, cursor: str | None) -> tuple[float, Any]:
@@ -171,12 +202,65 @@ async def main(rows: int) -> None:
             f"{label:<26} {_access(plan):<48} {first:>6.2f}ms {deep:>6.2f}ms "
             f"{max(first, deep) / baseline:>6.1f}x {total:>8,}"
         )
+
+    # The search (`q`, the top bar's box): several kinds of terms, each timed RUNS times through
+    # the app (list_page, full ORM rows, a pooled session) and as the same SQL through psycopg.
+    g = rows * 3 // 7
+    local = (FIRST[g % 50] + "." + LAST[(g // 50) % 40].replace("'", "")).lower() + f"{g}@"
+    searches = [
+        ("email prefix (rare)", local),
+        ("first name (2%)", "grace"),
+        ("first + last prefix", "grace hop"),
+        ("company prefix (~0.1%)", "globex12"),
+        ("company prefix (~1%)", "globex1"),
+        ("email domain", "c1234.com"),
+        ("@domain", "@c1234.com"),
+        ("title word (17%)", "founder"),
+        ("one letter", "m"),
+        ("no match", "zzzqx"),
+    ]
+
+    def literal(statement: Any) -> str:
+        return str(
+            statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        )
+
+    print(f"\nsearch (q), newest first, 50 rows; p50/p95 of {RUNS} runs each")
+    print(
+        f"{'term':<34} {'app p50':>8} {'app p95':>8} {'sql p50':>8} {'sql p95':>8} "
+        f"{'matches':>8}  plan"
+    )
+    for label, term in searches:
+        where = LeadFilter(q=term)
+        for _ in range(2):  # warm the pool and the cache
+            await timed(where, "newest", None)
+        app = [(await timed(where, "newest", None))[0] for _ in range(RUNS)]
+        query = queries.filtered(select(Lead).where(Lead.workspace_id == ws), where)
+        sql = literal(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(51))
+        bare = []
+        with psycopg.connect(url) as conn:
+            for _ in range(2 + RUNS):
+                t0 = time.perf_counter()
+                conn.execute(sql).fetchall()
+                bare.append((time.perf_counter() - t0) * 1000)
+            plan = conn.execute("EXPLAIN (FORMAT JSON) " + sql).fetchone()[0][0]["Plan"]
+            count = conn.execute(literal(select(func.count()).select_from(query.subquery())))
+            matches = count.fetchone()[0]
+        bare = bare[2:]
+        print(
+            f"{label + ' ' + repr(term):<34} {_p(app, 50):>6.1f}ms {_p(app, 95):>6.1f}ms "
+            f"{_p(bare, 50):>6.1f}ms {_p(bare, 95):>6.1f}ms {matches:>8,}  {_access(plan, 200)}"
+        )
     await db.dispose()
     if server is not None:
         server.cleanup()
 
 
-def _access(plan: dict[str, Any]) -> str:
+def _p(values: list[float], percent: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+def _access(plan: dict[str, Any], width: int = 48) -> str:
     found: list[str] = []
 
     def walk(node: dict[str, Any]) -> None:
@@ -188,7 +272,7 @@ def _access(plan: dict[str, Any]) -> str:
             walk(child)
 
     walk(plan)
-    return ", ".join(found)[:48] or json.dumps(plan["Node Type"])
+    return ", ".join(found)[:width] or json.dumps(plan["Node Type"])
 
 
 if __name__ == "__main__":

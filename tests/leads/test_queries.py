@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select, text
 
 from leadflood.leads import queries
 from leadflood.leads.schemas import LeadFilter
 from leadflood.models import Lead, LeadStatus, VerificationStatus
 from leadflood.pagination import Window
+from tests.factories import make_lead
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -151,3 +153,51 @@ async def test_counts_are_capped_then_exact_from_the_background(
     async with runtime.db.session() as session:
         second = await queries.status_counts(session, owner.workspace_id)
     assert second["counts"]["new"] == 4 and second["exact"]
+
+
+async def test_the_search_matches_word_and_email_prefixes_from_its_index(runtime, owner) -> None:
+    ws = owner.workspace_id
+    people = [
+        ("ada@lovelace-analytics.com", "Ada", "Lovelace", "Lovelace Analytics", "Chief Scientist"),
+        ("grace.h@navy.example", "Grace", "O'Brien-Hopper", "US Navy", "Rear Admiral"),
+        ("ALAN@Turing-Labs.co.uk", "Alan", "Turing", "Turing Labs", None),
+        ("no-name@globex.example", None, None, None, None),
+    ]
+    async with runtime.db.session() as session:
+        for email, first, last, company, title in people:
+            await make_lead(
+                session, ws, email=email, first_name=first, last_name=last,
+                company_name=company, title=title,
+            )  # fmt: skip
+        await make_lead(session, ws, email=None)  # nothing to match
+        await session.commit()
+
+        async def found(q: str) -> list[str]:
+            page = await queries.list_page(session, ws, LeadFilter(q=q), sort="oldest", limit=50)
+            return [lead.email or "" for lead in page.items]
+
+        assert await found("ada") == ["ada@lovelace-analytics.com"]  # first name
+        assert await found("LOVEL") == ["ada@lovelace-analytics.com"]  # last name, any case
+        assert await found("analyt") == ["ada@lovelace-analytics.com"]  # a later company word
+        assert await found("o'brien") == ["grace.h@navy.example"]  # a word as written
+        assert await found("admiral") == ["grace.h@navy.example"]  # the title
+        assert await found("grace.h@") == ["grace.h@navy.example"]  # the start of the email
+        assert await found("grace.") == ["grace.h@navy.example"]
+        assert await found("alan@turing") == ["ALAN@Turing-Labs.co.uk"]
+        assert await found("turing-labs.co") == ["ALAN@Turing-Labs.co.uk"]  # its domain
+        assert await found("@globex") == ["no-name@globex.example"]
+        assert await found("ada lovelace") == ["ada@lovelace-analytics.com"]  # every word
+        assert await found("ada turing") == []
+        assert await found("ovelace") == []  # a prefix, not a contains-match
+        assert len(await found("  ")) == 5  # a blank search filters nothing
+        assert await found("a\\b ' '' :* & | ! _ %") == []  # literal lexemes and patterns
+
+        # The query's expressions are the indexes': with the table scans off, the plan reads both.
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        await session.execute(text("SET LOCAL enable_indexscan = off"))
+        query = select(Lead.id).where(*queries.conditions(LeadFilter(q="ada")))
+        compiled = query.compile(dialect=session.bind.dialect)
+        conn = await session.connection()
+        plan = (await conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)).all()
+        lines = "\n".join(row[0] for row in plan)
+        assert "ix_leads_search" in lines and "ix_leads_workspace_email_prefix" in lines, lines

@@ -77,7 +77,14 @@ def leads_list(
     score_min: Annotated[int | None, typer.Option(min=0, max=100)] = None,
     score_max: Annotated[int | None, typer.Option(min=0, max=100)] = None,
     company_domain: Annotated[str | None, typer.Option()] = None,
-    search: Annotated[str | None, typer.Option("--search", help="Name, email or company.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="Words starting the name, company or title, or the start of the email or "
+            "its domain.",
+        ),
+    ] = None,
     in_list: Annotated[
         str | None, typer.Option("--list", help="Only the members of this list (id or name).")
     ] = None,

@@ -9,8 +9,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -26,6 +38,7 @@ from leadflood.models import (
     SearchOutcome,
     SearchResult,
 )
+from leadflood.models.lead import search_document
 from leadflood.pagination import CursorOf, InvalidCursor, Window, decode_parts, encode_parts, window
 
 COUNT_CAP = 10_000
@@ -63,22 +76,30 @@ def conditions(where: LeadFilter) -> list[ColumnElement[bool]]:
     if where.has_notes is not None:
         noted = exists().where(LeadNote.lead_id == Lead.id)
         found.append(noted if where.has_notes else ~noted)
-    if where.q and where.q.strip():
-        # A contains-search has no index without pg_trgm: it is a scan bounded by the page size
-        # (and the other filters), which the docs say.
-        text = where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{text}%"
-        found.append(
-            or_(
-                Lead.email.ilike(pattern),
-                (
-                    func.coalesce(Lead.first_name, "") + " " + func.coalesce(Lead.last_name, "")
-                ).ilike(pattern),
-                Lead.company_name.ilike(pattern),
-                Lead.title.ilike(pattern),
-            )
-        )
+    if where.q and (searched := search_condition(where.q)) is not None:
+        found.append(searched)
     return found
+
+
+def search_condition(q: str) -> ColumnElement[bool] | None:
+    """The leads search (`q`): every word of `q` starts a word of the name, company or title,
+    the email's or the company's domain (`ix_leads_search`, one tsquery: the GIN index
+    intersects the words itself); a one-word search may also start the email
+    (`ix_leads_workspace_email_prefix`). Case-insensitive; "@acme.io" asks for the domain. None
+    when `q` has no word. Words are literal lexemes and LIKE prefixes, never parsed: "o'brien"
+    or "a_b%" are searched as typed."""
+    words = [(word, word.lstrip("@")) for word in q.lower().split() if word.lstrip("@")]
+    if not words:
+        return None
+    terms = " & ".join(
+        "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "':*" for _, lexeme in words
+    )
+    matched = search_document().op("@@")(cast(literal(terms, Text), TSQUERY))
+    if len(words) > 1:
+        return matched
+    word = words[0][0]
+    pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(matched, func.lower(Lead.email).like(pattern))
 
 
 def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElement[bool]:

@@ -204,7 +204,10 @@ class LeadFilter(Strict):
     company_id: uuid.UUID | None = None
     company_domain: str | None = Field(None, max_length=253)
     q: str | None = Field(
-        None, max_length=200, description="Part of the email, the name, the company or the title."
+        None,
+        max_length=200,
+        description="Search: every word starts a word of the name, company or title, or the "
+        "email's domain; a single word may also start the email. Case-insensitive.",
     )
     list_id: uuid.UUID | None = Field(None, description="Only the members of this list.")
     tag: Tag | None = Field(None, description="Only leads with this tag.")

@@ -3,10 +3,21 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, func, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood.models.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -78,6 +89,14 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             postgresql_where=text("provider_person_id IS NOT NULL"),
         ),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
+        # The search's email prefix (`lower(email) LIKE 'ada.l%'`): the unique index above
+        # cannot serve LIKE unless the database's collation is "C".
+        Index(
+            "ix_leads_workspace_email_prefix",
+            "workspace_id",
+            func.lower(text("email")).label("lower_email"),
+            postgresql_ops={"lower_email": "text_pattern_ops"},
+        ),
         Index(
             "ix_leads_workspace_owner",
             "workspace_id",
@@ -142,3 +161,42 @@ class Lead(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         ARRAY(String(64)), default=list, server_default=text("'{}'::varchar[]")
     )
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+def _constant(value: str) -> ColumnElement[str]:
+    # Rendered inline, never as a bind parameter: the planner matches a query's expression to
+    # the index's only when both hold the same constants.
+    return literal_column("'" + value.replace("'", "''") + "'", Text)
+
+
+def search_document() -> ColumnElement[Any]:
+    """The words the leads search matches by prefix (`ix_leads_search`,
+    `leads.queries.search_condition`): each word of the name, company and title (split on
+    spaces), the email's domain and the company domain, lower-cased. Every insert pays for it:
+    splitting words on punctuation too (regexp) more than doubled its cost per row, hence
+    spaces only (docs/performance.md, "Search"). The email's own prefix is served by
+    `ix_leads_workspace_email_prefix`."""
+    blank, space = _constant(""), _constant(" ")
+    words = func.lower(
+        func.coalesce(Lead.first_name, blank)
+        .op("||")(space)
+        .op("||")(func.coalesce(Lead.last_name, blank))
+        .op("||")(space)
+        .op("||")(func.coalesce(Lead.company_name, blank))
+        .op("||")(space)
+        .op("||")(func.coalesce(Lead.title, blank))
+    )
+    domain = func.split_part(
+        func.lower(func.coalesce(Lead.email, blank)), _constant("@"), literal_column("2")
+    )
+    lexemes = array([domain, func.lower(func.coalesce(Lead.company_domain, blank))]).op("||")(
+        func.string_to_array(words, space)
+    )
+    return func.array_to_tsvector(func.array_remove(lexemes, blank))
+
+
+# Built from the mapped columns, so declared after the class; Index() does not find the table
+# inside this expression by itself.
+cast(Table, Lead.__table__).append_constraint(
+    Index("ix_leads_search", search_document(), postgresql_using="gin")
+)
