@@ -77,11 +77,11 @@ async def organize(
     by: CurrentMember | None,
 ) -> Organized:
     """`apply` now, or as a bulk operation when a filter selects more than BACKGROUND_OVER."""
+    if list_id is not None:
+        await lists.get(session, workspace_id, list_id)
     lists.selected(workspace_id, selection)  # exactly one of ids or filter
     if tags is not None:
         tags = lists.normal_tags(tags)
-    if list_id is not None:
-        await lists.get(session, workspace_id, list_id)
     if selection.filter is not None:
         request = BulkRequest(filter=selection.filter)
         total = await bulk.count_selected(session, workspace_id, request)
