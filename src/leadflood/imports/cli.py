@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -78,6 +79,14 @@ def import_leads(
             "--list", help="A list (id or name) the imported leads, created and updated, join."
         ),
     ] = None,
+    icp: Annotated[
+        uuid.UUID | None,
+        typer.Option(
+            "--icp",
+            help="An ICP (its id) to score the imported leads against; default: each "
+            "lead's best-fitting ICP.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     json_output: Json = False,
 ) -> None:
@@ -115,6 +124,7 @@ def import_leads(
                     on_duplicate=on_duplicate,
                     overrides=overrides,
                     list_id=target.id if target else None,
+                    icp_id=icp,
                 )
             task = progress.add_task(
                 f"Importing {imp.file_name}", total=imp.rows_estimate or None, counts=""
@@ -151,6 +161,8 @@ def import_leads(
         "file": str(file),
         "state": done.state.value,
         "on_duplicate": done.on_duplicate.value,
+        "list_id": str(done.list_id) if done.list_id else None,
+        "icp_id": str(done.icp_id) if done.icp_id else None,
         "rows": done.rows_read,
         **{name: getattr(done, name) for name in COUNTS},
         "error": done.error,

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood import events, jobs
 from leadflood.db.engine import Database, when_transaction_ends
 from leadflood.errors import AppError
-from leadflood.icps.service import RESCORE_BEST_FIT_TASK
+from leadflood.icps.service import RESCORE_BEST_FIT_TASK, RESCORE_TASK
 from leadflood.imports.csv_reader import RawRecord, open_csv
 from leadflood.imports.sql import ChunkCounts
 from leadflood.imports.validation_worker import ChunkResult, validate_chunk
@@ -212,6 +212,7 @@ async def _stream(
         on_duplicate=imp.on_duplicate.value,
         cursor=cursor,
         list_id=imp.list_id,
+        icp_id=imp.icp_id,
     )
     try:
         while (future := await queue.get()) is not None:
@@ -232,11 +233,16 @@ async def _stream(
             .where(LeadImport.id == imp.id)
             .values(state=ImportState.completed, finished_at=datetime.now(UTC))
         )
-        # The imported leads have no ICP of their own: score them against the best fit.
-        await jobs.defer(
-            session, RESCORE_BEST_FIT_TASK, workspace_id=imp.workspace_id,
-            subject_type="import", subject_id=imp.id, workspace=str(imp.workspace_id),
-        )  # fmt: skip
+        if imp.icp_id is not None:  # the ICP chosen for the import: its leads are scored
+            await jobs.defer(
+                session, RESCORE_TASK, workspace_id=imp.workspace_id, subject_type="import",
+                subject_id=imp.id, icp_id=str(imp.icp_id),
+            )  # fmt: skip
+        else:  # the imported leads have no ICP of their own: scored against the best fit
+            await jobs.defer(
+                session, RESCORE_BEST_FIT_TASK, workspace_id=imp.workspace_id,
+                subject_type="import", subject_id=imp.id, workspace=str(imp.workspace_id),
+            )  # fmt: skip
         await events.emit(
             session, imp.workspace_id, events.IMPORT_FINISHED,
             {"import_id": imp.id, "file_name": imp.file_name, "state": "completed",

@@ -38,6 +38,10 @@ async def upload_import(
         uuid.UUID | None,
         Form(description="A list the imported leads (created and updated) join."),
     ] = None,
+    icp_id: Annotated[
+        uuid.UUID | None,
+        Form(description="An ICP to score the imported leads against (default: best fit)."),
+    ] = None,
 ) -> ImportWithPreview:
     """Stores the file and answers its automatic mapping with a preview of the first rows."""
     imp = await importing.create_upload(
@@ -49,6 +53,7 @@ async def upload_import(
         on_duplicate=on_duplicate,
         created_by=member.user.id if member.user else None,
         list_id=list_id,
+        icp_id=icp_id,
     )
     preview = await importing.load_preview(session, runtime.settings, imp)
     return _with_preview(imp, preview)

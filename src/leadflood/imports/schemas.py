@@ -33,6 +33,10 @@ class ImportRead(BaseModel):
     list_id: uuid.UUID | None = Field(
         None, description="The list the imported leads (created and updated) join."
     )
+    icp_id: uuid.UUID | None = Field(
+        None,
+        description="The ICP the imported leads are scored against (null: each one's best fit).",
+    )
     job_id: int | None
     created_at: datetime
     started_at: datetime | None
@@ -83,6 +87,9 @@ class MappingUpdate(BaseModel):
     on_duplicate: OnDuplicate | None = None
     list_id: uuid.UUID | None = Field(
         None, description="A list of this workspace the imported leads (created and updated) join."
+    )
+    icp_id: uuid.UUID | None = Field(
+        None, description="An ICP of this workspace to score the imported leads against."
     )
 
 

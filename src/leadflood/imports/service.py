@@ -22,6 +22,7 @@ from leadflood import jobs
 from leadflood.db.engine import Database, when_transaction_ends
 from leadflood.db.scope import get_scoped, scoped
 from leadflood.errors import AppError, Conflict, InvalidInput, NotFound
+from leadflood.icps import service as icps
 from leadflood.imports.csv_reader import CsvFileError, open_csv
 from leadflood.imports.mapping import LEAD_FIELDS, apply_overrides, auto_map, has_identity
 from leadflood.imports.pipeline import resolve_path
@@ -129,6 +130,19 @@ def _safe_name(name: str | None) -> str:
     return base[:255]
 
 
+async def _check_targets(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    list_id: uuid.UUID | None,
+    icp_id: uuid.UUID | None,
+) -> None:
+    """The list the leads join and the ICP they are scored against are this workspace's."""
+    if list_id is not None:
+        await lists.get(session, workspace_id, list_id)
+    if icp_id is not None:
+        await icps.get(session, workspace_id, icp_id)
+
+
 async def create_upload(
     session: AsyncSession,
     settings: Settings,
@@ -139,10 +153,10 @@ async def create_upload(
     on_duplicate: OnDuplicate = OnDuplicate.skip,
     created_by: uuid.UUID | None = None,
     list_id: uuid.UUID | None = None,
+    icp_id: uuid.UUID | None = None,
 ) -> LeadImport:
     """Stores the uploaded file under the data directory and maps its columns automatically."""
-    if list_id is not None:
-        await lists.get(session, workspace_id, list_id)
+    await _check_targets(session, workspace_id, list_id, icp_id)
     import_id = uuid.uuid4()
     relative = upload_path(workspace_id, import_id)
     dest = settings.data_dir / relative
@@ -167,6 +181,7 @@ async def create_upload(
         rows_estimate=max(lines - 1, 0),
         created_by=created_by,
         list_id=list_id,
+        icp_id=icp_id,
     )
     session.add(imp)
     await session.flush()
@@ -183,11 +198,11 @@ async def create_from_path(
     overrides: Mapping[str, str | None] | None = None,
     created_by: uuid.UUID | None = None,
     list_id: uuid.UUID | None = None,
+    icp_id: uuid.UUID | None = None,
 ) -> LeadImport:
     """An import of a file read where it is (the CLI): nothing is copied, and no size limit
     applies (IMPORT_MAX_BYTES protects the uploads' disk space)."""
-    if list_id is not None:
-        await lists.get(session, workspace_id, list_id)
+    await _check_targets(session, workspace_id, list_id, icp_id)
     path = await asyncio.to_thread(lambda: path.expanduser().resolve())
     try:
         size, lines = await asyncio.to_thread(_count, path)
@@ -208,6 +223,7 @@ async def create_from_path(
         rows_estimate=max(lines - 1, 0),
         created_by=created_by,
         list_id=list_id,
+        icp_id=icp_id,
     )
     session.add(imp)
     await session.flush()
@@ -332,9 +348,11 @@ async def set_mapping(
     imp.state = ImportState.mapping
     if data.on_duplicate is not None:
         imp.on_duplicate = data.on_duplicate
+    await _check_targets(session, workspace_id, data.list_id, data.icp_id)
     if data.list_id is not None:
-        await lists.get(session, workspace_id, data.list_id)
         imp.list_id = data.list_id
+    if data.icp_id is not None:
+        imp.icp_id = data.icp_id
     await session.flush()
     return imp
 

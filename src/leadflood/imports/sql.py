@@ -182,18 +182,26 @@ FROM (SELECT DISTINCT ON (s.lead_id) s.*, c.id AS company_id FROM {STAGE} s
 WHERE leads.id = m.lead_id AND leads.workspace_id = :ws
 """
 
-# The leads a chunk created or updated join the import's list (a skipped existing lead does not).
-JOIN_LIST = f"""
-INSERT INTO lead_list_members (list_id, lead_id, workspace_id)
-SELECT :list, j.id, :ws FROM (
+# The leads a chunk created or updated (a skipped existing lead is not one of them).
+TOUCHED = f"""
     SELECT l.id FROM {STAGE} s
     JOIN leads l ON l.workspace_id = :ws AND lower(l.email) = lower(s.email)
     WHERE s.email IS NOT NULL AND (:update OR l.id = s.id)
     UNION SELECT s.id FROM {STAGE} s WHERE s.email IS NULL AND s.lead_id IS NULL
     UNION SELECT s.lead_id FROM {STAGE} s
     WHERE s.email IS NULL AND s.lead_id IS NOT NULL AND :update
-) j
+"""
+# They join the import's list ...
+JOIN_LIST = f"""
+INSERT INTO lead_list_members (list_id, lead_id, workspace_id)
+SELECT :list, j.id, :ws FROM ({TOUCHED}) j
 ON CONFLICT DO NOTHING
+"""
+# ... and take the import's ICP, which their scores are computed against.
+SET_ICP = f"""
+UPDATE leads SET icp_id = :icp
+WHERE leads.workspace_id = :ws AND leads.id IN ({TOUCHED})
+  AND leads.icp_id IS DISTINCT FROM :icp
 """
 
 ADVANCE = """
@@ -305,15 +313,16 @@ async def write_staged(
     skipped: int,
     on_duplicate: str,
     list_id: uuid.UUID | None = None,
+    icp_id: uuid.UUID | None = None,
 ) -> ChunkCounts:
     """Creates or updates the staged leads (their companies already written), which join
-    `list_id` when given; `skipped` counts the rows `stage` left out."""
+    `list_id` and take `icp_id` when given; `skipped` counts the rows `stage` left out."""
     counts = await _write_staged(session, workspace_id, skipped=skipped, on_duplicate=on_duplicate)
+    touched = {"ws": workspace_id, "update": on_duplicate == "update"}
     if list_id is not None and counts.created + counts.updated:
-        await session.execute(
-            text(JOIN_LIST),
-            {"ws": workspace_id, "list": list_id, "update": on_duplicate == "update"},
-        )
+        await session.execute(text(JOIN_LIST), {**touched, "list": list_id})
+    if icp_id is not None and counts.created + counts.updated:
+        await session.execute(text(SET_ICP), {**touched, "icp": icp_id})
     return counts
 
 

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from leadflood.auth import service as accounts
 from leadflood.auth.schemas import WorkspaceUpdate
 from leadflood.errors import AppError
+from leadflood.icps import service as icps
 from leadflood.imports import service as importing
 from leadflood.imports.mapping import CUSTOM_PREFIX, LEAD_FIELDS, custom_name
 from leadflood.imports.schemas import MappingUpdate
@@ -69,6 +70,7 @@ async def _upload_page(
             "active": "leads", "error": error, "limit_mb": limit_mb,
             "lists": [x for x, _ in await lists.all_with_counts(session, workspace_id)],
             "chosen_list": request.query_params.get("list_id", ""),
+            "icps": (await icps.list_page(session, workspace_id, limit=100)).items,
         },
         status=status,
     )  # fmt: skip
@@ -93,10 +95,13 @@ async def upload(
     try:
         list_value = str(form.get("list_id") or "").strip()
         list_id = uuid.UUID(list_value) if list_value else None
+        icp_value = str(form.get("icp_id") or "").strip()
+        icp_id = uuid.UUID(icp_value) if icp_value else None
     except ValueError:
         return await _upload_page(
-            request, session, member.workspace_id, runtime, error="Choose a list.", status=422
-        )
+            request, session, member.workspace_id, runtime, error="Choose a list and an ICP.",
+            status=422,
+        )  # fmt: skip
     try:
         imp = await importing.create_upload(
             session,
@@ -109,6 +114,7 @@ async def upload(
             else OnDuplicate.skip,
             created_by=member.user.id if member.user else None,
             list_id=list_id,
+            icp_id=icp_id,
         )
     except AppError as exc:
         return await _upload_page(

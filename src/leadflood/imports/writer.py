@@ -39,8 +39,10 @@ class ChunkWriter:
         on_duplicate: str,
         cursor: int,
         list_id: uuid.UUID | None = None,
+        icp_id: uuid.UUID | None = None,
     ) -> None:
         self._list_id = list_id
+        self._icp_id = icp_id
         self._db = db
         self._import_id = import_id
         self._workspace_id = workspace_id
@@ -73,7 +75,7 @@ class ChunkWriter:
                 await import_sql.upsert_companies(session, ws, domains)
                 counts = await import_sql.write_staged(
                     session, ws, skipped=len(duplicates), on_duplicate=self._on_duplicate,
-                    list_id=self._list_id,
+                    list_id=self._list_id, icp_id=self._icp_id,
                 )  # fmt: skip
             else:
                 counts = import_sql.ChunkCounts(skipped=len(duplicates))

@@ -73,6 +73,8 @@ class LeadImport(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     list_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("lead_lists.id", ondelete="SET NULL")
     )
+    # The ICP the imported leads are scored against (None: each lead's best fit).
+    icp_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("icps.id", ondelete="SET NULL"))
 
 
 class LeadImportRejection(Base):
