@@ -366,7 +366,7 @@ RESEND_BLOCKS = ("ContentRejected", "AttachmentRejected", "MessageTooLarge")
 def _resend(envelope: dict[str, Any], received_at: datetime) -> Mail | Event | Delivered | None:
     kind = envelope.get("type")
     data: dict[str, Any] = envelope.get("data") or {}
-    if kind == "email.received":
+    if kind in ("email.received", RESEND_CONTENT):
         return Mail(_resend_mail(data, received_at))
     to = data.get("to") or []
     recipient = to[0] if isinstance(to, list) and to else (to if isinstance(to, str) else None)
@@ -412,9 +412,19 @@ def _resend(envelope: dict[str, Any], received_at: datetime) -> Mail | Event | D
     return None
 
 
+# A received email's content, fetched from Resend (inbox/resend_content.py) and stored as its
+# own item: {"type": RESEND_CONTENT, "data": <GET /emails/receiving/{id}>}.
+RESEND_CONTENT = "email.received.content"
+# Headers the message is rebuilt with from the fields, or that describe the old body.
+_REBUILT = {"from", "to", "cc", "subject", "date", "message-id", "mime-version",
+            "content-type", "content-transfer-encoding"}  # fmt: skip
+
+
 def _resend_mail(data: dict[str, Any], received_at: datetime) -> bytes:
-    """The webhook carries the envelope, not the body (Resend serves it from
-    GET /emails/receiving/{email_id}): the message is rebuilt from what it says."""
+    """The message rebuilt from what Resend says of it: the `email.received` webhook's
+    envelope (no body: Resend serves it from GET /emails/receiving/{email_id}), or the fetched
+    content with its `text`, `html` and `headers` (In-Reply-To, References, Auto-Submitted ...
+    are what threading and the rules read)."""
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = str(data.get("from") or "")
     for name, key in (("To", "to"), ("Cc", "cc")):
@@ -425,7 +435,18 @@ def _resend_mail(data: dict[str, Any], received_at: datetime) -> bytes:
     message["Date"] = format_datetime(_when(data.get("created_at"), received_at))
     if data.get("message_id"):
         message["Message-ID"] = str(data["message_id"])
-    message.set_content("")
+    headers = data.get("headers") or {}
+    if isinstance(headers, dict):
+        for name, value in headers.items():
+            if str(name).lower() not in _REBUILT and isinstance(value, str) and value.strip():
+                try:
+                    message[str(name)] = value
+                except (ValueError, TypeError):
+                    continue  # a header the policy refuses is left out, the rest is kept
+    text, html = data.get("text"), data.get("html")
+    message.set_content(text if isinstance(text, str) else "")
+    if isinstance(html, str) and html.strip():
+        message.add_alternative(html, subtype="html")
     return message.as_bytes()
 
 

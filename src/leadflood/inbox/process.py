@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood import events as webhook_events
-from leadflood.inbox import events, record, store, threading
+from leadflood.inbox import events, record, resend_content, store, threading
 from leadflood.inbox.understanding import Understood, understand, understand_all
 from leadflood.logging import get_logger
 from leadflood.models import InboundItem, Message
@@ -186,6 +186,12 @@ async def process_item(
 ) -> Message | None:
     """Record one stored item (idempotent: an item recorded already is left as it is); the
     inbound message, or None when it relates to nothing of ours (or confirms a delivery)."""
+    content = await resend_content.content_of(session, item)
+    if content is not None:  # Resend's envelope: its fetched content stands for it
+        await store.mark_processed(session, item.id)
+        if content.processed_at is not None:
+            return None
+        return await process_item(session, content, now=now)
     understood = understand_item(item)
     if isinstance(understood, events.Delivered):
         await record_delivery(session, item.workspace_id, understood)

@@ -142,3 +142,15 @@ class ResendSender:
             code=str(response.status_code),
             text="accepted",
         )
+
+    async def received(self, email_id: str) -> dict[str, Any]:
+        """A received email (GET /emails/receiving/{email_id}): the `email.received` webhook
+        carries its envelope only; this has its `text`, `html` and `headers`."""
+        await self._limiter.acquire()
+        response = await request(
+            self._client, "GET", f"/emails/receiving/{email_id}", provider=PROVIDER
+        )
+        if not response.is_success:
+            raise resend_error(response, now=self._clock())
+        found: dict[str, Any] = response.json()
+        return found
