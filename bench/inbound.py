@@ -225,7 +225,9 @@ async def ingest(db: Any, mailbox_ids: list[uuid.UUID]) -> tuple[Timed, int]:
     wall, cpu = time.perf_counter(), time.process_time()
     stored = 0
     for mailbox_id in mailbox_ids:
-        report = await sync.sync_mailbox(db, mailbox_id, ingest=process.ingest_imap)
+        report = await sync.sync_mailbox(
+            db, mailbox_id, ingest=process.ingest_imap, prepare=process.understand_mail
+        )
         if not report.ok:
             raise SystemExit(f"sync failed: {[f.error for f in report.folders]}")
         stored += len(report.stored)

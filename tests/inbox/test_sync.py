@@ -8,11 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
-from leadflood.inbox import store
+from leadflood.inbox import store, sync
 from leadflood.inbox.sync import sync_mailbox
 from leadflood.models import InboundItem, MailboxFolder
+from leadflood.providers.inbound.imap import ImapTemporaryError
 from leadflood.runtime import Runtime
 from tests.factories import make_imap_mailbox, make_workspace
 from tests.support.dovecot import DovecotServer
@@ -212,3 +214,45 @@ async def test_the_processing_hook_runs_in_the_storing_transaction(
     assert seen == report.stored
     items = await _items(runtime, mailbox_id)
     assert items[0].processed_at is not None and items[0].attempts == 1
+
+
+async def test_the_next_batch_is_fetched_and_prepared_while_one_is_ingested(
+    runtime: Runtime, dovecot: DovecotServer, imap_user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline keeps the raw-first order: each batch is ingested with what was prepared for
+    it, in order; when one fails, the batches before it stay stored with the position after
+    them, the one under way is finished, and the next run ingests the rest once."""
+    monkeypatch.setattr(sync, "BATCH", 2)
+    mails = [reply(f"Re: {n}") for n in range(7)]
+    for raw in mails:
+        dovecot.append(imap_user, "INBOX", raw)
+    mailbox_id = await _mailbox(runtime, dovecot, imap_user)
+    prepared: list[list[int]] = []
+    ingested: list[list[int]] = []
+
+    async def prepare(batch: list[store.RawMail]) -> list[int]:
+        prepared.append([m.uid for m in batch if m.uid is not None])
+        return prepared[-1]
+
+    async def ingest(
+        session: Any, workspace_id: uuid.UUID, mailbox: uuid.UUID, batch: Any, uids: Any
+    ) -> list[uuid.UUID]:
+        assert uids == [m.uid for m in batch]  # what was prepared for this very batch
+        if uids == [3, 4] and not ingested.count([3, 4]):
+            ingested.append(uids)
+            raise ImapTemporaryError("lost mid-batch", provider="imap")
+        ingested.append(uids)
+        return await sync.store_raw(session, workspace_id, mailbox, batch)
+
+    report = await sync_mailbox(runtime.db, mailbox_id, ingest=ingest, prepare=prepare)
+    assert not report.ok and len(report.stored) == 2
+    assert ingested == [[1, 2], [3, 4]]
+    assert prepared[:3] == [[1, 2], [3, 4], [5, 6]]  # the third was under way, and finished
+    assert [i.uid for i in await _items(runtime, mailbox_id)] == [1, 2]
+    assert (await _folders(runtime, mailbox_id))["INBOX"].last_uid == 2
+
+    again = await sync_mailbox(runtime.db, mailbox_id, ingest=ingest, prepare=prepare)
+    assert again.ok and len(again.stored) == 5
+    assert ingested[2:] == [[3, 4], [5, 6], [7]]
+    assert [i.raw for i in await _items(runtime, mailbox_id)] == mails
+    assert (await _folders(runtime, mailbox_id))["INBOX"].last_uid == 7

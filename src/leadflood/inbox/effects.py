@@ -15,12 +15,31 @@ Each effect is returned as a short sentence, kept with the inbound message for t
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import DateTime, Uuid, column, func, select, update, values
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    String,
+    Text,
+    Uuid,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from leadflood import events
+from leadflood.db.scope import in_workspace
 from leadflood.inbox.rules import Classification
 from leadflood.inbox.threading import Target
 from leadflood.models import (
@@ -46,6 +65,20 @@ HEALTH_SENDS = 100
 BOUNCE_RATE = 0.05
 COMPLAINT_RATE = 0.003
 SOURCE = "inbox"
+OPT_OUTS = ("unsubscribe", "complaint")
+# The sends a mailbox's health counts.
+COUNTED = (MessageStatus.sent, MessageStatus.bounced)
+STATUS = Message.__table__.c.status.type
+# Predicates written out (no parameters) so that the partial indexes of migration 0028 match
+# them in every plan, generic ones included.
+OUTBOUND = literal_column("'outbound'", String)
+COMPLAINT = text(
+    "messages.direction = 'inbound' AND (messages.classification ->> 'kind') = 'complaint'"
+)
+SOFT_BOUNCE = text(
+    "messages.direction = 'inbound' AND (messages.classification ->> 'bounce_type') = 'soft'"
+)
+SOFT_RECIPIENT = func.lower(literal_column("messages.classification ->> 'recipient'", String))
 
 
 async def apply(
@@ -58,10 +91,9 @@ async def apply(
     kind = result.kind
     if kind == "reply":
         return await _reply(session, workspace_id, target, now)
-    if kind in ("unsubscribe", "complaint"):
-        return await _opt_out(session, workspace_id, target, result, now)
-    if kind == "bounce":
-        return await _bounce(session, workspace_id, target, result, now)
+    if kind in OPT_OUTS or kind == "bounce":
+        outcomes = await _read(session, workspace_id, [(target, result)], now)
+        return (await _end(session, workspace_id, outcomes, now))[0]
     if kind == "auto_reply" and result.label == "out_of_office":
         return await _out_of_office(session, target, result, now)
     if kind == "auto_reply" and result.label == "left_company":
@@ -81,18 +113,24 @@ async def apply_many(
     now: datetime,
 ) -> list[list[str]]:
     """`apply` for a batch, in its order: the replies' stops in one statement (with their stop
-    rules read in one), the out-of-office pauses in one, the other effects each. When entries
-    of the batch could act on the same enrollments (one lead or enrollment twice, a sequence
-    that stops a replier's colleagues), each is applied in turn, exactly as one at a time."""
+    rules read in one), the out-of-office pauses in one, the unsubscribes, complaints and
+    bounces together (`_end`: their suppressions in one insert, one stop per reason, the
+    mailbox health once per mailbox), "left the company" each. When entries of the batch could
+    act on the same people (one lead, enrollment, address or message twice, an address that is
+    another entry's lead, a sequence that stops a replier's colleagues), each is applied in
+    turn, exactly as one at a time."""
     replies = [t.enrollment_id for t, r in batch if r.kind == "reply" and t.enrollment_id]
     rules = await _stop_rules_of(session, replies)
     people = [t.enrollment_id or t.lead_id for t, _ in batch if t.enrollment_id or t.lead_id]
     leads = [t.lead_id for t, _ in batch if t.lead_id]
-    if (
+    ending = [(t, r) for t, r in batch if r.kind in OPT_OUTS or r.kind == "bounce"]
+    alone = (
         len(set(people)) < len(people)
         or len(set(leads)) < len(leads)
         or any(r.get("stop_company_on_reply") for r in rules.values())
-    ):
+    )
+    outcomes = [] if alone else await _read(session, workspace_id, ending, now)
+    if alone or _overlap(batch, outcomes):
         return [await apply(session, workspace_id, t, r, now) for t, r in batch]
     on_reply = [e for e in replies if rules.get(e, {}).get("on_reply", True)]
     stopped = set()
@@ -108,6 +146,7 @@ async def apply_many(
         if t.enrollment_id and r.kind == "auto_reply" and r.label == "out_of_office"
     }
     paused = await _pause(session, away) if away else set()
+    ended = iter(await _end(session, workspace_id, outcomes, now))
     done: list[list[str]] = []
     for target, result in batch:
         if result.kind == "reply":
@@ -117,6 +156,8 @@ async def apply_many(
             done.append(
                 [_paused(away[target.enrollment_id])] if target.enrollment_id in paused else []
             )
+        elif result.kind in OPT_OUTS or result.kind == "bounce":
+            done.append(next(ended))
         else:
             done.append(await apply(session, workspace_id, target, result, now))
     return done
@@ -155,81 +196,225 @@ async def _reply(
     return done
 
 
-async def _opt_out(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    target: Target,
-    result: Classification,
-    now: datetime,
-) -> list[str]:
-    reason = "unsubscribed" if result.kind == "unsubscribe" else "complaint"
-    email = await _person_email(session, target, result)
-    if email:
-        # The suppression list names a complaint "complained".
-        listed = "complained" if reason == "complaint" else reason
-        await suppression.add(session, workspace_id, SuppressionKind.email, email, listed, SOURCE)
-    lead_ids = [target.lead_id] if target.lead_id else []
-    stopped, _ = await stops.stop_person(
-        session, workspace_id, reason=reason, lead_ids=lead_ids,
-        emails=[email] if email else [], now=now,
-    )  # fmt: skip
-    done = [f"{email or 'The person'} suppressed ({reason}) on every channel."]
-    if stopped:
-        done.append(f"{stopped} enrollment(s) stopped.")
-    if result.kind == "complaint" and target.mailbox_id:
-        done += await _mailbox_health(session, target.mailbox_id, now)
-    return done
+@dataclass
+class _Outcome:
+    """An unsubscribe, a complaint or a bounce, as read before any of its batch's writes."""
+
+    target: Target
+    result: Classification
+    address: str | None = None  # the person's address (an opt-out), the recipient (a bounce)
+    reason: str | None = None  # why the person's outreach ends; None: it does not (block, soft)
+    soft: int = 0  # a soft bounce's number within 30 days, this one included
+    leads: set[uuid.UUID] = field(default_factory=set)  # the leads whose outreach ends
+    stopped: int = 0  # how many of their enrollments stop
+
+    @property
+    def bounced(self) -> bool:
+        """A bounce that suppresses the address (hard, or a soft one too many)."""
+        return self.result.kind == "bounce" and self.reason is not None
+
+    @property
+    def detail(self) -> str:
+        return " ".join(x for x in (self.result.status, self.result.diagnostic) if x)[:500]
 
 
-async def _bounce(
+async def _read(
     session: AsyncSession,
     workspace_id: uuid.UUID,
-    target: Target,
-    result: Classification,
+    batch: list[tuple[Target, Classification]],
     now: datetime,
-) -> list[str]:
-    recipient = result.recipient or (target.message.to_address if target.message else None)
-    detail = " ".join(x for x in (result.status, result.diagnostic) if x)[:500]
-    if result.bounce_type == "block":
-        if target.message is not None:
-            await _mark(session, target.message.id, None, f"blocked by the receiver: {detail}")
-        if target.mailbox_id is not None:
-            await session.execute(
-                update(Mailbox)
-                .where(Mailbox.id == target.mailbox_id)
-                .values(last_error=f"{now:%Y-%m-%d %H:%M} UTC: a receiver blocked mail: {detail}")
-            )
-        return ["Blocked by the receiver's policy: the mailbox is marked, the lead is not."]
-    if result.bounce_type == "soft":
-        if target.message is not None:
-            await _mark(session, target.message.id, None, f"soft bounce: {detail}")
-        count = await _soft_bounces(session, workspace_id, recipient, now) + 1
-        if count < SOFT_BOUNCES_TO_SUPPRESS or not recipient:
-            return [f"Soft bounce {count} of {SOFT_BOUNCES_TO_SUPPRESS} in 30 days."]
-    if recipient:
-        await suppression.add(
-            session, workspace_id, SuppressionKind.email, recipient, "bounced", SOURCE
+) -> list[_Outcome]:
+    """What the unsubscribes, complaints and bounces of a batch mean, read in a few queries:
+    each one's address, a soft bounce's count, and whose enrollments its stop would end."""
+    outcomes = [_Outcome(t, r) for t, r in batch]
+    unknown = {
+        o.target.lead_id
+        for o in outcomes
+        if o.result.kind in OPT_OUTS and o.target.message is None and o.target.lead_id
+    }
+    emails: dict[uuid.UUID, str | None] = {}
+    if unknown:
+        rows = await session.execute(select(Lead.id, Lead.email).where(Lead.id.in_(unknown)))
+        emails = {lead_id: email for lead_id, email in rows}
+    for o in outcomes:
+        sent = o.target.message.to_address if o.target.message is not None else None
+        if o.result.kind in OPT_OUTS:
+            o.reason = "unsubscribed" if o.result.kind == "unsubscribe" else "complaint"
+            if o.target.message is not None:
+                o.address = sent
+            else:
+                lead_email = emails.get(o.target.lead_id) if o.target.lead_id else None
+                o.address = lead_email or o.result.recipient
+        else:
+            o.address = o.result.recipient or sent
+            if o.result.bounce_type not in ("block", "soft"):
+                o.reason = "bounced"
+    soft = [o for o in outcomes if o.result.kind == "bounce" and o.result.bounce_type == "soft"]
+    counts = await _soft_bounces(session, workspace_id, {o.address for o in soft if o.address}, now)
+    for o in soft:
+        o.soft = (counts.get(o.address.lower(), 0) if o.address else 0) + 1
+        if o.address and o.soft >= SOFT_BOUNCES_TO_SUPPRESS:
+            o.reason = "bounced"
+    await _people(session, workspace_id, [o for o in outcomes if o.reason])
+    return outcomes
+
+
+def _normal(address: str | None) -> str:
+    return (address or "").strip().lower()
+
+
+async def _people(session: AsyncSession, workspace_id: uuid.UUID, outcomes: list[_Outcome]) -> None:
+    """The leads each outcome's stop reaches (its own and those with its address, as
+    `stops.stop_person` finds them) and how many of their enrollments it stops, in one query."""
+    addresses = {_normal(o.address) for o in outcomes if o.address}
+    lead_ids = {o.target.lead_id for o in outcomes if o.target.lead_id}
+    if not (addresses or lead_ids):
+        return
+    email = func.lower(Lead.email)
+    rows = await session.execute(
+        select(Lead.id, email, Enrollment.id)
+        .outerjoin(
+            Enrollment,
+            (Enrollment.lead_id == Lead.id) & (Enrollment.state != EnrollmentState.stopped),
         )
-    if target.message is not None:
-        await _mark(session, target.message.id, MessageStatus.bounced, f"bounced: {detail}")
-    await events.emit(
+        .where(in_workspace(Lead, workspace_id), or_(Lead.id.in_(lead_ids), email.in_(addresses)))
+    )
+    by_address: dict[str, set[uuid.UUID]] = {}
+    enrolled: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for lead_id, address, enrollment_id in rows:
+        if address in addresses:
+            by_address.setdefault(address, set()).add(lead_id)
+        enrolled.setdefault(lead_id, set())
+        if enrollment_id is not None:
+            enrolled[lead_id].add(enrollment_id)
+    for o in outcomes:
+        own = {o.target.lead_id} if o.target.lead_id else set()
+        o.leads = own | by_address.get(_normal(o.address), set())
+        o.stopped = sum(len(enrolled.get(lead_id, ())) for lead_id in o.leads)
+
+
+def _overlap(batch: list[tuple[Target, Classification]], outcomes: list[_Outcome]) -> bool:
+    """Whether an unsubscribe, complaint or bounce reaches a person (a lead, an address, our
+    message) that another entry of the batch reaches too: then their order matters."""
+    leads = [lead for o in outcomes for lead in o.leads]
+    leads += [t.lead_id for t, r in batch if t.lead_id and not _ends(r)]
+    addresses = [_normal(o.address) for o in outcomes if o.reason and o.address]
+    messages = [o.target.message.id for o in outcomes if o.target.message is not None]
+    return any(len(set(x)) < len(x) for x in (leads, addresses, messages))
+
+
+def _ends(result: Classification) -> bool:
+    return result.kind in OPT_OUTS or result.kind == "bounce"
+
+
+async def _end(
+    session: AsyncSession, workspace_id: uuid.UUID, outcomes: list[_Outcome], now: datetime
+) -> list[list[str]]:
+    """Apply the outcomes together, with the effects and sentences each would have alone in
+    their order: the addresses suppressed in one insert, our messages marked in one update,
+    the bounce events in one, one `stops.stop_person` per reason, and each mailbox checked
+    once (`_mailboxes`)."""
+    if not outcomes:
+        return []
+    listed = [
+        (o.address, "complained" if o.reason == "complaint" else o.reason)
+        for o in outcomes
+        if o.reason and o.address
+    ]
+    await suppression.add_many(session, workspace_id, SuppressionKind.email, listed, SOURCE)
+    bounces = [o for o in outcomes if o.result.kind == "bounce" and o.target.message is not None]
+    before = {o.target.message.id: o.target.message.status for o in bounces if o.target.message}
+    await _mark(
+        session, [(o.target.message, o.bounced, _error(o)) for o in bounces if o.target.message]
+    )
+    await events.emit_many(
         session, workspace_id, events.MESSAGE_BOUNCED,
-        {"message_id": target.message.id if target.message else None, "lead_id": target.lead_id,
-         "enrollment_id": target.enrollment_id, "recipient": recipient,
-         "bounce_type": result.bounce_type, "status": result.status, "at": now},
+        [{"message_id": o.target.message.id if o.target.message else None,
+          "lead_id": o.target.lead_id, "enrollment_id": o.target.enrollment_id,
+          "recipient": o.address, "bounce_type": o.result.bounce_type,
+          "status": o.result.status, "at": now} for o in outcomes if o.bounced],
     )  # fmt: skip
-    stopped, _ = await stops.stop_person(
-        session, workspace_id, reason="bounced", emails=[recipient] if recipient else [],
-        lead_ids=[target.lead_id] if target.lead_id else [], now=now,
-    )  # fmt: skip
-    if target.enrollment_id is not None:
-        await stops.stop_enrollment(session, target.enrollment_id, "bounced", now)
-    done = [f"{recipient or 'The address'} suppressed (bounced)."]
-    if stopped:
-        done.append(f"{stopped} enrollment(s) stopped.")
-    if target.mailbox_id is not None:
-        done += await _mailbox_health(session, target.mailbox_id, now)
+    for reason in ("unsubscribed", "complaint", "bounced"):
+        group = [o for o in outcomes if o.reason == reason]
+        if group:
+            await stops.stop_person(
+                session, workspace_id, reason=reason,
+                lead_ids=[o.target.lead_id for o in group if o.target.lead_id],
+                emails=[o.address for o in group if o.address], now=now,
+            )  # fmt: skip
+    own = [o.target.enrollment_id for o in outcomes if o.bounced and o.target.enrollment_id]
+    if own:
+        await stops.stop_enrollments(
+            session, Enrollment.id.in_(own), "bounced", now, finished_too=True
+        )
+    done: list[list[str]] = []
+    for o in outcomes:
+        if o.result.kind in OPT_OUTS:
+            said = [f"{o.address or 'The person'} suppressed ({o.reason}) on every channel."]
+        elif o.result.bounce_type == "block":
+            said = ["Blocked by the receiver's policy: the mailbox is marked, the lead is not."]
+        elif o.reason is None:
+            said = [f"Soft bounce {o.soft} of {SOFT_BOUNCES_TO_SUPPRESS} in 30 days."]
+        else:
+            said = [f"{o.address or 'The address'} suppressed (bounced)."]
+        if o.reason and o.stopped:
+            said.append(f"{o.stopped} enrollment(s) stopped.")
+        done.append(said)
+    for index, sentence in (await _mailboxes(session, outcomes, before, now)).items():
+        done[index].append(sentence)
     return done
+
+
+def _error(o: _Outcome) -> str:
+    if o.result.bounce_type == "block":
+        return f"blocked by the receiver: {o.detail}"
+    return f"bounced: {o.detail}" if o.bounced else f"soft bounce: {o.detail}"
+
+
+async def _mailboxes(
+    session: AsyncSession,
+    outcomes: list[_Outcome],
+    before: dict[uuid.UUID, MessageStatus],
+    now: datetime,
+) -> dict[int, str]:
+    """The mailboxes' side, as one outcome at a time would leave it: a block marks its mailbox
+    (the last block's words stay, unless a later pause replaces them); each mailbox with
+    bounces or complaints is checked once (`_health`), and the outcome after which it passes a
+    threshold pauses it and says so. {index of that outcome: its sentence}."""
+    blocked: dict[uuid.UUID, int] = {}
+    checks: dict[uuid.UUID, list[int]] = {}
+    for i, o in enumerate(outcomes):
+        box = o.target.mailbox_id
+        if box is None:
+            continue
+        if o.result.kind == "bounce" and o.result.bounce_type == "block":
+            blocked[box] = i
+        elif o.result.kind == "complaint" or o.bounced:
+            checks.setdefault(box, []).append(i)
+    said: dict[int, str] = {}
+    for box in dict.fromkeys([*checks, *blocked]):
+        crossing = (
+            await _health(session, box, outcomes, checks[box], before, now)
+            if box in checks
+            else None
+        )
+        block = blocked.get(box)
+        late = block is not None and crossing is not None and block > crossing[0]
+        if block is not None and not late:
+            await _block(session, box, outcomes[block], now)
+        if crossing is not None and await _pause_mailbox(session, box, crossing[1], now):
+            said[crossing[0]] = f"Mailbox paused itself: {crossing[1]}."
+        if block is not None and late:
+            await _block(session, box, outcomes[block], now)
+    return said
+
+
+async def _block(session: AsyncSession, mailbox_id: uuid.UUID, o: _Outcome, now: datetime) -> None:
+    await session.execute(
+        update(Mailbox)
+        .where(Mailbox.id == mailbox_id)
+        .values(last_error=f"{now:%Y-%m-%d %H:%M} UTC: a receiver blocked mail: {o.detail}")
+    )
 
 
 async def _out_of_office(
@@ -269,47 +454,78 @@ async def _pause(session: AsyncSession, until: dict[uuid.UUID, datetime]) -> set
     return set(paused.scalars().all())
 
 
-async def _mailbox_health(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> list[str]:
-    recent = (
-        select(Message.id, Message.status)
-        .where(
-            Message.mailbox_id == mailbox_id,
-            Message.direction == "outbound",
-            Message.status.in_([MessageStatus.sent, MessageStatus.bounced]),
-        )
-        .order_by(Message.created_at.desc())
-        .limit(HEALTH_SENDS)
-        .subquery()
-    )
-    sends, bounced = (
+async def _health(
+    session: AsyncSession,
+    mailbox_id: uuid.UUID,
+    outcomes: list[_Outcome],
+    checks: list[int],
+    before: dict[uuid.UUID, MessageStatus],
+    now: datetime,
+) -> tuple[int, str] | None:
+    """The first of the outcomes `checks` (bounces and complaints of this mailbox, in order)
+    after which the mailbox passes a threshold over its last HEALTH_SENDS sends, with why; the
+    sends are read once, after the batch's marks, and each check sees the marks made up to its
+    outcome only (a later one's message with its status before)."""
+    marked = {
+        o.target.message.id: i for i, o in enumerate(outcomes) if o.bounced and o.target.message
+    }
+    rows = (
         await session.execute(
-            select(
-                func.count(), func.count().filter(recent.c.status == MessageStatus.bounced)
-            ).select_from(recent)
+            select(Message.id, Message.status)
+            .where(
+                Message.mailbox_id == mailbox_id,
+                Message.direction == OUTBOUND,
+                Message.status.in_(COUNTED),
+            )
+            .order_by(Message.created_at.desc())
+            .limit(HEALTH_SENDS + len(marked))
         )
-    ).one()
-    if sends < HEALTH_SENDS:
-        return []
-    complaints = (
+    ).all()
+    complaints: int | None = None
+    for i in checks:
+        statuses: list[MessageStatus] = []
+        for message_id, status in rows:
+            if marked.get(message_id, -1) > i:
+                status = before[message_id]
+                if status not in COUNTED:
+                    continue
+            statuses.append(status)
+            if len(statuses) == HEALTH_SENDS:
+                break
+        sends, bounced = len(statuses), statuses.count(MessageStatus.bounced)
+        if sends < HEALTH_SENDS:
+            continue
+        if complaints is None:
+            complaints = await _complaints(session, mailbox_id, now)
+        if bounced / sends > BOUNCE_RATE:
+            return i, f"{bounced} of its last {sends} sends bounced (over {BOUNCE_RATE:.0%})"
+        if complaints / sends > COMPLAINT_RATE:
+            why = f"{complaints} complaints over its last {sends} sends (over {COMPLAINT_RATE:.1%})"
+            return i, why
+    return None
+
+
+async def _complaints(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> int:
+    """The mailbox's complaints of the last 30 days (`ix_messages_mailbox_complaints`: the
+    predicate is written out so that the partial index matches it)."""
+    return (
         await session.scalar(
             select(func.count())
             .select_from(Message)
             .where(
-                Message.direction == "inbound",
                 Message.mailbox_id == mailbox_id,
-                Message.classification["kind"].astext == "complaint",
+                COMPLAINT,
                 Message.created_at >= now - timedelta(days=30),
             )
         )
         or 0
     )
-    why = None
-    if bounced / sends > BOUNCE_RATE:
-        why = f"{bounced} of its last {sends} sends bounced (over {BOUNCE_RATE:.0%})"
-    elif complaints / sends > COMPLAINT_RATE:
-        why = f"{complaints} complaints over its last {sends} sends (over {COMPLAINT_RATE:.1%})"
-    if why is None:
-        return []
+
+
+async def _pause_mailbox(
+    session: AsyncSession, mailbox_id: uuid.UUID, why: str, now: datetime
+) -> bool:
+    """Pause the mailbox if it is active; whether it was."""
     result = await session.execute(
         update(Mailbox)
         .where(Mailbox.id == mailbox_id, Mailbox.state == MailboxState.active)
@@ -320,49 +536,48 @@ async def _mailbox_health(session: AsyncSession, mailbox_id: uuid.UUID, now: dat
         )
         .returning(Mailbox.id)
     )
-    return [f"Mailbox paused itself: {why}."] if result.first() else []
+    return result.first() is not None
 
 
 async def _soft_bounces(
-    session: AsyncSession, workspace_id: uuid.UUID, recipient: str | None, now: datetime
-) -> int:
-    if not recipient:
-        return 0
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(Message)
-            .where(
-                Message.workspace_id == workspace_id,
-                Message.direction == "inbound",
-                Message.classification["bounce_type"].astext == "soft",
-                func.lower(Message.classification["recipient"].astext) == recipient.lower(),
-                Message.created_at >= now - SOFT_BOUNCE_WINDOW,
-            )
+    session: AsyncSession, workspace_id: uuid.UUID, recipients: set[str], now: datetime
+) -> dict[str, int]:
+    """{lower-cased recipient: its soft bounces within 30 days}, in one query
+    (`ix_messages_soft_bounces`)."""
+    if not recipients:
+        return {}
+    rows = await session.execute(
+        select(SOFT_RECIPIENT, func.count())
+        .where(
+            Message.workspace_id == workspace_id,
+            SOFT_BOUNCE,
+            SOFT_RECIPIENT.in_({r.lower() for r in recipients}),
+            Message.created_at >= now - SOFT_BOUNCE_WINDOW,
         )
-        or 0
+        .group_by(SOFT_RECIPIENT)
     )
+    return {address: count for address, count in rows}
 
 
-async def _mark(
-    session: AsyncSession, message_id: uuid.UUID, status: MessageStatus | None, error: str
-) -> None:
-    values: dict[str, object] = {"error": error}
-    if status is not None:
-        values["status"] = status
-    await session.execute(update(Message).where(Message.id == message_id).values(**values))
-
-
-async def _person_email(
-    session: AsyncSession, target: Target, result: Classification
-) -> str | None:
-    if target.message is not None:
-        return target.message.to_address
-    if target.lead_id is not None:
-        email = await session.scalar(select(Lead.email).where(Lead.id == target.lead_id))
-        if email:
-            return email
-    return result.recipient
+async def _mark(session: AsyncSession, marks: list[tuple[Message, bool, str]]) -> None:
+    """Our bounced messages get their errors (and the `bounced` status when their address is
+    suppressed), in one statement."""
+    if not marks:
+        return
+    rows = values(
+        column("id", Uuid()), column("bounced", Boolean()), column("error", Text()), name="marks"
+    ).data([(message.id, bounced, error) for message, bounced, error in marks])
+    status = case((rows.c.bounced, literal(MessageStatus.bounced, STATUS)), else_=Message.status)
+    await session.execute(
+        update(Message)
+        .where(Message.id == rows.c.id)
+        .values(error=rows.c.error, status=status)
+        .execution_options(synchronize_session=False)
+    )
+    for message, bounced, error in marks:  # the session's copies, as the update left them
+        set_committed_value(message, "error", error)
+        if bounced:
+            set_committed_value(message, "status", MessageStatus.bounced)
 
 
 async def _stop_rules(session: AsyncSession, enrollment_id: uuid.UUID) -> dict[str, object]:

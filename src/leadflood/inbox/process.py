@@ -54,11 +54,14 @@ async def ingest(
     source: str,
     mailbox_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    understood: Sequence[Understood] | None = None,
 ) -> IngestReport:
-    """Store and process the mails that relate to us; the caller commits."""
+    """Store and process the mails that relate to us; the caller commits. `understood`: the
+    mails understood already (`understand_mail`), in their order."""
     now = now or datetime.now(UTC)
     report = IngestReport()
-    understood = await understand_all([(m.raw, m.delivered_at or now) for m in mails])
+    if understood is None:
+        understood = await understand_mail(mails, now)
     facts = [u.facts for u in understood]
     ours = await threading.ours_many(session, workspace_id, facts)
     report.own = sum(ours)
@@ -89,14 +92,27 @@ async def ingest(
     return report
 
 
+async def understand_mail(
+    mails: Sequence[store.RawMail], now: datetime | None = None
+) -> list[Understood]:
+    """Parse and classify raw mail (in the pool for a large batch); needs no database, so the
+    IMAP sync does it for the next batch while the current one is recorded (`sync.Prepare`)."""
+    at = now or datetime.now(UTC)
+    return await understand_all([(m.raw, m.delivered_at or at) for m in mails])
+
+
 async def ingest_imap(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     mailbox_id: uuid.UUID,
     mails: list[store.RawMail],
+    understood: list[Understood] | None = None,
 ) -> list[uuid.UUID]:
-    """The IMAP sync's way in (see sync.Ingest)."""
-    report = await ingest(session, workspace_id, mails, source="imap", mailbox_id=mailbox_id)
+    """The IMAP sync's way in (see sync.Ingest), with what `understand_mail` made of the mails
+    when the sync prepared them."""
+    report = await ingest(
+        session, workspace_id, mails, source="imap", mailbox_id=mailbox_id, understood=understood
+    )
     if report.ignored or report.own:
         log.info(
             "inbox.not_stored", mailbox=str(mailbox_id), unrelated=report.ignored, own=report.own

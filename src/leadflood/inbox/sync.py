@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import case, func, select, update
@@ -49,9 +50,15 @@ OnStored = Callable[[AsyncSession, uuid.UUID, list[uuid.UUID]], Awaitable[None]]
 # How fetched mail enters the store (session, workspace, mailbox, mails) -> new item ids: as it
 # came by default; the worker's syncs pass the inbox's processing (`process.ingest_imap`), which
 # keeps only mail that relates to us and acts on it in the same transaction.
+# Its last argument is what `Prepare` made of the mails (None without one).
 Ingest = Callable[
-    [AsyncSession, uuid.UUID, uuid.UUID, list[store.RawMail]], Awaitable[list[uuid.UUID]]
+    [AsyncSession, uuid.UUID, uuid.UUID, list[store.RawMail], Any], Awaitable[list[uuid.UUID]]
 ]
+# Work on fetched mail that needs no database (the inbox's understanding,
+# `process.understand_mail`): done for the next batch, together with its fetch, while the
+# current batch is ingested. Nothing is stored, nor the position moved, before that batch's
+# own transaction: the raw store comes first and a batch ingested twice changes nothing.
+Prepare = Callable[[list[store.RawMail]], Awaitable[Any]]
 
 
 async def store_raw(
@@ -59,6 +66,7 @@ async def store_raw(
     workspace_id: uuid.UUID,
     mailbox_id: uuid.UUID,
     mails: list[store.RawMail],
+    prepared: Any = None,
 ) -> list[uuid.UUID]:
     return await store.store_mail(
         session, workspace_id, mails, source="imap", mailbox_id=mailbox_id
@@ -98,11 +106,13 @@ async def sync_mailbox(
     recovery: bool = False,
     on_stored: OnStored | None = None,
     ingest: Ingest = store_raw,
+    prepare: Prepare | None = None,
 ) -> SyncReport:
     """Store what is new in each watched folder of the mailbox (with `recovery`, what is
     missing from the recent window). Errors are recorded on the folders and reported, not
     raised. `on_stored(session, workspace_id, item_ids)` runs in each transaction that stored
-    new items (processing starts there; a rollback undoes both)."""
+    new items (processing starts there; a rollback undoes both). `prepare` runs on each fetched
+    batch before its transaction, overlapping the previous batch's ingest."""
     report = SyncReport(mailbox_id=mailbox_id, recovery=recovery)
     async with db.session() as session:
         mailbox = await session.get(Mailbox, mailbox_id)
@@ -147,6 +157,7 @@ async def sync_mailbox(
                 await _sync_folder(
                     db, connection, workspace_id, mailbox_id, folder_report,
                     recovery=recovery, window=window, on_stored=on_stored, ingest=ingest,
+                    prepare=prepare,
                 )  # fmt: skip
             except ImapError as exc:
                 folder_report.error, folder_report.code = str(exc), exc.code
@@ -171,6 +182,7 @@ async def _sync_folder(
     window: timedelta,
     on_stored: OnStored | None,
     ingest: Ingest,
+    prepare: Prepare | None = None,
 ) -> None:
     folder = report.folder
     state = await asyncio.to_thread(connection.select, folder)
@@ -193,32 +205,38 @@ async def _sync_folder(
         wanted = await asyncio.to_thread(connection.uids_after, last_uid)
     # On a resync the position restarts under the new UIDVALIDITY; a recovery alone leaves it.
     moves = report.resynced or not recovery
-    for start in range(0, len(wanted), BATCH):
-        chunk = wanted[start : start + BATCH]
-        mails = await asyncio.to_thread(connection.fetch, chunk)
-        async with db.session() as session:
-            stored = await ingest(
-                session,
-                workspace_id,
-                mailbox_id,
-                [
-                    store.RawMail(
-                        raw=m.raw,
-                        folder=folder,
-                        uidvalidity=state.uidvalidity,
-                        uid=m.uid,
-                        delivered_at=m.internal_date,
-                    )
-                    for m in mails
-                ],
+    chunks = [wanted[start : start + BATCH] for start in range(0, len(wanted), BATCH)]
+
+    async def fetched(chunk: list[int]) -> tuple[list[store.RawMail], Any]:
+        mails = [
+            store.RawMail(
+                raw=m.raw, folder=folder, uidvalidity=state.uidvalidity, uid=m.uid,
+                delivered_at=m.internal_date,
             )
-            if stored and on_stored is not None:
-                await on_stored(session, workspace_id, stored)
-            await _advance(
-                session, mailbox_id, folder, state.uidvalidity,
-                max(chunk) if moves else None, len(stored),
-            )  # fmt: skip
-        report.stored.extend(stored)
+            for m in await asyncio.to_thread(connection.fetch, chunk)
+        ]  # fmt: skip
+        return mails, (await prepare(mails) if prepare is not None else None)
+
+    # A pipeline: the next batch is fetched (and prepared) while this one is ingested; the
+    # connection serves one call at a time, and only the next batch's fetch uses it meanwhile.
+    ahead = asyncio.ensure_future(fetched(chunks[0])) if chunks else None
+    try:
+        for n, chunk in enumerate(chunks):
+            assert ahead is not None
+            mails, prepared = await ahead
+            ahead = asyncio.ensure_future(fetched(chunks[n + 1])) if n + 1 < len(chunks) else None
+            async with db.session() as session:
+                stored = await ingest(session, workspace_id, mailbox_id, mails, prepared)
+                if stored and on_stored is not None:
+                    await on_stored(session, workspace_id, stored)
+                await _advance(
+                    session, mailbox_id, folder, state.uidvalidity,
+                    max(chunk) if moves else None, len(stored),
+                )  # fmt: skip
+            report.stored.extend(stored)
+    finally:
+        if ahead is not None:  # a batch failed: the fetch under way ends before the connection
+            await asyncio.gather(ahead, return_exceptions=True)
     # Everything up to the last UID the server had when the folder was opened is handled now.
     top = max([*wanted, *in_window, 0])
     if report.resynced and state.uidnext:

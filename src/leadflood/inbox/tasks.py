@@ -60,7 +60,11 @@ async def due_mailboxes(session: AsyncSession, runtime: Runtime, now: datetime) 
 
 async def _run(runtime: Runtime, mailbox_id: str, *, recovery: bool, report_failure: bool) -> None:
     report = await sync.sync_mailbox(
-        runtime.db, uuid.UUID(mailbox_id), recovery=recovery, ingest=process.ingest_imap
+        runtime.db,
+        uuid.UUID(mailbox_id),
+        recovery=recovery,
+        ingest=process.ingest_imap,
+        prepare=process.understand_mail,
     )
     if report.stored or report.recovery:
         log.info("inbox.synced", mailbox=mailbox_id, stored=len(report.stored), recovery=recovery)

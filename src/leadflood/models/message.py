@@ -70,6 +70,31 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
             "created_at",
             postgresql_where=text("direction = 'inbound'"),
         ),
+        # A mailbox's latest sends and complaints, a recipient's soft bounces (inbox effects'
+        # mailbox health and soft-bounce count, migration 0028).
+        Index(
+            "ix_messages_mailbox_outbound",
+            "mailbox_id",
+            "created_at",
+            postgresql_where=text("direction = 'outbound'"),
+        ),
+        Index(
+            "ix_messages_mailbox_complaints",
+            "mailbox_id",
+            "created_at",
+            postgresql_where=text(
+                "direction = 'inbound' AND (classification ->> 'kind') = 'complaint'"
+            ),
+        ),
+        Index(
+            "ix_messages_soft_bounces",
+            "workspace_id",
+            text("lower(classification ->> 'recipient')"),
+            "created_at",
+            postgresql_where=text(
+                "direction = 'inbound' AND (classification ->> 'bounce_type') = 'soft'"
+            ),
+        ),
         # The reconciler's look-up of messages left `sending` by a dead worker.
         Index(
             "ix_messages_sending",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,6 +251,59 @@ async def add(
     return row
 
 
+async def add_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID | None,
+    kind: str | SuppressionKind,
+    entries: Sequence[tuple[str, str]],
+    source: str | None,
+) -> int:
+    """`add` for many (value, reason) pairs of one kind, in one statement, without an audit
+    event (for set-based callers); how many were new. An entry listed already keeps its first
+    reason and date, and so does the first of two equal values."""
+    kind = _kind(kind)
+    rows = [_row(workspace_id, kind, value, reason, source) for value, reason in entries]
+    if not rows:
+        return 0
+    inserted = await session.scalars(
+        _on_conflict(insert(Suppression).values(rows), workspace_id).returning(Suppression.id)
+    )
+    return len(inserted.all())
+
+
+def _row(
+    workspace_id: uuid.UUID | None,
+    kind: SuppressionKind,
+    value: str,
+    reason: str,
+    source: str | None,
+    note: str = "",
+) -> dict[str, Any]:
+    if reason not in REASONS:
+        raise InvalidSuppression(f"Unknown reason {reason!r}; use one of {', '.join(REASONS)}.")
+    return {
+        "id": uuid.uuid4(),
+        "workspace_id": workspace_id,
+        "kind": kind,
+        "value": normalize(kind, value),
+        "reason": reason,
+        "source": (source or None) and source[:80],
+        "note": note,
+    }
+
+
+def _on_conflict(statement: Any, workspace_id: uuid.UUID | None) -> Any:
+    """An entry listed already stays as it is."""
+    if workspace_id is None:
+        return statement.on_conflict_do_nothing(
+            index_elements=["kind", "value"], index_where=text("workspace_id IS NULL")
+        )
+    return statement.on_conflict_do_nothing(
+        index_elements=["workspace_id", "kind", "value"],
+        index_where=text("workspace_id IS NOT NULL"),
+    )
+
+
 async def _insert(
     session: AsyncSession,
     workspace_id: uuid.UUID | None,
@@ -261,27 +315,9 @@ async def _insert(
     note: str = "",
 ) -> tuple[Suppression, bool]:
     kind = _kind(kind)
-    if reason not in REASONS:
-        raise InvalidSuppression(f"Unknown reason {reason!r}; use one of {', '.join(REASONS)}.")
-    normalized = normalize(kind, value)
-    statement = insert(Suppression).values(
-        id=uuid.uuid4(),
-        workspace_id=workspace_id,
-        kind=kind,
-        value=normalized,
-        reason=reason,
-        source=(source or None) and source[:80],
-        note=note,
-    )
-    if workspace_id is None:
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["kind", "value"], index_where=text("workspace_id IS NULL")
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["workspace_id", "kind", "value"],
-            index_where=text("workspace_id IS NOT NULL"),
-        )
+    row = _row(workspace_id, kind, value, reason, source, note)
+    normalized = row["value"]
+    statement = _on_conflict(insert(Suppression).values(**row), workspace_id)
     inserted = await session.scalar(statement.returning(Suppression.id))
     row = await session.scalar(
         select(Suppression).where(
@@ -382,6 +418,7 @@ __all__ = [
     "ImportReport",
     "InvalidSuppression",
     "add",
+    "add_many",
     "import_csv",
     "normalize",
     "reason_for",
