@@ -17,7 +17,7 @@ from sqlalchemy import text
 from leadflood.db.engine import Database
 from leadflood.errors import Conflict
 from leadflood.imports import sql as import_sql
-from leadflood.imports.validation_worker import ChunkResult
+from leadflood.imports.validation_worker import ChunkResult, without_rows
 
 # Company domains remembered as written by this run; past this, every chunk upserts all of its
 # domains again (correct, just slower).
@@ -70,12 +70,13 @@ class ChunkWriter:
             )
             erased: list[int] = []
             if chunk.leads:
-                await import_sql.stage(session, chunk.leads, duplicates)
+                await import_sql.stage(session, without_rows(chunk, duplicates))
                 erased = await import_sql.drop_erased(session, ws)
                 await import_sql.upsert_companies(session, ws, domains)
                 counts = await import_sql.write_staged(
                     session, ws, skipped=len(duplicates), on_duplicate=self._on_duplicate,
                     list_id=self._list_id, icp_id=self._icp_id,
+                    ascii_emails=chunk.ascii_emails, person_ids=chunk.person_ids,
                 )  # fmt: skip
             else:
                 counts = import_sql.ChunkCounts(skipped=len(duplicates))
