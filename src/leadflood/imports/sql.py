@@ -28,7 +28,7 @@ from leadflood.leads import forgotten
 STAGE = "lead_import_stage"
 CREATE_STAGE = f"""
 CREATE TEMPORARY TABLE {STAGE} (
-    row_number integer PRIMARY KEY, id uuid NOT NULL, email text,
+    row_number integer PRIMARY KEY, id uuid NOT NULL, dkey text NOT NULL, email text,
     first_name text, last_name text, title text, seniority text, department text, phone text,
     linkedin_url text, company_name text, company_domain text, industry text,
     employee_count integer, city text, country text, timezone text, website text,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 STAGE_COLUMNS = (
     "row_number",
     "id",
+    "dkey",
     "email",
     "first_name",
     "last_name",
@@ -120,10 +121,10 @@ def _json_object(values: dict[str, str]) -> str:
     return "{" + ", ".join(items) + "}"
 
 
-def lead_line(number: int, lead_id: str, lead: NormalizedLead) -> str:
+def lead_line(number: int, lead_id: str, key: str, lead: NormalizedLead) -> str:
     count = lead.employee_count
     parts = [
-        lead.email, lead.first_name, lead.last_name, lead.title, lead.seniority,
+        key, lead.email, lead.first_name, lead.last_name, lead.title, lead.seniority,
         lead.department, lead.phone, lead.linkedin_url, lead.company_name, lead.company_domain,
         lead.industry, None if count is None else str(count), lead.city, lead.country,
         lead.timezone, lead.website, lead.provider_person_id,
@@ -194,7 +195,7 @@ def validate_chunk(
                 result.numbers.append(number)
                 result.lines.append(line)
                 result.digests.append(key_digest(key))
-                leads.append(lead_line(number, next(ids), outcome))
+                leads.append(lead_line(number, next(ids), key, outcome))
                 if outcome.email and not outcome.email.isascii():
                     result.ascii_emails = False
                 if outcome.provider_person_id:
