@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.imports.validation_worker import REJECTION_COLUMNS, STAGE_COLUMNS
@@ -121,6 +122,16 @@ FROM {STAGE}"""
     for action in _EMAIL_ACTION
     for plain in (True, False)
 }
+# While a run finds only new people, a chunk's rows with an email are first inserted as they
+# are, without the speculative insertion of ON CONFLICT (a lock and one more WAL record a row):
+# the unique index still refuses an address the workspace has, and then the chunk, rolled back
+# to a savepoint, takes the statement above.
+NEW_EMAIL_LEADS = f"""
+WITH written AS ({_INSERT_EMAIL[True]} RETURNING true AS inserted)
+SELECT (SELECT count(*) FROM written), 0,
+       count(*) FILTER (WHERE email IS NOT NULL), count(*) FILTER (WHERE email IS NULL)
+FROM {STAGE}"""
+EMAIL_UNIQUE = "uq_leads_workspace_email"
 
 # A row with an email leaves out a person id that another lead of the import source holds, or
 # that an earlier row of the chunk with another email brings.
@@ -230,6 +241,8 @@ class ChunkCounts:
     updated: int = 0
     skipped: int = 0
     erased: int = 0  # rows of erased people, rejected (beyond the chunk's own rejections)
+    # Whether a staged row with an email met a lead the workspace already had.
+    met_existing: bool = False
 
 
 async def driver(session: AsyncSession) -> Any:
@@ -324,14 +337,16 @@ async def write_staged(
     icp_id: uuid.UUID | None = None,
     ascii_emails: bool = False,
     person_ids: bool = True,
+    expect_new: bool = False,
 ) -> ChunkCounts:
     """Creates or updates the staged leads (their companies already written), which join
     `list_id` and take `icp_id` when given; `skipped` counts the rows `stage` left out.
     `ascii_emails`: every staged email is plain ASCII (and unique by lower-case, the file's
-    dedupe having run); `person_ids`: some staged row may carry a provider's person id."""
+    dedupe having run); `person_ids`: some staged row may carry a provider's person id;
+    `expect_new`: the rows with an email are likely all new to the workspace (`NEW_EMAIL_LEADS`)."""
     counts = await _write_staged(
         session, workspace_id, skipped=skipped, on_duplicate=on_duplicate,
-        ascii_emails=ascii_emails, person_ids=person_ids,
+        ascii_emails=ascii_emails, person_ids=person_ids, expect_new=expect_new,
     )  # fmt: skip
     touched = {"ws": workspace_id, "update": on_duplicate == "update"}
     if list_id is not None and counts.created + counts.updated:
@@ -339,6 +354,18 @@ async def write_staged(
     if icp_id is not None and counts.created + counts.updated:
         await session.execute(text(SET_ICP), {**touched, "icp": icp_id})
     return counts
+
+
+async def _insert_new(session: AsyncSession, ws: dict[str, Any]) -> Any:
+    """`NEW_EMAIL_LEADS`'s counts, or None when an address is already the workspace's (the
+    statement undone)."""
+    try:
+        async with session.begin_nested():
+            return (await session.execute(text(NEW_EMAIL_LEADS), ws)).one()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != EMAIL_UNIQUE:
+            raise
+        return None
 
 
 async def _write_staged(
@@ -349,13 +376,20 @@ async def _write_staged(
     on_duplicate: str,
     ascii_emails: bool,
     person_ids: bool,
+    expect_new: bool,
 ) -> ChunkCounts:
     counts = ChunkCounts(skipped=skipped)
     ws = {"ws": workspace_id}
     if person_ids:
         await session.execute(text(RELEASE_EMAIL_PERSON), ws)
-    statement = EMAIL_LEADS[on_duplicate, ascii_emails]
-    created, updated, staged, without = (await session.execute(text(statement), ws)).one()
+    written = None
+    if expect_new and ascii_emails:
+        written = await _insert_new(session, ws)
+    if written is None:
+        statement = EMAIL_LEADS[on_duplicate, ascii_emails]
+        written = (await session.execute(text(statement), ws)).one()
+    created, updated, staged, without = written
+    counts.met_existing = staged > created
     counts.created += created
     counts.updated += updated
     counts.skipped += staged - created - updated
