@@ -135,6 +135,35 @@ async def test_duplicates_across_chunks_and_against_the_workspace_skip_then_upda
         assert await session.scalar(select(func.count()).select_from(Lead)) == 4
 
 
+async def test_a_known_person_after_chunks_of_new_ones_is_skipped_or_updated_not_doubled(
+    runtime, owner, tmp_path
+):
+    # Chunks of only new people are inserted without ON CONFLICT first; the chunk that meets
+    # a known address must fall back to the upsert, undoing its own partial insert.
+    await run_import(
+        runtime,
+        owner,
+        write(tmp_path, _file([["Old", "K", "known@acme.com", "Acme", "CEO", ""]]), "first.csv"),
+    )
+    rows = [[f"P{n}", "New", f"p{n}@acme.com", "Acme", "VP", ""] for n in range(7)]
+    rows.insert(3, ["New", "K", "KNOWN@acme.com", "Acme", "CTO", ""])  # second chunk of two
+    second = write(tmp_path, _file(rows), "second.csv")
+    skip = await run_import(runtime, owner, second, chunk_rows=2)
+    assert_accounted(skip)
+    assert (skip.created, skip.updated, skip.skipped, skip.rejected) == (7, 0, 1, 0)
+    leads = await leads_by_email(runtime, owner.workspace_id)
+    assert leads["known@acme.com"].title == "CEO"
+    assert sorted(leads) == sorted(["known@acme.com", *(f"p{n}@acme.com" for n in range(7))])
+
+    update = await run_import(runtime, owner, second, on_duplicate="update", chunk_rows=2)
+    assert_accounted(update)
+    assert (update.created, update.updated, update.skipped, update.rejected) == (0, 8, 0, 0)
+    leads = await leads_by_email(runtime, owner.workspace_id)
+    assert leads["known@acme.com"].title == "CTO"
+    async with runtime.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Lead)) == 8
+
+
 async def test_a_company_met_again_in_a_later_chunk_links_its_leads(runtime, owner, tmp_path):
     # Later chunks write only the domains this run has not written yet; their leads must still
     # find the companies earlier chunks created (and the workspace already had).

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.imports.validation_worker import REJECTION_COLUMNS, STAGE_COLUMNS
@@ -86,29 +87,51 @@ _UPDATE_SET = """
         ELSE leads.provider_person_id END,
     updated_at = now()
 """
-# DISTINCT ON: Python and PostgreSQL may lower-case some non-ASCII addresses differently, and
-# DO UPDATE refuses to touch one row twice in a statement.
-_INSERT_EMAIL = _INSERT_LEADS.format(
-    distinct="DISTINCT ON (lower(s.email))",
-    where="WHERE s.email IS NOT NULL ORDER BY lower(s.email), s.row_number",
-)
+# The staged rows with an email are unique by lower(email) when they are all plain ASCII: the
+# file's dedupe (`validation.dedupe_key`, Python's lower()) took the later ones out. They are then
+# inserted as staged, in file order, which is the order of their ids. Otherwise DISTINCT ON:
+# Python and PostgreSQL may lower-case some non-ASCII addresses differently, and DO UPDATE
+# refuses to touch one row twice in a statement.
+_INSERT_EMAIL = {
+    True: _INSERT_LEADS.format(distinct="", where="WHERE s.email IS NOT NULL"),
+    False: _INSERT_LEADS.format(
+        distinct="DISTINCT ON (lower(s.email))",
+        where="WHERE s.email IS NOT NULL ORDER BY lower(s.email), s.row_number",
+    ),
+}
 _EMAIL_CONFLICT = "ON CONFLICT (workspace_id, lower(email)) WHERE email IS NOT NULL"
-EMAIL_LEADS = {
-    "skip": f"""
-WITH written AS ({_INSERT_EMAIL} {_EMAIL_CONFLICT} DO NOTHING
-                 RETURNING 1)
-SELECT count(*), 0 FROM written""",
-    "update": f"""
-WITH written AS ({_INSERT_EMAIL} {_EMAIL_CONFLICT} DO UPDATE SET
+_EMAIL_ACTION = {
+    "skip": "DO NOTHING RETURNING true AS inserted",
+    "update": f"""DO UPDATE SET
 {
         _UPDATE_SET.format(
             n="excluded", industry="company_industry", size="company_size", custom="custom_fields"
         )
     }
-                 RETURNING (xmax = 0) AS inserted)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written""",
+RETURNING (xmax = 0) AS inserted""",
 }
-STAGED_WITH_EMAIL = f"SELECT count(*) FROM {STAGE} WHERE email IS NOT NULL"
+# One statement writes the rows with an email and counts, in the same pass: created, updated,
+# and the staged rows with an email and without one (those with one not written were skipped).
+EMAIL_LEADS = {
+    (action, plain): f"""
+WITH written AS ({_INSERT_EMAIL[plain]} {_EMAIL_CONFLICT} {_EMAIL_ACTION[action]})
+SELECT (SELECT count(*) FILTER (WHERE inserted) FROM written),
+       (SELECT count(*) FILTER (WHERE NOT inserted) FROM written),
+       count(*) FILTER (WHERE email IS NOT NULL), count(*) FILTER (WHERE email IS NULL)
+FROM {STAGE}"""
+    for action in _EMAIL_ACTION
+    for plain in (True, False)
+}
+# While a run finds only new people, a chunk's rows with an email are first inserted as they
+# are, without the speculative insertion of ON CONFLICT (a lock and one more WAL record a row):
+# the unique index still refuses an address the workspace has, and then the chunk, rolled back
+# to a savepoint, takes the statement above.
+NEW_EMAIL_LEADS = f"""
+WITH written AS ({_INSERT_EMAIL[True]} RETURNING true AS inserted)
+SELECT (SELECT count(*) FROM written), 0,
+       count(*) FILTER (WHERE email IS NOT NULL), count(*) FILTER (WHERE email IS NULL)
+FROM {STAGE}"""
+EMAIL_UNIQUE = "uq_leads_workspace_email"
 
 # A row with an email leaves out a person id that another lead of the import source holds, or
 # that an earlier row of the chunk with another email brings.
@@ -218,6 +241,8 @@ class ChunkCounts:
     updated: int = 0
     skipped: int = 0
     erased: int = 0  # rows of erased people, rejected (beyond the chunk's own rejections)
+    # Whether a staged row with an email met a lead the workspace already had.
+    met_existing: bool = False
 
 
 async def driver(session: AsyncSession) -> Any:
@@ -234,15 +259,11 @@ async def copy_in(session: AsyncSession, statement: str, data: bytes) -> None:
         await copy.write(data)
 
 
-async def stage(session: AsyncSession, leads: bytes, duplicates: list[int]) -> None:
-    """Copies one chunk's validated leads into the transaction's staging table, less the rows
-    of people already met earlier in the file (first occurrence wins)."""
+async def stage(session: AsyncSession, leads: bytes) -> None:
+    """Copies one chunk's validated leads (COPY text, the rows of people already met earlier in
+    the file left out: `validation_worker.without_rows`) into the transaction's staging table."""
     await session.execute(text(CREATE_STAGE))
     await copy_in(session, COPY_STAGE, leads)
-    if duplicates:
-        await session.execute(
-            text(f"DELETE FROM {STAGE} WHERE row_number = ANY(:rows)"), {"rows": duplicates}
-        )
 
 
 ERASED_REASONS = json.dumps(
@@ -314,10 +335,19 @@ async def write_staged(
     on_duplicate: str,
     list_id: uuid.UUID | None = None,
     icp_id: uuid.UUID | None = None,
+    ascii_emails: bool = False,
+    person_ids: bool = True,
+    expect_new: bool = False,
 ) -> ChunkCounts:
     """Creates or updates the staged leads (their companies already written), which join
-    `list_id` and take `icp_id` when given; `skipped` counts the rows `stage` left out."""
-    counts = await _write_staged(session, workspace_id, skipped=skipped, on_duplicate=on_duplicate)
+    `list_id` and take `icp_id` when given; `skipped` counts the rows `stage` left out.
+    `ascii_emails`: every staged email is plain ASCII (and unique by lower-case, the file's
+    dedupe having run); `person_ids`: some staged row may carry a provider's person id;
+    `expect_new`: the rows with an email are likely all new to the workspace (`NEW_EMAIL_LEADS`)."""
+    counts = await _write_staged(
+        session, workspace_id, skipped=skipped, on_duplicate=on_duplicate,
+        ascii_emails=ascii_emails, person_ids=person_ids, expect_new=expect_new,
+    )  # fmt: skip
     touched = {"ws": workspace_id, "update": on_duplicate == "update"}
     if list_id is not None and counts.created + counts.updated:
         await session.execute(text(JOIN_LIST), {**touched, "list": list_id})
@@ -326,25 +356,51 @@ async def write_staged(
     return counts
 
 
+async def _insert_new(session: AsyncSession, ws: dict[str, Any]) -> Any:
+    """`NEW_EMAIL_LEADS`'s counts, or None when an address is already the workspace's (the
+    statement undone)."""
+    try:
+        async with session.begin_nested():
+            return (await session.execute(text(NEW_EMAIL_LEADS), ws)).one()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != EMAIL_UNIQUE:
+            raise
+        return None
+
+
 async def _write_staged(
-    session: AsyncSession, workspace_id: uuid.UUID, *, skipped: int, on_duplicate: str
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    skipped: int,
+    on_duplicate: str,
+    ascii_emails: bool,
+    person_ids: bool,
+    expect_new: bool,
 ) -> ChunkCounts:
     counts = ChunkCounts(skipped=skipped)
     ws = {"ws": workspace_id}
-    staged = (await session.execute(text(STAGED_WITH_EMAIL))).scalar_one()
-    if staged:
+    if person_ids:
         await session.execute(text(RELEASE_EMAIL_PERSON), ws)
-        created, updated = (await session.execute(text(EMAIL_LEADS[on_duplicate]), ws)).one()
-        counts.created += created
-        counts.updated += updated
-        counts.skipped += staged - created - updated
-    fresh, matched = (await session.execute(text(STAGED_WITHOUT_EMAIL))).one()
-    if fresh + matched == 0:
+    written = None
+    if expect_new and ascii_emails:
+        written = await _insert_new(session, ws)
+    if written is None:
+        statement = EMAIL_LEADS[on_duplicate, ascii_emails]
+        written = (await session.execute(text(statement), ws)).one()
+    created, updated, staged, without = written
+    counts.met_existing = staged > created
+    counts.created += created
+    counts.updated += updated
+    counts.skipped += staged - created - updated
+    if without == 0:
         return counts
     await session.execute(text(MATCH_LINKEDIN), ws)
-    await session.execute(text(MATCH_PERSON), ws)
+    if person_ids:
+        await session.execute(text(MATCH_PERSON), ws)
     await session.execute(text(MATCH_NAME), ws)
-    await session.execute(text(RELEASE_PERSON), ws)
+    if person_ids:
+        await session.execute(text(RELEASE_PERSON), ws)
     fresh, matched = (await session.execute(text(STAGED_WITHOUT_EMAIL))).one()
     if fresh:
         await session.execute(text(INSERT_UNMATCHED), ws)

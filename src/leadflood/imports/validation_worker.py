@@ -69,6 +69,11 @@ class ChunkResult:
     warned: int = 0
     # The distinct company domains of the chunk's leads, lower-cased.
     domains: list[str] = field(default_factory=list)
+    # Whether every lead's email is plain ASCII (or absent): then the file's own dedupe, by the
+    # email lower-cased in Python, is the one PostgreSQL's lower() makes too.
+    ascii_emails: bool = True
+    # Whether some lead carries a provider's person id (which has a unique index of its own).
+    person_ids: bool = False
 
 
 def key_digest(key: str) -> int:
@@ -86,6 +91,19 @@ def ordered_ids() -> Iterator[str]:
     while True:
         yield f"{high:016x}{1 << 63 | low:016x}"
         low = (low + 1) & ((1 << 62) - 1)
+
+
+def without_rows(chunk: ChunkResult, rows: list[int]) -> bytes:
+    """The chunk's leads (COPY text, one line per lead, in the order of `chunk.numbers`) less
+    those of the row numbers `rows`."""
+    if not rows:
+        return chunk.leads
+    left_out = set(rows)
+    lines = chunk.leads.split(b"\n")[:-1]  # escaped values hold no raw line break
+    kept = [
+        line for number, line in zip(chunk.numbers, lines, strict=True) if number not in left_out
+    ]
+    return b"".join(line + b"\n" for line in kept)
 
 
 def copy_text(value: object) -> str:
@@ -178,6 +196,10 @@ def validate_chunk(
                 result.lines.append(line)
                 result.digests.append(key_digest(key))
                 leads.append(lead_line(number, next(ids), key, outcome))
+                if outcome.email and not outcome.email.isascii():
+                    result.ascii_emails = False
+                if outcome.provider_person_id:
+                    result.person_ids = True
                 if outcome.company_domain:
                     domains.add(outcome.company_domain.lower())
                 if outcome.warnings:

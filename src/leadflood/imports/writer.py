@@ -17,7 +17,7 @@ from sqlalchemy import text
 from leadflood.db.engine import Database
 from leadflood.errors import Conflict
 from leadflood.imports import sql as import_sql
-from leadflood.imports.validation_worker import ChunkResult
+from leadflood.imports.validation_worker import ChunkResult, without_rows
 
 # Company domains remembered as written by this run; past this, every chunk upserts all of its
 # domains again (correct, just slower).
@@ -49,6 +49,9 @@ class ChunkWriter:
         self._on_duplicate = on_duplicate
         self._cursor = cursor
         self._known: set[str] = set()
+        # Whether the last chunk's people were all new to the workspace: the next chunk's are
+        # then inserted without ON CONFLICT first (`import_sql.NEW_EMAIL_LEADS`).
+        self._expect_new = True
 
     def _new_domains(self, domains: list[str]) -> list[str] | None:
         """The domains no earlier chunk of this run wrote; None (write them all) when one is
@@ -70,12 +73,14 @@ class ChunkWriter:
             )
             erased: list[int] = []
             if chunk.leads:
-                await import_sql.stage(session, chunk.leads, duplicates)
+                await import_sql.stage(session, without_rows(chunk, duplicates))
                 erased = await import_sql.drop_erased(session, ws)
                 await import_sql.upsert_companies(session, ws, domains)
                 counts = await import_sql.write_staged(
                     session, ws, skipped=len(duplicates), on_duplicate=self._on_duplicate,
                     list_id=self._list_id, icp_id=self._icp_id,
+                    ascii_emails=chunk.ascii_emails, person_ids=chunk.person_ids,
+                    expect_new=self._expect_new,
                 )  # fmt: skip
             else:
                 counts = import_sql.ChunkCounts(skipped=len(duplicates))
@@ -102,6 +107,7 @@ class ChunkWriter:
             if advanced.rowcount != 1:  # type: ignore[attr-defined]
                 raise ImportRaced()
         self._cursor += chunk.rows
+        self._expect_new = not counts.met_existing
         if domains and len(self._known) + len(domains) <= KNOWN_DOMAINS_MAX:
             self._known.update(domains)  # only once committed: a rolled-back chunk wrote none
         return counts
