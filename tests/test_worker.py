@@ -45,3 +45,26 @@ def test_backoff_doubles_to_its_cap_and_starts_again_after_a_reset() -> None:
     assert [backoff.next() for _ in range(7)] == [0.5, 1, 2, 4, 8, 10, 10]
     backoff.reset()
     assert backoff.next() == 0.5
+
+
+async def test_the_trace_context_of_a_job_never_reaches_its_task() -> None:
+    """A job deferred inside a traced request carries its parent's trace context; raw tasks
+    (delivery, ticks) take fixed arguments, so the worker takes it out before they run."""
+    from procrastinate import JobContext
+    from procrastinate.jobs import Job
+
+    from leadflood import jobs, telemetry
+
+    job = Job(
+        id=7, queue="default", lock=None, queueing_lock=None, task_name="sending.deliver",
+        task_kwargs={"mailbox_id": "m1", telemetry.TRACE_ARG: {"traceparent": "00-ab-cd-01"}},
+    )  # fmt: skip
+    context = JobContext(app=jobs.app, job=job, start_timestamp=0.0, abort_reason=lambda: None)
+    seen: dict[str, object] = {}
+
+    async def run() -> str:
+        seen.update(job.task_kwargs)
+        return "ran"
+
+    assert await worker._traced(run, context, None) == "ran"
+    assert seen == {"mailbox_id": "m1"}

@@ -229,9 +229,10 @@ def _worker(
 
 
 async def _traced(call_next: Callable[[], Awaitable[Any]], context: JobContext, _: Any) -> Any:
-    """Every job runs in its own span, the child of the one that deferred it (when traced)."""
+    """Every job runs in its own span, the child of the one that deferred it (when traced).
+    The trace context is taken out of the job's arguments first: no task takes it."""
     job = context.job
-    parent = job.task_kwargs.get(telemetry.TRACE_ARG)
+    parent = job.task_kwargs.pop(telemetry.TRACE_ARG, None)
     assert job.id is not None
     with telemetry.job_span(job.task_name, job.id, job.attempts + 1, parent):
         return await call_next()
