@@ -5,7 +5,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from leadflood.models import VerificationStatus
+from sqlalchemy import select
+
+from leadflood.models import AuditEvent, VerificationStatus
 from leadflood.runtime import Runtime
 from tests.factories import make_lead
 from tests.support.accounts import Account
@@ -69,6 +71,15 @@ async def test_mailboxes_sequences_and_suppressions_from_the_command_line(
     assert outside_tests.returncode == 1, outside_tests.stdout
     assert "set PUBLIC_URL" in " ".join(outside_tests.stderr.split())
     assert cli.json("sequences", "activate", "Launch")["state"] == "active"
+    async with runtime.db.sessions() as session:
+        actors = {
+            event.action: event.actor
+            for event in await session.scalars(
+                select(AuditEvent).where(AuditEvent.action.like("sequence.%"))
+            )
+        }
+    # The shell's changes name their actor in the audit log, as the API's and the pages' do.
+    assert actors.get("sequence.activated") and actors.get("sequence.created"), actors
     enrolled = cli.json("sequences", "enroll", "Launch", "--lead", lead_id)
     assert enrolled["enrolled"] == 1
     again = cli.json("sequences", "enroll", "Launch", "--filter", "q=Initech")

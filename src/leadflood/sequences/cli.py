@@ -75,7 +75,10 @@ def create(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> dict[str, Any]:
         return await support.read_detail(
-            session, await sequences.create(session, workspace_id, data)
+            session,
+            await sequences.create(
+                session, workspace_id, data, by=await support.acting(session, workspace_id)
+            ),
         )
 
     support.print_detail(support.in_workspace(data_dir, workspace, work), as_json)
@@ -114,7 +117,8 @@ def entry_rules(
     async def work(
         session: AsyncSession, runtime: Runtime, workspace_id: uuid.UUID
     ) -> dict[str, Any]:
-        updated = await sequences.update_settings(session, workspace_id, sequence_id, data)
+        by = await support.acting(session, workspace_id)
+        updated = await sequences.update_settings(session, workspace_id, sequence_id, data, by=by)
         return await support.read_detail(session, updated)
 
     support.print_detail(support.in_workspace(data_dir, workspace, work), as_json)
@@ -223,7 +227,14 @@ def add_step(
     ) -> dict[str, Any]:
         sequence_id = await support.resolve(session, workspace_id, sequence)
         return await support.read_detail(
-            session, await steps.add(session, workspace_id, sequence_id, data)
+            session,
+            await steps.add(
+                session,
+                workspace_id,
+                sequence_id,
+                data,
+                by=await support.acting(session, workspace_id),
+            ),
         )
 
     support.print_detail(support.in_workspace(data_dir, workspace, work), as_json)
@@ -241,9 +252,14 @@ def _transition(
         sequence_id = await support.resolve(session, workspace_id, sequence)
         try:
             await sequences.apply_action(
-                session, workspace_id, sequence_id, action, now=datetime.now(UTC),
+                session,
+                workspace_id,
+                sequence_id,
+                action,
+                now=datetime.now(UTC),
                 links_problem=runtime.settings.private_links_problem,
-            )  # fmt: skip
+                by=await support.acting(session, workspace_id),
+            )
         except SequenceNotReady as exc:
             problems = exc.details.get("problems", []) if isinstance(exc.details, dict) else []
             said = [str(p.get("message") or p.get("problem")) for p in problems]

@@ -20,6 +20,7 @@ from leadflood.schemas import human_message
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from leadflood.auth.principal import CurrentMember
     from leadflood.models import Sequence
     from leadflood.runtime import Runtime
 
@@ -51,6 +52,16 @@ def in_workspace(
         return await work(session, runtime, found.id)
 
     return in_session(settings_from(data_dir), run)
+
+
+async def acting(session: AsyncSession, workspace_id: uuid.UUID) -> CurrentMember:
+    """Who a sequence command acts as in the audit log: the shell's user (see shell_member)."""
+    from leadflood.console import shell_member
+    from leadflood.models import Workspace
+
+    workspace = await session.get(Workspace, workspace_id)
+    assert workspace is not None
+    return shell_member(workspace)
 
 
 async def resolve(session: AsyncSession, workspace_id: uuid.UUID, ref: str) -> uuid.UUID:
