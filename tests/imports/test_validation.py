@@ -218,6 +218,23 @@ def test_null_markers_are_absent_values() -> None:
     assert (got.phone, got.website, got.timezone) == (None, None, None)
 
 
+def test_a_leads_export_has_no_placeholders() -> None:
+    from leadflood.leads.columns import EXPORT_COLUMNS
+
+    exported = {column: "" for column in EXPORT_COLUMNS} | {
+        "email": "a@b.co", "first_name": "None", "last_name": "Null", "title": "n/a",
+    }  # fmt: skip
+    got = normalize_row(exported, auto_map(list(exported)))
+    assert isinstance(got, NormalizedLead)
+    assert (got.first_name, got.last_name, got.title) == ("None", "Null", "n/a")
+    # The same names in any other file are placeholders.
+    other = normalize_row(
+        {"Email": "a@b.co", "First Name": "None", "Last Name": "Null"},
+        auto_map(["Email", "First Name", "Last Name"]),
+    )
+    assert isinstance(other, NormalizedLead) and (other.first_name, other.last_name) == (None, None)
+
+
 def test_reader_problem_rejects_the_row() -> None:
     result = normalize_row(
         row(Email="a@b.co"), MAPPING, problem=RowProblem("ragged_row", "3 fields, header has 13")

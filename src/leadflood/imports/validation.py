@@ -6,7 +6,8 @@ nor a name and a company), or the CSV reader could not split it. A present but u
 value (a phone that is not a number, a time zone that does not exist, "many" employees) is left
 out of the lead, and the row is kept with a warning carrying a stable reason code: the warnings
 file shows the user what was dropped. Empty values and common "no value" markers ("n/a", "-",
-"null") are simply absent.
+"null") are simply absent, except in a file Lead Flood exported: it writes a missing value as an
+empty cell, so there a person named "None" keeps the name (`RowPlan`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from leadflood.imports import mapping as columns_mapping
 from leadflood.imports.csv_reader import RowProblem
 from leadflood.imports.mapping import CUSTOM_PREFIX, MULTI_FIELDS, column_rank
 from leadflood.leads import identities as checks
+from leadflood.leads.columns import LEAD_COLUMNS
 from leadflood.leads.countries import country_code, zone_for_country
 
-NULL_MARKERS = {"-", "--", "—", "n/a", "#n/a", "null", "(null)", "none", "(none)", "undefined"}
+NULL_MARKERS = frozenset(
+    {"-", "--", "—", "n/a", "#n/a", "null", "(null)", "none", "(none)", "undefined"}
+)
 # casefold() never shortens a string: a longer value cannot be one of the markers.
 _NULL_MAX = max(len(marker) for marker in NULL_MARKERS)
 # The lead table's column sizes: a longer value is rejected here rather than failing the insert.
@@ -83,11 +87,15 @@ class RowPlan:
     """A mapping compiled against a file's columns, for judging rows given as field sequences:
     the import does not build a dict per row."""
 
-    __slots__ = ("_multi", "_targets", "headers")
+    __slots__ = ("_markers", "_multi", "_null_max", "_targets", "headers")
 
     def __init__(self, headers: Sequence[str], mapping: Mapping[str, str | None]) -> None:
         position = {header: index for index, header in enumerate(headers)}
         self.headers = list(headers)
+        # A leads export (its columns first) has no placeholders: every non-empty cell is data.
+        exported = is_leads_export(headers)
+        self._markers = frozenset[str]() if exported else NULL_MARKERS
+        self._null_max = 0 if exported else _NULL_MAX
         mapped = [(h, t) for h, t in mapping.items() if t is not None and h in position]
         # In the mapping's order: when two columns feed one field, the later non-empty one wins.
         self._targets = [
@@ -123,9 +131,10 @@ class RowPlan:
         of `headers`, as many as there are headers."""
         values: dict[str, str] = {}
         custom: dict[str, str] = {}
+        markers, null_max = self._markers, self._null_max
         for index, target, custom_name in self._targets:
             value = fields[index].strip()
-            if not value or (len(value) <= _NULL_MAX and value.casefold() in NULL_MARKERS):
+            if not value or (len(value) <= null_max and value.casefold() in markers):
                 continue
             if custom_name is not None:
                 custom[custom_name] = value
@@ -136,11 +145,16 @@ class RowPlan:
             candidates = []
             for index, header, spare in columns:
                 value = fields[index].strip()
-                if value and not (len(value) <= _NULL_MAX and value.casefold() in NULL_MARKERS):
+                if value and not (len(value) <= null_max and value.casefold() in markers):
                     candidates.append((header, spare, value))
             if candidates:
                 multi[name] = candidates
         return _judge(values, custom, default_region, multi)
+
+
+def is_leads_export(headers: Sequence[str]) -> bool:
+    """Whether a file's columns begin with a leads export's own (`leads.columns`)."""
+    return tuple(header.strip() for header in headers[: len(LEAD_COLUMNS)]) == LEAD_COLUMNS
 
 
 def _spare(name: str, used: set[str]) -> str:
