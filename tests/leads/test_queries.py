@@ -162,6 +162,7 @@ async def test_the_search_matches_word_and_email_prefixes_from_its_index(runtime
         ("grace.h@navy.example", "Grace", "O'Brien-Hopper", "US Navy", "Rear Admiral"),
         ("ALAN@Turing-Labs.co.uk", "Alan", "Turing", "Turing Labs", None),
         ("no-name@globex.example", None, None, None, None),
+        ("jo_ann@zeta.example", None, None, None, None),
     ]
     async with runtime.db.session() as session:
         for email, first, last, company, title in people:
@@ -189,7 +190,9 @@ async def test_the_search_matches_word_and_email_prefixes_from_its_index(runtime
         assert await found("ada lovelace") == ["ada@lovelace-analytics.com"]  # every word
         assert await found("ada turing") == []
         assert await found("ovelace") == []  # a prefix, not a contains-match
-        assert len(await found("  ")) == 5  # a blank search filters nothing
+        assert await found("jo_") == ["jo_ann@zeta.example"]  # "_" and "%" are characters
+        assert await found("jo%") == await found("joxann") == []
+        assert len(await found("  ")) == 6  # a blank search filters nothing
         assert await found("a\\b ' '' :* & | ! _ %") == []  # literal lexemes and patterns
 
         # The query's expressions are the indexes': with the table scans off, the plan reads both.
@@ -201,3 +204,16 @@ async def test_the_search_matches_word_and_email_prefixes_from_its_index(runtime
         plan = (await conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)).all()
         lines = "\n".join(row[0] for row in plan)
         assert "ix_leads_search" in lines and "ix_leads_workspace_email_prefix" in lines, lines
+
+
+@given(prefix=st.text(max_size=4), other=st.text(max_size=6))
+def test_the_email_range_holds_exactly_the_strings_that_start_with_the_prefix(
+    prefix: str, other: str
+) -> None:
+    after = queries._after_prefix(prefix)
+    for candidate in (prefix + other, other):
+        key = candidate.encode("utf-8", "surrogatepass")
+        inside = prefix.encode("utf-8", "surrogatepass") <= key and (
+            after is None or key < after.encode("utf-8", "surrogatepass")
+        )
+        assert inside == candidate.startswith(prefix)

@@ -97,9 +97,30 @@ def search_condition(q: str) -> ColumnElement[bool] | None:
     matched = search_document().op("@@")(cast(literal(terms, Text), TSQUERY))
     if len(words) > 1:
         return matched
+    # The email's start as the range the text_pattern_ops index reads, not as LIKE: PostgreSQL
+    # turns a LIKE into that range for the index, then, no longer finding the LIKE among the
+    # index conditions, evaluates the whole OR again on every row fetched, recomputing the
+    # search document (twice the time for a term matching 1% of a million leads).
     word = words[0][0]
-    pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(matched, func.lower(Lead.email).like(pattern))
+    email = func.lower(Lead.email)
+    starts = email.op("~>=~")(literal(word, Text))
+    if (after := _after_prefix(word)) is not None:
+        starts = and_(starts, email.op("~<~")(literal(after, Text)))
+    return or_(matched, starts)
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least string greater than every string that starts with `prefix`, in the byte order
+    of UTF-8 (which is code point order): its last character raised by one. None when no
+    character can be raised (every string from `prefix` on starts with it or is greater)."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if last == 0xD800:  # surrogates are not characters
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 def filter_condition(workspace_id: uuid.UUID, where: LeadFilter) -> ColumnElement[bool]:
