@@ -25,8 +25,12 @@ from leadflood.leads.countries import country_code, zone_for_country
 NULL_MARKERS = frozenset(
     {"-", "--", "—", "n/a", "#n/a", "null", "(null)", "none", "(none)", "undefined"}
 )
-# casefold() never shortens a string: a longer value cannot be one of the markers.
+# casefold() never shortens a string: a longer value cannot be one of the markers, nor can one
+# that starts with none of their first characters (most names, titles and numbers).
 _NULL_MAX = max(len(marker) for marker in NULL_MARKERS)
+_NULL_STARTS = frozenset(
+    c for marker in NULL_MARKERS for c in (marker[0], marker[0].upper(), marker[0].title())
+)
 # The lead table's column sizes: a longer value is rejected here rather than failing the insert.
 FIELD_LIMITS = {
     "email": 320, "first_name": 120, "last_name": 120, "title": 200, "seniority": 40,
@@ -87,7 +91,7 @@ class RowPlan:
     """A mapping compiled against a file's columns, for judging rows given as field sequences:
     the import does not build a dict per row."""
 
-    __slots__ = ("_markers", "_multi", "_null_max", "_targets", "headers")
+    __slots__ = ("_markers", "_multi", "_null_starts", "_targets", "headers")
 
     def __init__(self, headers: Sequence[str], mapping: Mapping[str, str | None]) -> None:
         position = {header: index for index, header in enumerate(headers)}
@@ -95,7 +99,7 @@ class RowPlan:
         # A leads export (its columns first) has no placeholders: every non-empty cell is data.
         exported = is_leads_export(headers)
         self._markers = frozenset[str]() if exported else NULL_MARKERS
-        self._null_max = 0 if exported else _NULL_MAX
+        self._null_starts = frozenset[str]() if exported else _NULL_STARTS
         mapped = [(h, t) for h, t in mapping.items() if t is not None and h in position]
         # In the mapping's order: when two columns feed one field, the later non-empty one wins.
         self._targets = [
@@ -131,10 +135,12 @@ class RowPlan:
         of `headers`, as many as there are headers."""
         values: dict[str, str] = {}
         custom: dict[str, str] = {}
-        markers, null_max = self._markers, self._null_max
+        markers, starts = self._markers, self._null_starts
         for index, target, custom_name in self._targets:
             value = fields[index].strip()
-            if not value or (len(value) <= null_max and value.casefold() in markers):
+            if not value or (
+                value[0] in starts and len(value) <= _NULL_MAX and value.casefold() in markers
+            ):
                 continue
             if custom_name is not None:
                 custom[custom_name] = value
@@ -145,7 +151,9 @@ class RowPlan:
             candidates = []
             for index, header, spare in columns:
                 value = fields[index].strip()
-                if value and not (len(value) <= null_max and value.casefold() in markers):
+                if value and not (
+                    value[0] in starts and len(value) <= _NULL_MAX and value.casefold() in markers
+                ):
                     candidates.append((header, spare, value))
             if candidates:
                 multi[name] = candidates
