@@ -103,7 +103,7 @@ def search_condition(q: str) -> ColumnElement[bool] | None:
     # search document (twice the time for a term matching 1% of a million leads).
     word = words[0][0]
     email = func.lower(Lead.email)
-    starts = email.op("~>=~")(literal(word, Text))
+    starts: ColumnElement[bool] = email.op("~>=~")(literal(word, Text))
     if (after := _after_prefix(word)) is not None:
         starts = and_(starts, email.op("~<~")(literal(after, Text)))
     return or_(matched, starts)
