@@ -123,7 +123,7 @@ def parse(raw: bytes, *, received: date | None = None) -> Message:
     Date header; dates without a year in the text resolve relative to it."""
     defects: list[str] = []
     try:
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is the last resort
         text = raw[:MAX_TEXT].decode("utf-8", errors="replace")
         return Message(
