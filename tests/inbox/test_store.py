@@ -4,13 +4,17 @@ an erasure and the deletion of a whole workspace."""
 from __future__ import annotations
 
 import uuid
+from email.parser import BytesHeaderParser
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from leadflood.inbox import store
 from leadflood.models import InboundItem, Workspace
+from leadflood.providers.inbound.imap import message_id_of
 from leadflood.runtime import Runtime
 from tests.factories import make_workspace
 from tests.inbox.test_sync import reply
@@ -23,6 +27,30 @@ def test_the_key_is_the_message_id_else_the_bytes() -> None:
     no_id = reply(message_id=None)
     assert store.mail_key(no_id).startswith("sha256:")
     assert store.mail_key(no_id) != store.mail_key(reply(message_id=None, body="other"))
+
+
+_NAME = st.sampled_from(["Message-ID", "message-id", "MESSAGE-ID", "Message-Id", "Subject",
+                         "From", "In-Reply-To", "X-Message-ID", "References", "Date"])  # fmt: skip
+_VALUE = st.text(alphabet="<>@.abcXYZ019-_ \t", max_size=30)
+
+
+@given(
+    fields=st.lists(
+        st.tuples(_NAME, _VALUE, st.lists(_VALUE.filter(str.strip), max_size=2)), max_size=6
+    ),
+    newline=st.sampled_from(["\r\n", "\n"]),
+)
+def test_the_message_id_is_the_header_parser_s(fields, newline: str) -> None:
+    # Folded lines start with a space; a value is never empty of everything but blanks at its
+    # fold, as a header parser would read that line as the end of the headers.
+    lines = []
+    for name, value, folds in fields:
+        lines.append(f"{name}: {value}".rstrip() if not folds else f"{name}: {value}")
+        lines.extend(" " + fold for fold in folds)
+    block = (newline.join(lines) + newline + newline + "body Message-ID: <no@x>").encode()
+    expected = BytesHeaderParser().parsebytes(block).get("Message-ID")
+    cleaned = "".join(str(expected).split()).strip("<>") if expected is not None else ""
+    assert message_id_of(block) == (cleaned or None)
 
 
 async def test_stored_once_per_workspace_and_the_new_ids_returned(runtime: Runtime) -> None:

@@ -71,11 +71,13 @@ async def ingest(
     report.ignored = len(others) - len(kept)
     if not kept:
         return report
+    keys = [store.mail_key(m.raw) for m, _, _ in kept]
     stored = await store.store_mail(
-        session, workspace_id, [m for m, _, _ in kept], source=source, mailbox_id=mailbox_id
-    )
+        session, workspace_id, [m for m, _, _ in kept], source=source, mailbox_id=mailbox_id,
+        keys=keys,
+    )  # fmt: skip
     report.duplicates = len(kept) - len(stored)
-    by_key = {store.mail_key(m.raw): (u, t) for m, u, t in kept}
+    by_key = {key: (u, t) for key, (_, u, t) in zip(keys, kept, strict=True)}
     items = (await session.scalars(select(InboundItem).where(InboundItem.id.in_(stored)))).all()
     entries = [record.Entry(item, *by_key[item.dedupe_key]) for item in items]
     try:

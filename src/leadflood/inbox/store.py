@@ -58,13 +58,14 @@ async def store_mail(
     *,
     source: str,
     mailbox_id: uuid.UUID | None = None,
+    keys: Sequence[str] | None = None,
 ) -> list[uuid.UUID]:
     """Store each mail unless its key is already stored (in this workspace); the ids of the new
-    items, in the order given. Safe to run concurrently: the unique key decides."""
+    items, in the order given. Safe to run concurrently: the unique key decides. `keys`: the
+    mails' `mail_key`s when the caller has them."""
     rows = []
     seen: set[str] = set()
-    for mail in mails:
-        key = mail_key(mail.raw)
+    for mail, key in zip(mails, keys or [mail_key(m.raw) for m in mails], strict=True):
         if key in seen:
             continue
         seen.add(key)
@@ -112,13 +113,15 @@ async def store_payloads(
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
     if not rows:
         return []
+    # Rows as executemany parameters, not `.values(rows)`: one compiled statement whatever the
+    # batch's size (SQLAlchemy sends it as multi-row VALUES), instead of a statement compiled
+    # and parsed anew for every batch.
     statement = (
         insert(InboundItem)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["workspace_id", "dedupe_key"])
         .returning(InboundItem.id)
     )
-    inserted = set((await session.scalars(statement)).all())
+    inserted = set((await session.scalars(statement, rows)).all())
     return [row["id"] for row in rows if row["id"] in inserted]
 
 
