@@ -30,15 +30,16 @@ CHROMIUM_ARGS = [
 
 @asynccontextmanager
 async def running(
-    database_url: str, tmp_path: Path, *args: str, **env: str
+    database_url: str, tmp_path: Path, *args: str, command: str = "up", **env: str
 ) -> AsyncIterator[tuple[str, Path]]:
     """`leadflood up ARGS` on a free port, once it answers /health: (base URL, data dir).
-    `env` adds variables; PUBLIC_URL defaults to the server's own address."""
+    `command="serve"` runs the API and pages without a worker, for a test that runs the jobs
+    itself. `env` adds variables; PUBLIC_URL defaults to the server's own address."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "data"
     variables = leadflood_env(database_url, data_dir, **{"PUBLIC_URL": base, **env})
-    process = start(["up", *args, "--port", str(port)], variables, tmp_path / "server.log")
+    process = start([command, *args, "--port", str(port)], variables, tmp_path / "server.log")
 
     async def ready() -> bool:
         try:

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.e2e
 async def test_add_an_endpoint_read_its_log_and_redeliver(
     browser, screenshots, owner, runtime, database_url, tmp_path
 ):
-    async with running(database_url, tmp_path) as (base, _):
+    # No worker beside the server: the test delivers the endpoint's events itself, to its own
+    # receiver (a worker would try hooks.example.com first and reschedule them).
+    async with running(database_url, tmp_path, command="serve") as (base, _):
         page = await browser.new_page(viewport={"width": 1280, "height": 800})
         errors = console_errors(page)
         await sign_in(page, base, owner)
