@@ -188,10 +188,22 @@ async def test_an_invitation_is_mailed_with_its_link(
     path = link_in(mail, "/invite")
     assert body["url"].endswith(path)
     assert (await anon_client.get(path)).status_code == 200
+    # The link came by mail to this address: joining confirms it.
+    assert await _verified_on_joining(anon_client, path.rsplit("/", 1)[1]) is True
+
+
+async def _verified_on_joining(anon_client: httpx.AsyncClient, token: str) -> bool:
+    joined = await anon_client.post(
+        "/v1/invitations/accept", json={"token": token, "password": "a long passphrase 42"}
+    )
+    assert joined.status_code == 200, joined.text
+    bearer = {"authorization": f"Bearer {joined.json()['access_token']}"}
+    me = (await anon_client.get("/v1/auth/me", headers=bearer)).json()["user"]
+    return me["email_verified_at"] is not None
 
 
 async def test_an_invitation_without_a_system_mailbox_keeps_its_link_and_says_why(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, anon_client: httpx.AsyncClient
 ) -> None:
     created = await client.post(
         "/v1/invitations", json={"email": "new.hire@acme.example", "role": "member"}
@@ -200,3 +212,5 @@ async def test_an_invitation_without_a_system_mailbox_keeps_its_link_and_says_wh
     body = created.json()
     assert body["emailed"] is False and "SYSTEM_SMTP_URL" in body["email_error"]
     assert "/invite/" in body["url"]
+    # Handed over by the admin, the link proves nothing about the address.
+    assert await _verified_on_joining(anon_client, body["url"].rsplit("/", 1)[1]) is False

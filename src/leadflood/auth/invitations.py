@@ -127,7 +127,8 @@ async def accept(
     origin: Origin | None = None,
 ) -> tuple[User, Workspace]:
     """A new user sets a password; an existing user proves theirs. Either way the token is
-    spent and the membership made, in one transaction."""
+    spent and the membership made, in one transaction; a mailed invitation also confirms the
+    address."""
     invitation, workspace = await find_open(session, token, for_update=True)
     user = await accounts.user_by_email(session, invitation.email)
     if user is None:
@@ -139,6 +140,9 @@ async def accept(
     if await accounts.membership_of(session, workspace.id, user.id) is None:
         await accounts.add_member(session, workspace.id, user.id, invitation.role)
     invitation.accepted_at = datetime.now(UTC)
+    if invitation.emailed_at is not None and user.email_verified_at is None:
+        # The link was mailed to this address, as a confirmation link is.
+        user.email_verified_at = invitation.accepted_at
     await session.flush()
     await audit.record(
         session,
@@ -186,6 +190,7 @@ async def email(
         await mail.send(mailbox, mail.AccountMail(invitation.email, subject, text))
     except AppError as exc:
         return Emailed(False, exc.message)
+    invitation.emailed_at = datetime.now(UTC)
     await audit.record(
         session,
         "invitation.emailed",

@@ -53,6 +53,8 @@ class Invitation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Mailed to `email` (not only shown to the admin as a link): accepting it proves the address.
+    emailed_at: Mapped[datetime | None]
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
