@@ -15,6 +15,7 @@ from leadflood.imports import cli as imports
 from leadflood.inbox import cli as inbox
 from leadflood.inbox import webhook_cli as inbound
 from leadflood.leads import cli as leads
+from leadflood.leads import list_cli as lead_lists
 from leadflood.mailboxes import cli as mailboxes
 from leadflood.searches import cli as searches
 from leadflood.sending import cli as outbox
@@ -54,7 +55,7 @@ app.command()(server.openapi)
 app.command()(system.backup)
 app.command()(system.restore)
 app.add_typer(system.db_app, name="db")
-app.add_typer(leads.lists_app, name="lists")
+app.add_typer(lead_lists.app, name="lists")
 app.add_typer(system.jobs_app, name="jobs")
 # `leadflood leads import|enrich|verify`: the imports and enrichment features act on leads.
 leads.app.command("import")(imports.import_leads)

@@ -20,11 +20,12 @@ from leadflood.console import (
     in_session,
     settings_from,
 )
+from leadflood.leads import cli_support as support
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from leadflood.leads.schemas import LeadFilter, LeadSort
+    from leadflood.leads.schemas import LeadSort
     from leadflood.models import Lead
     from leadflood.runtime import Runtime
 
@@ -183,37 +184,6 @@ def leads_show(
     console.print_json(in_session(settings_from(data_dir), work).model_dump_json())
 
 
-FilterOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--filter",
-        help="KEY=VALUE, repeatable: status, verification, score_min, score_max, icp_id, "
-        "company_domain, q, list_id, tag, owner_id, has_notes (the list's filters).",
-    ),
-]
-
-
-def parse_filter(pairs: list[str] | None) -> LeadFilter:
-    """`--filter key=value ...` as the list's LeadFilter; a bad one ends the command (code 2)."""
-    from pydantic import ValidationError
-
-    from leadflood.leads.schemas import LeadFilter
-
-    raw: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            err.print(f"[red]validation_error[/red]: --filter {pair!r}: use KEY=VALUE")
-            raise typer.Exit(2)
-        raw[key.strip()] = value.strip()
-    try:
-        return LeadFilter.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        err.print(f"[red]validation_error[/red]: --filter {error['loc'][0]}: {error['msg']}")
-        raise typer.Exit(2) from None
-
-
 @app.command("update")
 def leads_update(
     lead: Annotated[
@@ -277,7 +247,7 @@ def leads_update(
 @app.command("export")
 def leads_export(
     out: Annotated[Path, typer.Option("--out", help="The CSV file to write.", dir_okay=False)],
-    filters: FilterOption = None,
+    filters: support.FilterOption = None,
     ids: Annotated[
         list[str] | None, typer.Option("--id", help="Only these leads (repeatable).")
     ] = None,
@@ -292,7 +262,7 @@ def leads_export(
     from leadflood.leads import export
     from leadflood.leads import service as leads
 
-    where = parse_filter(filters)
+    where = support.parse_filter(filters)
     runtime = build_runtime(settings_from(data_dir))
     progress = Progress(
         TextColumn("[bold]Exporting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -327,86 +297,11 @@ def leads_export(
     console.print(f"Exported {total:,} lead{'' if total == 1 else 's'} to {out}.")
 
 
-LeadRefs = Annotated[
-    list[str] | None,
-    typer.Option("--lead", help="A lead (id, first 8 characters, or email); repeatable."),
-]
-
-
-def _selection(refs: list[str] | None, filters: list[str] | None) -> tuple[list[str], LeadFilter]:
-    """`--lead` refs or `--filter` pairs (exactly one kind), checked before any work."""
-    if bool(refs) == bool(filters):
-        err.print("[red]validation_error[/red]: give --lead (repeatable) or --filter, not both")
-        raise typer.Exit(2)
-    return refs or [], parse_filter(filters)
-
-
-async def _resolve(
-    session: AsyncSession, workspace_id: uuid.UUID, refs: list[str], where: LeadFilter
-) -> Any:
-    from leadflood.leads import service as leads
-    from leadflood.leads.schemas import Selection
-
-    if refs:
-        ids = [(await leads.find(session, workspace_id, ref)).id for ref in refs]
-        return Selection(lead_ids=ids)
-    return Selection(filter=where)
-
-
-def _organize(
-    data_dir: Path | None,
-    workspace: str | None,
-    action: Any,
-    refs: list[str],
-    where: LeadFilter,
-    *,
-    tags: list[str] | None = None,
-    list_ref: str | None = None,
-) -> int:
-    """Tag, untag, list or unlist the leads given (one transaction) or a filter's leads (page
-    by page, with a progress bar); how many changed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from leadflood.console import build_runtime, clean_errors, run, shell_member
-    from leadflood.leads import lists, organize
-
-    runtime = build_runtime(settings_from(data_dir))
-
-    async def main() -> int:
-        try:
-            async with runtime.db.session() as session:
-                member = shell_member(await find_workspace(session, workspace))
-                ws = member.workspace_id
-                list_id = (await lists.find(session, ws, list_ref)).id if list_ref else None
-                if refs:
-                    selection = await _resolve(session, ws, refs, where)
-                    return await organize.apply(
-                        session, ws, action, selection, tags=tags, list_id=list_id, by=member
-                    )
-            columns = (TextColumn("[bold]Leads"), BarColumn(), MofNCompleteColumn())
-            bar = Progress(*columns, console=err)
-            task = bar.add_task("leads", total=None)
-
-            def advance(page: int, total: int) -> None:
-                bar.update(task, total=total, advance=page)
-
-            with bar:
-                return await organize.apply_in_pages(
-                    runtime.db, ws, action, where, tags=tags, list_id=list_id, by=member,
-                    on_page=advance,
-                )  # fmt: skip
-        finally:
-            await runtime.aclose()
-
-    with clean_errors():
-        return run(main)
-
-
 def _tagging(add: bool) -> Any:
     def command(
         tags: Annotated[list[str], typer.Argument(help="The tags (lower-cased).")],
-        refs: LeadRefs = None,
-        filters: FilterOption = None,
+        refs: support.LeadRefs = None,
+        filters: support.FilterOption = None,
         data_dir: DataDir = None,
         workspace: WorkspaceOption = None,
     ) -> None:
@@ -415,7 +310,7 @@ def _tagging(add: bool) -> Any:
         from leadflood.leads.schemas import TagRequest
         from leadflood.models import BulkAction
 
-        picked, where = _selection(refs, filters)
+        picked, where = support.selection(refs, filters)
         try:
             wanted = TagRequest(filter=where, tags=tags).tags
         except ValidationError as exc:
@@ -423,7 +318,7 @@ def _tagging(add: bool) -> Any:
             raise typer.Exit(2) from None
 
         action = BulkAction.tag if add else BulkAction.untag
-        changed = _organize(data_dir, workspace, action, picked, where, tags=wanted)
+        changed = support.organize_leads(data_dir, workspace, action, picked, where, tags=wanted)
         verb = "Tagged" if add else "Untagged"
         console.print(f"{verb} {changed:,} lead{'' if changed == 1 else 's'}.")
 
@@ -479,149 +374,3 @@ def leads_notes(
         return [NoteRead.model_validate(n).model_dump(mode="json") for n in found_notes]
 
     console.print_json(json.dumps(in_session(settings_from(data_dir), work)))
-
-
-lists_app = typer.Typer(
-    help="Lists of leads (static, named; a lead in many).", no_args_is_help=True
-)
-ListRef = Annotated[str, typer.Argument(help="The list's id or name.")]
-
-
-@lists_app.command("list")
-def lists_list(
-    data_dir: DataDir = None, workspace: WorkspaceOption = None, as_json: Json = False
-) -> None:
-    """The lists with how many leads each holds."""
-    from leadflood.leads import lists
-
-    async def work(session: AsyncSession, runtime: Runtime) -> list[dict[str, Any]]:
-        found = await find_workspace(session, workspace)
-        rows = await lists.all_with_counts(session, found.id)
-        return [{"id": str(x.id), "name": x.name, "members": n} for x, n in rows]
-
-    rows = in_session(settings_from(data_dir), work)
-    if as_json:
-        console.print_json(json.dumps(rows))
-        return
-    if not rows:
-        console.print("No list yet: `leadflood lists create NAME`.")
-        return
-    table = Table()
-    table.add_column("id", no_wrap=True, min_width=36)
-    table.add_column("name")
-    table.add_column("leads", justify="right")
-    for row in rows:
-        table.add_row(row["id"], row["name"], f"{row['members']:,}")
-    console.print(table)
-
-
-@lists_app.command("create")
-def lists_create(
-    name: Annotated[str, typer.Argument(help="The list's name (unique in the workspace).")],
-    description: Annotated[str, typer.Option()] = "",
-    data_dir: DataDir = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Create an empty list."""
-    from pydantic import ValidationError
-
-    from leadflood.console import shell_member
-    from leadflood.leads import lists
-    from leadflood.leads.schemas import ListCreate, ListRead
-
-    try:
-        data = ListCreate(name=name, description=description)
-    except ValidationError as exc:
-        err.print(
-            f"[red]validation_error[/red]: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}"
-        )
-        raise typer.Exit(2) from None
-
-    async def work(session: AsyncSession, runtime: Runtime) -> ListRead:
-        found = await find_workspace(session, workspace)
-        made = await lists.create(session, found.id, data, by=shell_member(found))
-        return ListRead.model_validate(made)
-
-    console.print_json(in_session(settings_from(data_dir), work).model_dump_json())
-
-
-@lists_app.command("show")
-def lists_show(
-    ref: ListRef,
-    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
-    cursor: Annotated[str | None, typer.Option()] = None,
-    data_dir: DataDir = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """The list and a page of its leads (newest first) as JSON."""
-    from leadflood.leads import lists, queries
-    from leadflood.leads.schemas import LeadFilter, LeadRead, ListRead
-    from leadflood.pagination import Page
-
-    async def work(session: AsyncSession, runtime: Runtime) -> dict[str, Any]:
-        found = await find_workspace(session, workspace)
-        target = await lists.find(session, found.id, ref)
-        window = await queries.list_page(
-            session, found.id, LeadFilter(list_id=target.id), limit=limit, cursor=cursor
-        )
-        page = Page[LeadRead].of(window, LeadRead.model_validate)
-        return {
-            **ListRead.model_validate(target).model_dump(mode="json"),
-            "members": await lists.count_members(session, target.id),
-            "leads": page.model_dump(mode="json"),
-        }
-
-    console.print_json(json.dumps(in_session(settings_from(data_dir), work)))
-
-
-def _membership(add: bool) -> Any:
-    def command(
-        ref: ListRef,
-        refs: LeadRefs = None,
-        filters: FilterOption = None,
-        data_dir: DataDir = None,
-        workspace: WorkspaceOption = None,
-    ) -> None:
-        from leadflood.models import BulkAction
-
-        picked, where = _selection(refs, filters)
-        action = BulkAction.list_add if add else BulkAction.list_remove
-        changed = _organize(data_dir, workspace, action, picked, where, list_ref=ref)
-        plural = "" if changed == 1 else "s"
-        console.print(
-            f"Added {changed:,} lead{plural}." if add else f"Removed {changed:,} lead{plural}."
-        )
-
-    command.__doc__ = (
-        "Add the leads given (--lead) or matching --filter to the list."
-        if add
-        else "Take the leads given (--lead) or matching --filter out of the list."
-    )
-    return command
-
-
-lists_app.command("add")(_membership(True))
-lists_app.command("remove")(_membership(False))
-
-
-@lists_app.command("delete")
-def lists_delete(
-    ref: ListRef,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
-    data_dir: DataDir = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Delete a list (its leads stay)."""
-    from leadflood.console import shell_member
-    from leadflood.leads import lists
-
-    if not yes and not typer.confirm(f"Delete the list {ref!r}? Its leads stay."):
-        raise typer.Exit(1)
-
-    async def work(session: AsyncSession, runtime: Runtime) -> str:
-        found = await find_workspace(session, workspace)
-        target = await lists.find(session, found.id, ref)
-        await lists.remove_list(session, found.id, target.id, by=shell_member(found))
-        return target.name
-
-    console.print(f"Deleted the list {in_session(settings_from(data_dir), work)!r}.")

@@ -232,7 +232,7 @@ def delete_leads(
     from leadflood.console import build_runtime, clean_errors, err, run
     from leadflood.leads import queries
     from leadflood.leads import service as leads
-    from leadflood.leads.cli import parse_filter
+    from leadflood.leads.cli_support import parse_filter
     from leadflood.leads.schemas import BulkRequest
     from leadflood.suppressions import erasure
 
