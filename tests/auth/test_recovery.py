@@ -188,6 +188,12 @@ async def test_an_invitation_is_mailed_with_its_link(
     path = link_in(mail, "/invite")
     assert body["url"].endswith(path)
     assert (await anon_client.get(path)).status_code == 200
+    # Beside the text, an HTML part with the link as a button (escaped, never raw).
+    html = mail.get_body(preferencelist=("html",))
+    assert html is not None and html.get_content_type() == "text/html"
+    content = html.get_content()
+    assert f'href="{body["url"]}"' in content and ">Accept the invitation</a>" in content
+    assert "Acme" in content and "<script" not in content
     # The link came by mail to this address: joining confirms it.
     assert await _verified_on_joining(anon_client, path.rsplit("/", 1)[1]) is True
 

@@ -187,7 +187,8 @@ async def email(
     subject = f"{inviter} invites you to {actor.workspace.name} on Lead Flood"
     try:
         mailbox = await mail.require(session, settings)
-        await mail.send(mailbox, mail.AccountMail(invitation.email, subject, text))
+        invite = mail.AccountMail(invitation.email, subject, text, "Accept the invitation")
+        await mail.send(mailbox, invite)
     except AppError as exc:
         return Emailed(False, exc.message)
     invitation.emailed_at = datetime.now(UTC)

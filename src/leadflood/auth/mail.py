@@ -5,12 +5,14 @@ to set one up."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,6 +115,28 @@ class AccountMail:
     to: str
     subject: str
     text: str
+    # The label of the button the HTML part makes of a link alone in its paragraph.
+    action: str = "Open the link"
+
+
+_TEMPLATES = Environment(
+    loader=PackageLoader("leadflood.auth", "mail_templates"), autoescape=select_autoescape()
+)
+_LINK = re.compile(r"https?://\S+")
+
+
+def html_of(mail: AccountMail) -> str:
+    """The HTML part of an account mail, made from its text: its paragraphs, and a link alone
+    in its paragraph as a button (the text part stays what the mail says)."""
+    blocks: list[dict[str, Any]] = []
+    for paragraph in re.split(r"\n\s*\n", mail.text.strip()):
+        words = paragraph.strip()
+        if _LINK.fullmatch(words):
+            blocks.append({"link": words})
+        else:
+            blocks.append({"lines": words.splitlines()})
+    page = _TEMPLATES.get_template("account.html")
+    return page.render(subject=mail.subject, blocks=blocks, action=mail.action)
 
 
 async def send(mailbox: SystemMailbox, mail: AccountMail) -> str:
@@ -126,6 +150,7 @@ async def send(mailbox: SystemMailbox, mail: AccountMail) -> str:
         to=[mail.to],
         subject=mail.subject,
         text=mail.text,
+        html=html_of(mail),
         headers={"Auto-Submitted": "auto-generated"},
     )
     try:

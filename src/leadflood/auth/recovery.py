@@ -143,7 +143,7 @@ async def request_password_reset(
         "If you did not ask, ignore this message: your password stays as it is.\n"
     )
     subject = "Reset your Lead Flood password"
-    return Outgoing(mailbox, mail.AccountMail(user.email, subject, text))
+    return Outgoing(mailbox, mail.AccountMail(user.email, subject, text, "Choose a new password"))
 
 
 async def reset_password(
@@ -207,7 +207,8 @@ async def request_verification(
         f"{VERIFY_EMAIL_DAYS} days):\n\n{link(settings, '/verify-email/' + token)}\n\n"
         "If you did not ask for this, ignore this message.\n"
     )
-    return Outgoing(mailbox, mail.AccountMail(user.email, "Confirm your email address", text))
+    confirm = mail.AccountMail(user.email, "Confirm your email address", text, "Confirm my address")
+    return Outgoing(mailbox, confirm)
 
 
 async def verify_email(session: AsyncSession, token: str, *, origin: Origin | None = None) -> User:
