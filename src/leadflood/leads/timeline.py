@@ -71,21 +71,23 @@ async def _inbound(session: AsyncSession, lead: Lead) -> list[TimelineEvent]:
         by_person = {str(e) for c in corrections for e in c.get("effects") or []}
         read = stored.get("previous") or stored
         named = str(read.get("label") or read.get("kind") or "message").replace("_", " ")
-        for sentence in stored.get("effects") or []:
-            if str(sentence) not in by_person:
-                events.append(
-                    TimelineEvent(
-                        at=sent_at or created_at, kind="inbox", title=str(sentence),
-                        detail=f"Inbound message read as {named}",
-                    )
-                )  # fmt: skip
+        by_rules = [str(e) for e in stored.get("effects") or [] if str(e) not in by_person]
+        if by_rules:
+            events.append(
+                TimelineEvent(
+                    at=sent_at or created_at, kind="inbox", title=" ".join(by_rules),
+                    detail=f"Inbound message read as {named}",
+                )
+            )  # fmt: skip
         for c in corrections:
             to = str(c.get("to") or "").replace("_", " ")
-            for sentence in c.get("effects") or []:
+            cause = f" (corrected by {c.get('by')})"
+            said = " ".join(str(e).removesuffix(cause) for e in c.get("effects") or [])
+            if said:
                 events.append(
                     TimelineEvent(
-                        at=datetime.fromisoformat(str(c["at"])), kind="inbox",
-                        title=str(sentence), detail=f"Label corrected to {to}",
+                        at=datetime.fromisoformat(str(c["at"])), kind="inbox", title=said,
+                        detail=f"Label corrected to {to} by {c.get('by')}",
                     )
                 )  # fmt: skip
     return events
