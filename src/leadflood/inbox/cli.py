@@ -277,3 +277,65 @@ def reply(
         f"Queued {message['id']} to {message['to_address']}: {message['subject']}",
         highlight=False,
     )
+
+
+@app.command("correct")
+def correct(
+    message_id: Annotated[
+        uuid.UUID, typer.Argument(help="The inbound message's id (`leadflood inbox show`).")
+    ],
+    kind: Annotated[
+        str, typer.Option(help="reply, auto_reply, bounce, bounce_warning, unsubscribe, complaint.")
+    ],
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="A label of that kind (interested, out_of_office, user_unknown, …); "
+            "none for unsubscribe."
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
+) -> None:
+    """Correct the label of an inbound message (as the API and the thread page do): the new
+    label's effects apply as the rules' would (a reply stops the enrollment, an opt-out or a
+    hard bounce suppresses, an out-of-office pauses); the former label's are not undone: the
+    answer says which still hold and how to undo them by hand."""
+    from pydantic import ValidationError
+
+    from leadflood.inbox import service as inbox
+    from leadflood.inbox.schemas import ClassificationUpdate, CorrectionRead
+
+    try:
+        data = ClassificationUpdate.model_validate({"kind": kind, "label": label})
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(p) for p in problem["loc"])
+        said = str(problem["msg"]).removeprefix("Value error, ")
+        err.print(f"[red]validation_error[/red]: {field + ': ' if field else ''}{escape(said)}")
+        raise typer.Exit(2) from None
+
+    async def work(session: AsyncSession, runtime: Runtime) -> dict[str, Any]:
+        found = await find_workspace(session, workspace)
+        done = await inbox.correct(
+            session, message_id, data, by=shell_member(found), now=datetime.now(UTC)
+        )
+        read = CorrectionRead.of(done.message, done.effects, done.in_place)
+        return read.model_dump(mode="json")
+
+    result = in_session(settings_from(data_dir), work)
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    c = result["classification"] or {}
+    named = f"{c.get('kind')} / {c.get('label')}" if c.get("label") else str(c.get("kind"))
+    console.print(f"Message {result['id']} is now {named}.", highlight=False)
+    for sentence in result["applied"]:
+        console.print(f"  • {sentence}", highlight=False, markup=False)
+    if result["not_undone"]:
+        console.print("[bold]Not undone by the correction:[/bold]")
+    for kept in result["not_undone"]:
+        console.print(f"  • {kept['text']} {kept['how']}", highlight=False, markup=False)
+        if kept["command"]:
+            console.print(f"    {kept['command']}", highlight=False, markup=False)

@@ -12,6 +12,7 @@ from leadflood.inbox.queries import ThreadFilter
 from leadflood.inbox.rules import RULES_VERSION
 from leadflood.inbox.schemas import (
     ClassificationUpdate,
+    CorrectionRead,
     Reclassifying,
     ReplyRequest,
     ThreadDetail,
@@ -107,14 +108,18 @@ async def reclassify_messages(member: MemberDep, session: SessionDep) -> Reclass
     return Reclassifying(job_id=job_id, messages=stale, version=RULES_VERSION)
 
 
-@messages.put("/{message_id}/classification", response_model=ThreadMessage)
+@messages.put("/{message_id}/classification", response_model=CorrectionRead)
 async def correct_classification(
     message_id: uuid.UUID, data: ClassificationUpdate, member: MemberDep, session: SessionDep
-) -> ThreadMessage:
+) -> CorrectionRead:
     """A person's correction of an inbound message's kind and label, kept with who and when;
-    the thread's label follows its latest inbound message."""
-    message = await inbox.correct(session, message_id, data, by=member, now=datetime.now(UTC))
-    return ThreadMessage.model_validate(message)
+    the thread's label follows its latest inbound message. The new label's effects apply as
+    the rules' would (`applied`: a reply stops the enrollment, an opt-out or a hard bounce
+    suppresses, an out-of-office pauses); the former label's are not undone (`not_undone`
+    says which still hold and how to undo each by hand). The same label again changes
+    nothing."""
+    done = await inbox.correct(session, message_id, data, by=member, now=datetime.now(UTC))
+    return CorrectionRead.of(done.message, done.effects, done.in_place)
 
 
 def routers() -> list[APIRouter]:

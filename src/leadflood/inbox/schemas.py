@@ -162,6 +162,39 @@ class ClassificationUpdate(Strict):
         return self
 
 
+class EffectInPlace(Read):
+    """An effect of the former label that a correction does not undo (a stop, an out-of-office
+    pause, a suppression), and how a person undoes it by hand: `page` in the app, `api` call,
+    shell `command` (none for a stopped enrollment: it does not resume)."""
+
+    effect: Literal["enrollment_stopped", "enrollment_paused", "suppressed"]
+    text: str
+    how: str
+    page: str | None = None
+    api: str | None = None
+    command: str | None = None
+    enrollment_id: uuid.UUID | None = None
+    suppression_id: uuid.UUID | None = None
+
+
+class CorrectionRead(ThreadMessage):
+    """The corrected message, with what the correction did to outreach."""
+
+    applied: list[str] = Field(
+        default=[], description="The new label's effects, applied as the rules would have."
+    )
+    not_undone: list[EffectInPlace] = Field(
+        default=[], description="The former label's effects that stay: undo them by hand."
+    )
+
+    @classmethod
+    def of(cls, message: Any, applied: list[str], in_place: list[Any]) -> CorrectionRead:
+        found = cls.model_validate(message)
+        found.applied = applied
+        found.not_undone = [EffectInPlace.model_validate(kept) for kept in in_place]
+        return found
+
+
 class Reclassifying(BaseModel):
     """A re-classification queued: follow it at GET /v1/jobs/{job_id}."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from leadflood.auth import audit
 from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, in_workspace
 from leadflood.errors import Conflict, InvalidInput
-from leadflood.inbox import queries
+from leadflood.inbox import correction, queries
 from leadflood.inbox.schemas import ClassificationUpdate, ReplyRequest, ThreadUpdate
 from leadflood.models import (
     Lead,
@@ -186,6 +187,18 @@ async def reply(
     return message
 
 
+@dataclass
+class Corrected:
+    """A correction: the message as corrected, the effects its new label had (each with its
+    cause), and the effects of its former label that stay in place, with how to undo them."""
+
+    message: Message
+    effects: list[str] = field(default_factory=list)
+    in_place: list[correction.InPlace] = field(default_factory=list)
+    # The outcome the message's former label had (see correction.outcome), for the page's notice.
+    was: str | None = None
+
+
 async def correct(
     session: AsyncSession,
     message_id: uuid.UUID,
@@ -193,10 +206,14 @@ async def correct(
     *,
     by: CurrentMember,
     now: datetime,
-) -> Message:
+) -> Corrected:
     """A person sets the kind and label of an inbound message: kept with who and when (the
     rules' conclusion stays under `previous`), audited; its thread's label follows its latest
-    inbound message. The effects already applied (a stop, a suppression) are not undone."""
+    inbound message. The new label's effects apply as if the rules had concluded it
+    (`correction.apply`), in this transaction, each kept with the message as "corrected by
+    <person>". The former label's effects (a stop, a suppression) are not undone: `in_place`
+    lists those that still hold and how a person undoes them. The same label again changes
+    nothing."""
     message = await get_scoped(
         session, Message, by.workspace_id, message_id, error=MessageNotFound, for_update=True
     )
@@ -206,18 +223,27 @@ async def correct(
     before = {"kind": stored.get("kind"), "label": stored.get("label")}
     after = {"kind": data.kind, "label": data.label}
     if before == after:
-        return message
+        return Corrected(message)
+    who = by.label
+    was = correction.outcome_of(stored)
+    result = correction.classification(data.kind, data.label, stored)
+    # Applied before the new label is written: a soft bounce counts the earlier ones.
+    done = await correction.apply(session, message, stored, result, who=who, now=now)
     previous = stored.get("previous") or {
         key: stored.get(key) for key in ("kind", "label", "version", "evidence")
     }
-    who = by.label
     stored.update(
         kind=data.kind,
         label=data.label,
+        bounce_type=result.bounce_type,
         version="person",
         evidence=[f"Set by {who} (was {_named(before)})."],
         previous=previous,
+        effects=[*(stored.get("effects") or []), *done],
     )
+    if done:  # when each correction acted, for the lead's timeline
+        log = {"at": now.isoformat(), "by": who, "to": _named(after), "effects": done}
+        stored["corrections"] = [*(stored.get("corrections") or []), log]
     message.classification = stored
     message.corrected_by = by.user.id if by.user is not None else None
     message.corrected_at = now
@@ -228,7 +254,9 @@ async def correct(
         session, "message.classification_corrected", actor=by, target_type="message",
         target_id=message.id, details={"from": before, "to": after},
     )  # fmt: skip
-    return message
+    now_is = correction.outcome(result.kind, result.label, result.bounce_type)
+    kept = await correction.left_in_place(session, message, was, now_is)
+    return Corrected(message, done, kept, was)
 
 
 async def _follow_latest(session: AsyncSession, thread_id: uuid.UUID) -> None:

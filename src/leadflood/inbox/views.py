@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 
 from leadflood.db.scope import in_workspace
 from leadflood.errors import AppError, InvalidInput
-from leadflood.inbox import queries
+from leadflood.inbox import correction, queries
 from leadflood.inbox import service as inbox
 from leadflood.inbox.queries import ThreadFilter
 from leadflood.inbox.schemas import LABELS, ClassificationUpdate, ReplyRequest, ThreadUpdate
 from leadflood.leads import timeline
-from leadflood.models import Lead, Mailbox, Sequence, Thread, ThreadState
+from leadflood.models import Lead, Mailbox, Message, Sequence, Thread, ThreadState
 from leadflood.pagination import DEFAULT_PAGE_SIZE
 from leadflood.web.deps import MemberDep, RuntimeDep, SessionDep, nav_counts
 from leadflood.web.render import render
@@ -173,6 +173,7 @@ async def _thread_page(
     )
     mailbox = await session.get(Mailbox, thread.mailbox_id) if thread.mailbox_id else None
     members = await queries.members(session, member.workspace_id)
+    corrected, in_place = await _left_in_place(session, member, request.query_params)
     return render(
         request,
         "inbox/thread.html",
@@ -191,6 +192,8 @@ async def _thread_page(
             "above": above,
             "below": below,
             "notice": request.query_params.get("notice"),
+            "corrected": corrected,
+            "in_place": in_place,
             "error": error,
             "draft": draft or {},
             "default_subject": inbox.reply_subject(thread.subject),
@@ -303,10 +306,31 @@ async def correct(
         data = ClassificationUpdate.model_validate({"kind": kind, "label": label or None})
     except ValidationError:
         return RedirectResponse(_back(thread_id, query), status_code=303)
-    await inbox.correct(session, message_id, data, by=member, now=datetime.now(UTC))
+    done = await inbox.correct(session, message_id, data, by=member, now=datetime.now(UTC))
+    # The page says which of the former label's effects still hold (and how to undo them).
+    extra = {"corrected": str(message_id)} | ({"was": done.was} if done.was else {})
     return RedirectResponse(
-        _back(thread_id, query, notice="corrected") + f"#m-{message_id}", status_code=303
+        _back(thread_id, query, notice="corrected", **extra) + f"#m-{message_id}",
+        status_code=303,
     )
+
+
+async def _left_in_place(
+    session: SessionDep, member: MemberDep, params: Mapping[str, str]
+) -> tuple[uuid.UUID | None, list[correction.InPlace]]:
+    """After a correction: the message corrected and the effects of its former label (`was`)
+    that still hold."""
+    message_id = _uuid(params.get("corrected"))
+    was = params.get("was")
+    if params.get("notice") != "corrected" or message_id is None:
+        return None, []
+    message = await session.get(Message, message_id)
+    if message is None or message.workspace_id != member.workspace_id:
+        return None, []
+    if was not in correction.OUTCOMES:
+        return message.id, []
+    now_is = correction.outcome_of(dict(message.classification or {}))
+    return message.id, await correction.left_in_place(session, message, was, now_is)
 
 
 def routers() -> list[APIRouter]:

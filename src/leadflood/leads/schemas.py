@@ -243,7 +243,8 @@ class FieldSource(BaseModel):
 
 class TimelineEvent(BaseModel):
     at: datetime
-    kind: str  # created | imported | enriched | enrichment_failed | verified | scored | job_failed
+    # created | imported | enriched | enrichment_failed | verified | scored | job_failed | inbox
+    kind: str
     title: str
     detail: str | None = None
     provider: str | None = None

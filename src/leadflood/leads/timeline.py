@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.db.scope import in_workspace, scoped
 from leadflood.leads.fields import ENRICHABLE
 from leadflood.leads.schemas import FieldSource, LeadDetail, LeadRead, ScoreItem, TimelineEvent
-from leadflood.models import EnrichmentRun, JobExecution, JobState, Lead, Verification
+from leadflood.models import EnrichmentRun, JobExecution, JobState, Lead, Message, Verification
 
 SHOWN_FIELDS = ENRICHABLE
 
@@ -48,6 +49,48 @@ async def _failed_jobs(session: AsyncSession, lead: Lead) -> list[JobExecution]:
         .limit(100)
     )
     return list((await session.scalars(query)).all())
+
+
+async def _inbound(session: AsyncSession, lead: Lead) -> list[TimelineEvent]:
+    """What the lead's inbound messages did to outreach (the inbox's effects: a stop, a pause,
+    a suppression), when the rules concluded it or when a person's correction did."""
+    rows = await session.execute(
+        select(Message.classification, Message.sent_at, Message.created_at)
+        .where(
+            in_workspace(Message, lead.workspace_id),
+            Message.lead_id == lead.id,
+            Message.direction == "inbound",
+        )
+        .order_by(Message.created_at.desc())
+        .limit(200)
+    )
+    events: list[TimelineEvent] = []
+    for stored, sent_at, created_at in rows:
+        stored = stored or {}
+        corrections = [c for c in stored.get("corrections") or [] if isinstance(c, dict)]
+        by_person = {str(e) for c in corrections for e in c.get("effects") or []}
+        read = stored.get("previous") or stored
+        named = str(read.get("label") or read.get("kind") or "message").replace("_", " ")
+        by_rules = [str(e) for e in stored.get("effects") or [] if str(e) not in by_person]
+        if by_rules:
+            events.append(
+                TimelineEvent(
+                    at=sent_at or created_at, kind="inbox", title=" ".join(by_rules),
+                    detail=f"Inbound message read as {named}",
+                )
+            )  # fmt: skip
+        for c in corrections:
+            to = str(c.get("to") or "").replace("_", " ")
+            cause = f" (corrected by {c.get('by')})"
+            said = " ".join(str(e).removesuffix(cause) for e in c.get("effects") or [])
+            if said:
+                events.append(
+                    TimelineEvent(
+                        at=datetime.fromisoformat(str(c["at"])), kind="inbox", title=said,
+                        detail=f"Label corrected to {to} by {c.get('by')}",
+                    )
+                )  # fmt: skip
+    return events
 
 
 SANDBOX = "sandbox"
@@ -99,6 +142,7 @@ def _events(
     runs: list[EnrichmentRun],
     checks: list[Verification],
     failures: list[JobExecution],
+    inbound: list[TimelineEvent],
 ) -> list[TimelineEvent]:
     imported = lead.source == "import"
     events = [
@@ -138,6 +182,7 @@ def _events(
                 detail=job.error,
             )
         )
+    events += inbound
     return sorted(events, key=lambda event: event.at)
 
 
@@ -159,5 +204,5 @@ async def detail(session: AsyncSession, lead: Lead) -> LeadDetail:
         sources=sources(lead, runs),
         verification_evidence=evidence,
         score_breakdown=breakdown(lead),
-        timeline=_events(lead, runs, checks, failures),
+        timeline=_events(lead, runs, checks, failures, await _inbound(session, lead)),
     )
