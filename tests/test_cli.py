@@ -33,6 +33,7 @@ def test_a_command_on_a_brand_new_data_directory_migrates_it_first(tmp_path: Pat
     first = _fresh(tmp_path, "leads", "list")
     assert "Traceback" not in first.stderr + first.stdout, first.stderr
     assert "workspace" in first.stderr.lower(), first.stderr
+    assert "leadflood users create" in " ".join(first.stderr.split()), first.stderr  # what to do
     done = _fresh(
         tmp_path, "users", "create", "--email", "ada@example.com", "--workspace", "Acme",
         "--password-stdin", stdin="correct horse battery 9\n",

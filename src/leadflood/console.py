@@ -172,7 +172,13 @@ async def find_workspace(session: AsyncSession, name: str | None) -> Workspace:
 
     if name is None:
         only = list((await session.scalars(select(Workspace).limit(2))).all())
-        if len(only) != 1:
+        if not only:
+            raise WorkspaceNotFound(
+                "There is no workspace yet: create one with `leadflood users create --email "
+                "YOU@EXAMPLE.COM --workspace NAME --password-stdin`, or set up the first "
+                "account in the web UI (`leadflood up`)."
+            )
+        if len(only) > 1:
             raise WorkspaceNotFound("Name the workspace with --workspace (name or slug).")
         return only[0]
     workspace = await accounts.find_workspace(session, name)
