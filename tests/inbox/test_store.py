@@ -31,26 +31,36 @@ def test_the_key_is_the_message_id_else_the_bytes() -> None:
 
 _NAME = st.sampled_from(["Message-ID", "message-id", "MESSAGE-ID", "Message-Id", "Subject",
                          "From", "In-Reply-To", "X-Message-ID", "References", "Date"])  # fmt: skip
-_VALUE = st.text(alphabet="<>@.abcXYZ019-_ \t", max_size=30)
+_VALUE = st.text(alphabet="<>@.abcXYZ019-_ \té\r", max_size=30)
+# Lines no header parser reads as a field: its headers end there.
+_JUNK = st.sampled_from(["Message-ID : <late@x>", ">b", "From nobody", "<no@colon>", "Sübject: x"])
 
 
 @given(
     fields=st.lists(
-        st.tuples(_NAME, _VALUE, st.lists(_VALUE.filter(str.strip), max_size=2)), max_size=6
+        st.one_of(
+            st.tuples(_NAME, _VALUE, st.lists(_VALUE.filter(str.strip), max_size=2)),
+            _JUNK.map(lambda line: (line, None, [])),
+        ),
+        max_size=6,
     ),
     newline=st.sampled_from(["\r\n", "\n"]),
 )
 def test_the_message_id_is_the_header_parser_s(fields, newline: str) -> None:
-    # Folded lines start with a space; a value is never empty of everything but blanks at its
-    # fold, as a header parser would read that line as the end of the headers.
     lines = []
     for name, value, folds in fields:
+        if value is None:
+            lines.append(name)
+            continue
+        # A folded line never holds only blanks: a parser reads that as the end of the headers.
         lines.append(f"{name}: {value}".rstrip() if not folds else f"{name}: {value}")
         lines.extend(" " + fold for fold in folds)
     block = (newline.join(lines) + newline + newline + "body Message-ID: <no@x>").encode()
     expected = BytesHeaderParser().parsebytes(block).get("Message-ID")
     cleaned = "".join(str(expected).split()).strip("<>") if expected is not None else ""
     assert message_id_of(block) == (cleaned or None)
+    # Whatever the bytes, the mail has a key (a non-ASCII Message-ID included).
+    assert store.mail_key(block).startswith(("message-id:", "sha256:"))
 
 
 async def test_stored_once_per_workspace_and_the_new_ids_returned(runtime: Runtime) -> None:
