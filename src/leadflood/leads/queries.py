@@ -86,8 +86,8 @@ def search_condition(q: str) -> ColumnElement[bool] | None:
     the email's or the company's domain (`ix_leads_search`, one tsquery: the GIN index
     intersects the words itself); a one-word search may also start the email
     (`ix_leads_workspace_email_prefix`). Case-insensitive; "@acme.io" asks for the domain. None
-    when `q` has no word. Words are literal lexemes and LIKE prefixes, never parsed: "o'brien"
-    or "a_b%" are searched as typed."""
+    when `q` has no word. Words are literal lexemes and the email's start a literal range,
+    never parsed: "o'brien" or "a_b%" are searched as typed."""
     words = [(word, word.lstrip("@")) for word in q.lower().split() if word.lstrip("@")]
     if not words:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +70,16 @@ def test_broken_mime_classifies(headers, content_type, parts, body):
     result = rules.classify(raw)
     assert result.evidence
     result.to_json()
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        b"report-type=delivery-status",
+        b"report-type*=us-ascii''delivery%2Dstatus",
+        b"report-type*0*=us-ascii''delivery; report-type*1=-status",
+    ],
+)
+def test_the_report_type_is_read_plain_or_rfc2231_encoded(parameter: bytes) -> None:
+    raw = b"Content-Type: multipart/report; " + parameter + b"; boundary=x\r\n\r\n--x--\r\n"
+    assert rules.parse(raw).report_type == "delivery-status"

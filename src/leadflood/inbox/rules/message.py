@@ -156,7 +156,7 @@ def parse(raw: bytes, *, received: date | None = None) -> Message:
         raw=raw,
         headers=headers,
         content_type=_safe(parsed.get_content_type, "text/plain"),
-        report_type=_safe(lambda: str(parsed.get_param("report-type") or ""), "").lower(),
+        report_type=_safe(lambda: _param(parsed, "report-type"), "").lower(),
         text=text[:MAX_TEXT],
         html_only=html_only,
         visible=_latest_reply(top),
@@ -221,6 +221,16 @@ def _received(headers: Headers) -> date | None:
             with contextlib.suppress(Exception):
                 return parsedate_to_datetime(value.rsplit(";", 1)[1].strip()).date()
     return None
+
+
+def _param(part: StdMessage, name: str) -> str:
+    """A Content-Type parameter, plain or RFC 2231-encoded (`name*=us-ascii''value`, `name*0*=`
+    continuations): the compat32 parser reads the plain form only, so an encoded one is read by
+    the standard library's structured header (the default policy's) for this header alone."""
+    value = part.get_param(name)
+    if value is None and f"{name}*" in (header := str(part.get("Content-Type", ""))):
+        value = email.policy.default.header_factory("content-type", header).params.get(name)
+    return str(value or "")
 
 
 def _safe(read: object, default: str) -> str:
