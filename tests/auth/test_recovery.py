@@ -9,6 +9,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -186,16 +187,48 @@ async def test_an_invitation_is_mailed_with_its_link(
     (mail,) = caught(catcher)
     assert mail["To"] == "new.hire@acme.example" and "Acme" in mail["Subject"]
     path = link_in(mail, "/invite")
-    assert body["url"].endswith(path)
+    # The mail carries a link of its own; the admin's works too, to the same invitation.
+    assert not body["url"].endswith(path) and "/invite/" in body["url"]
     assert (await anon_client.get(path)).status_code == 200
+    assert (await anon_client.get(urlsplit(body["url"]).path)).status_code == 200
     # Beside the text, an HTML part with the link as a button (escaped, never raw).
     html = mail.get_body(preferencelist=("html",))
     assert html is not None and html.get_content_type() == "text/html"
     content = html.get_content()
-    assert f'href="{body["url"]}"' in content and ">Accept the invitation</a>" in content
-    assert "Acme" in content and "<script" not in content
-    # The link came by mail to this address: joining confirms it.
+    assert f'{path}" style=' in content and ">Accept the invitation</a>" in content
+    assert "Acme" in content
+    # The mailed link reached this address: joining by it confirms it.
     assert await _verified_on_joining(anon_client, path.rsplit("/", 1)[1]) is True
+
+
+def test_the_html_part_escapes_the_text_and_links_its_addresses() -> None:
+    from leadflood.auth.mail import AccountMail, html_of
+
+    text = (
+        'Hello <b>"Ann" & co</b>,\n\nSee https://app.example/x?a=1&b=<2> for more.\n\n'
+        "https://app.example/invite/abc\n"
+    )
+    page = html_of(AccountMail("a@b.example", "<script>alert(1)</script>", text, "Join <now>"))
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "&lt;b&gt;&#34;Ann&#34; &amp; co&lt;/b&gt;" in page
+    # A link inside a sentence is a link; one alone in its paragraph is the button.
+    assert 'href="https://app.example/x?a=1&amp;b=&lt;2&gt;"' in page
+    assert 'href="https://app.example/invite/abc"' in page and ">Join &lt;now&gt;</a>" in page
+
+
+async def test_joining_by_the_admin_s_link_does_not_confirm_a_mailed_address(
+    client: httpx.AsyncClient, anon_client: httpx.AsyncClient, catcher: DemoSmtpCatcher
+) -> None:
+    created = await client.post(
+        "/v1/invitations", json={"email": "new.hire@acme.example", "role": "member"}
+    )
+    body = created.json()
+    assert body["emailed"] is True
+    # The admin could hand the link they were shown to anyone: it proves nothing.
+    assert await _verified_on_joining(anon_client, body["url"].rsplit("/", 1)[1]) is False
+    # It was spent: the mailed one no longer opens.
+    (mail,) = caught(catcher)
+    assert (await anon_client.get(link_in(mail, "/invite"))).status_code != 200
 
 
 async def _verified_on_joining(anon_client: httpx.AsyncClient, token: str) -> bool:

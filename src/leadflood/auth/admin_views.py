@@ -146,7 +146,7 @@ async def invite(
         )
     except AppError as exc:
         return await _members(request, member, session, error=exc.message, status=exc.status)
-    emailed = await invitations.email(session, member, runtime.settings, invitation, token)
+    emailed = await invitations.email(session, member, runtime.settings, invitation)
     url = invitations.link(runtime.settings, token)
     return await _members(
         request, member, session, invite_url=url, invite_email=invitation.email, emailed=emailed

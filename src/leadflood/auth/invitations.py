@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.auth import audit, mail
@@ -101,7 +101,9 @@ async def find_open(
     query = (
         select(Invitation, Workspace)
         .join(Workspace, Workspace.id == Invitation.workspace_id)
-        .where(Invitation.token_hash == digest(token))
+        .where(
+            or_(Invitation.token_hash == digest(token), Invitation.mail_token_hash == digest(token))
+        )
     )
     if for_update:
         query = query.with_for_update(of=Invitation)
@@ -140,8 +142,9 @@ async def accept(
     if await accounts.membership_of(session, workspace.id, user.id) is None:
         await accounts.add_member(session, workspace.id, user.id, invitation.role)
     invitation.accepted_at = datetime.now(UTC)
-    if invitation.emailed_at is not None and user.email_verified_at is None:
-        # The link was mailed to this address, as a confirmation link is.
+    if invitation.mail_token_hash == digest(token) and user.email_verified_at is None:
+        # The link only the mail carried (not the one shown to the admin) reached this
+        # address, as a confirmation link does.
         user.email_verified_at = invitation.accepted_at
     await session.flush()
     await audit.record(
@@ -173,10 +176,12 @@ async def email(
     actor: CurrentMember,
     settings: Settings,
     invitation: Invitation,
-    token: str,
 ) -> Emailed:
-    """Mail the invitation link through the system mailbox. A missing or refusing mailbox is
-    not an error of the invitation: the admin still has the link to send by hand."""
+    """Mail an invitation link through the system mailbox: a token of its own, which only the
+    mail carries, so that joining by it proves the address (the admin's link does not). A
+    missing or refusing mailbox is not an error of the invitation: the admin still has the
+    link to send by hand."""
+    token = random_token()
     inviter = (actor.user.name or actor.user.email) if actor.user else "An admin"
     text = (
         f"Hello,\n\n{inviter} invites you to the workspace {actor.workspace.name} on Lead Flood, "
@@ -191,7 +196,7 @@ async def email(
         await mail.send(mailbox, invite)
     except AppError as exc:
         return Emailed(False, exc.message)
-    invitation.emailed_at = datetime.now(UTC)
+    invitation.mail_token_hash = digest(token)
     await audit.record(
         session,
         "invitation.emailed",

@@ -125,6 +125,15 @@ _TEMPLATES = Environment(
 _LINK = re.compile(r"https?://\S+")
 
 
+def _pieces(line: str) -> list[tuple[str, bool]]:
+    """A line as (text, is a link) pieces, so that the addresses in a sentence are links."""
+    pieces, at = [], 0
+    for found in _LINK.finditer(line):
+        pieces += [(line[at : found.start()], False), (found.group(0), True)]
+        at = found.end()
+    return [*pieces, (line[at:], False)]
+
+
 def html_of(mail: AccountMail) -> str:
     """The HTML part of an account mail, made from its text: its paragraphs, and a link alone
     in its paragraph as a button (the text part stays what the mail says)."""
@@ -134,7 +143,7 @@ def html_of(mail: AccountMail) -> str:
         if _LINK.fullmatch(words):
             blocks.append({"link": words})
         else:
-            blocks.append({"lines": words.splitlines()})
+            blocks.append({"lines": [_pieces(line) for line in words.splitlines()]})
     page = _TEMPLATES.get_template("account.html")
     return page.render(subject=mail.subject, blocks=blocks, action=mail.action)
 

@@ -345,7 +345,7 @@ async def create_invitation(
     invitation, token = await invitations.create(
         session, member, runtime.settings, email=data.email, role=data.role
     )
-    emailed = await invitations.email(session, member, runtime.settings, invitation, token)
+    emailed = await invitations.email(session, member, runtime.settings, invitation)
     return InvitationCreated(
         invitation=InvitationRead.model_validate(invitation),
         token=token,

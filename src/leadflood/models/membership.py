@@ -53,8 +53,9 @@ class Invitation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    # Mailed to `email` (not only shown to the admin as a link): accepting it proves the address.
-    emailed_at: Mapped[datetime | None]
+    # The token of the link mailed to `email` (the admin is shown another): joining by it proves
+    # the address.
+    mail_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
