@@ -399,3 +399,35 @@ async def test_correct_from_the_command_line(
     assert f"leadflood suppressions remove {row.id}" in back.stdout
     same = _cli(tmp_path, database_url, answer, "--kind", "reply", "--label", "question", "--json")
     assert json.loads(same.stdout)["applied"] == []
+
+
+async def test_a_soft_bounce_set_by_a_person_counts_toward_the_recipient_s_next_ones(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Account
+) -> None:
+    from leadflood.inbox import effects
+
+    made = await _answered(runtime, owner.workspace_id, INTERESTED, stop_rules=GOES_ON)
+    url = f"/v1/messages/{made['answer'].id}/classification"
+    fixed = await client.put(url, json={"kind": "bounce", "label": "mailbox_full"})
+    assert fixed.status_code == 200, fixed.text
+    stored = await _stored(runtime, made["answer"].id)
+    # The address it returns is the one our message went to, kept for the count.
+    assert (stored["bounce_type"], stored["recipient"]) == ("soft", "ada@prospect.example")
+    async with runtime.db.session() as session:
+        counted = await effects._soft_bounces(
+            session, owner.workspace_id, {"ada@prospect.example"}, datetime.now(UTC)
+        )
+    assert counted == {"ada@prospect.example": 1}
+
+
+async def test_a_hard_bounce_correction_marks_our_message_though_the_address_was_suppressed(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Account
+) -> None:
+    made = await _answered(runtime, owner.workspace_id, UNSUBSCRIBE)
+    assert await _suppressions(runtime, owner.workspace_id)  # the rules' opt-out
+    url = f"/v1/messages/{made['answer'].id}/classification"
+    fixed = await client.put(url, json={"kind": "bounce", "label": "user_unknown"})
+    assert fixed.status_code == 200, fixed.text
+    async with runtime.db.session() as session:
+        ours = await session.get(Message, made["ours"].id)
+        assert ours is not None and ours.status == MessageStatus.bounced

@@ -131,13 +131,27 @@ async def apply(
         lead_id=message.lead_id, message=ours, enrollment_id=message.enrollment_id,
         mailbox_id=message.mailbox_id, matched_by=str(stored.get("matched_by") or ""),
     )  # fmt: skip
-    if result.kind == "bounce" and result.recipient is None and ours is None:
-        # A bounce without its facts: the address it returns is the lead's.
-        result = replace(result, recipient=await _lead_email(session, message))
-    if after in ("opt_out", "hard_bounce") and await _ended_already(session, message, result, ours):
+    result = await with_recipient(session, message, result, ours)
+    # An opt-out already in place is not said twice. A hard bounce still marks our message,
+    # tells the webhooks and counts for the mailbox's health, as the rules' would.
+    if after == "opt_out" and await _ended_already(session, message, result, ours):
         return []
     said = await effects.apply(session, message.workspace_id, target, result, now)
     return [f"{sentence} (corrected by {who})" for sentence in said]
+
+
+async def with_recipient(
+    session: AsyncSession, message: Message, result: Classification, ours: Message | None = None
+) -> Classification:
+    """A corrected bounce without the address it returns (a reply has none): the address our
+    message went to, else the lead's. Kept with the classification, so that a soft bounce set
+    by a person counts toward the recipient's next ones."""
+    if result.kind != "bounce" or result.recipient is not None:
+        return result
+    if ours is None:
+        ours = await _our_message(session, message, message.classification or {})
+    address = ours.to_address if ours is not None else await _lead_email(session, message)
+    return replace(result, recipient=address)
 
 
 def classification(kind: str, label: str | None, stored: dict[str, Any]) -> Classification:

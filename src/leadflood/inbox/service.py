@@ -226,7 +226,9 @@ async def correct(
         return Corrected(message)
     who = by.label
     was = correction.outcome_of(stored)
-    result = correction.classification(data.kind, data.label, stored)
+    result = await correction.with_recipient(
+        session, message, correction.classification(data.kind, data.label, stored)
+    )
     # Applied before the new label is written: a soft bounce counts the earlier ones.
     done = await correction.apply(session, message, stored, result, who=who, now=now)
     previous = stored.get("previous") or {
@@ -236,6 +238,7 @@ async def correct(
         kind=data.kind,
         label=data.label,
         bounce_type=result.bounce_type,
+        recipient=result.recipient,
         version="person",
         evidence=[f"Set by {who} (was {_named(before)})."],
         previous=previous,
