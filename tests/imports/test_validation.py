@@ -222,11 +222,14 @@ def test_a_leads_export_has_no_placeholders() -> None:
     from leadflood.leads.columns import EXPORT_COLUMNS
 
     exported = {column: "" for column in EXPORT_COLUMNS} | {
-        "email": "a@b.co", "first_name": "None", "last_name": "Null", "title": "n/a",
+        "email": "a@b.co", "first_name": "None", "last_name": "Null", "title": "Undefined",
+        "city": "#N/A", "department": "n/a",
     }  # fmt: skip
     got = normalize_row(exported, auto_map(list(exported)))
     assert isinstance(got, NormalizedLead)
-    assert (got.first_name, got.last_name, got.title) == ("None", "Null", "n/a")
+    assert (got.first_name, got.last_name, got.title) == ("None", "Null", "Undefined")
+    # A spreadsheet's symbols stay no value, in an edited export too.
+    assert (got.city, got.department) == (None, None)
     # The same names in any other file are placeholders.
     other = normalize_row(
         {"Email": "a@b.co", "First Name": "None", "Last Name": "Null"},

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from leadflood.imports import pipeline as import_pipeline
 from leadflood.imports import service as importing
+from leadflood.imports import validation
 from leadflood.leads import export, lists
 from leadflood.leads.columns import EXPORT_COLUMNS
 from leadflood.leads.schemas import LeadFilter, ListCreate
@@ -110,13 +111,15 @@ async def test_export_reads_in_batches(runtime: Runtime):
     assert len(_rows(b"".join(chunks).decode())) == 7
 
 
-# Names include the spreadsheet placeholders ("null", "None", "n/a"...): an export writes a
-# missing value as an empty cell, so its import reads them as names.
+# Names include the placeholder words ("null", "None", "Undefined"): an export writes a missing
+# value as an empty cell, so its import reads them as names. Its symbols ("n/a", "-", "#N/A")
+# are no value in any file.
 NAME = (
     st.text(alphabet="abcdefghijklmnopqrstuvwxyzéüñ' -", min_size=1, max_size=20)
     .map(str.strip)
     .filter(bool)
-) | st.sampled_from(["None", "null", "Undefined", "N/A", "-"])
+    .filter(lambda name: name.casefold() not in validation.EXPORT_NULL_MARKERS)
+) | st.sampled_from(["None", "null", "Undefined", "(null)"])
 LEAD = st.fixed_dictionaries(
     {
         "first_name": st.none() | NAME,

@@ -6,8 +6,8 @@ nor a name and a company), or the CSV reader could not split it. A present but u
 value (a phone that is not a number, a time zone that does not exist, "many" employees) is left
 out of the lead, and the row is kept with a warning carrying a stable reason code: the warnings
 file shows the user what was dropped. Empty values and common "no value" markers ("n/a", "-",
-"null") are simply absent, except in a file Lead Flood exported: it writes a missing value as an
-empty cell, so there a person named "None" keeps the name (`RowPlan`).
+"null") are simply absent, except the words among them in a file Lead Flood exported: it writes
+a missing value as an empty cell, so there a person named "None" keeps the name (`RowPlan`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,17 @@ NULL_MARKERS = frozenset(
 # casefold() never shortens a string: a longer value cannot be one of the markers, nor can one
 # that starts with none of their first characters (most names, titles and numbers).
 _NULL_MAX = max(len(marker) for marker in NULL_MARKERS)
-_NULL_STARTS = frozenset(
-    c for marker in NULL_MARKERS for c in (marker[0], marker[0].upper(), marker[0].title())
-)
+# In a leads export (which writes a missing value as an empty cell) the words among them are
+# data, a person named "None" or "Null"; the symbols ("#N/A" of a spreadsheet formula, "n/a",
+# "-" typed into an exported file) are still no value.
+EXPORT_NULL_MARKERS = frozenset({"-", "--", "—", "n/a", "#n/a"})
+
+
+def _starts(markers: frozenset[str]) -> frozenset[str]:
+    return frozenset(c for m in markers for c in (m[0], m[0].upper(), m[0].title()))
+
+
+_NULL_STARTS = _starts(NULL_MARKERS)
 # The lead table's column sizes: a longer value is rejected here rather than failing the insert.
 FIELD_LIMITS = {
     "email": 320, "first_name": 120, "last_name": 120, "title": 200, "seniority": 40,
@@ -98,8 +106,8 @@ class RowPlan:
         self.headers = list(headers)
         # A leads export (its columns first) has no placeholders: every non-empty cell is data.
         exported = is_leads_export(headers)
-        self._markers = frozenset[str]() if exported else NULL_MARKERS
-        self._null_starts = frozenset[str]() if exported else _NULL_STARTS
+        self._markers = EXPORT_NULL_MARKERS if exported else NULL_MARKERS
+        self._null_starts = _starts(self._markers)
         mapped = [(h, t) for h, t in mapping.items() if t is not None and h in position]
         # In the mapping's order: when two columns feed one field, the later non-empty one wins.
         self._targets = [
