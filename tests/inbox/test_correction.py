@@ -431,3 +431,21 @@ async def test_a_hard_bounce_correction_marks_our_message_though_the_address_was
     async with runtime.db.session() as session:
         ours = await session.get(Message, made["ours"].id)
         assert ours is not None and ours.status == MessageStatus.bounced
+
+
+async def test_a_suppression_made_by_hand_is_not_listed_as_the_correction_s_to_undo(
+    client: httpx.AsyncClient, runtime: Runtime, owner: Account
+) -> None:
+    from leadflood.suppressions import service as suppression
+
+    async with runtime.db.session() as session:
+        await suppression.add(
+            session, owner.workspace_id, "email", "ada@prospect.example", "manual", "manual"
+        )
+    made = await _answered(runtime, owner.workspace_id, UNSUBSCRIBE)
+    url = f"/v1/messages/{made['answer'].id}/classification"
+    fixed = await client.put(url, json={"kind": "reply", "label": "interested"})
+    assert fixed.status_code == 200, fixed.text
+    # The person was on the list before the inbox heard them: nothing of the opt-out's to undo
+    # (and a reply stops the enrollment too).
+    assert fixed.json()["not_undone"] == []

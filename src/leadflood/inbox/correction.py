@@ -258,7 +258,7 @@ async def left_in_place(
     if "enrollment_stopped" in kinds or "enrollment_paused" in kinds:
         found += await _enrollments(session, message, before, kinds)
     if "suppressed" in kinds:
-        found += await _suppressions(session, message)
+        found += await _suppressions(session, message, before)
     return found
 
 
@@ -320,7 +320,19 @@ async def _enrollments(
     return found
 
 
-async def _suppressions(session: AsyncSession, message: Message) -> list[InPlace]:
+# The reasons the inbox suppresses with, per outcome.
+_SUPPRESSED_FOR: dict[str, tuple[str, ...]] = {
+    "opt_out": ("unsubscribed", "complaint"), "hard_bounce": ("bounced",),
+    "soft_bounce": ("bounced",),
+}  # fmt: skip
+
+
+async def _suppressions(
+    session: AsyncSession, message: Message, before: str | None
+) -> list[InPlace]:
+    """The inbox's own suppressions of the person for the former outcome: not one made by hand,
+    by an import or for another reason."""
+    reasons = _SUPPRESSED_FOR.get(before or "", ())
     addresses = {
         a.strip().lower()
         for a in (message.from_address, await _lead_email(session, message))
@@ -334,6 +346,8 @@ async def _suppressions(session: AsyncSession, message: Message) -> list[InPlace
             Suppression.workspace_id == message.workspace_id,
             Suppression.kind == SuppressionKind.email,
             Suppression.value.in_(addresses),
+            Suppression.source == effects.SOURCE,
+            Suppression.reason.in_(reasons),
         )
         .order_by(Suppression.created_at)
     )
