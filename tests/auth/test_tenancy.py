@@ -144,6 +144,14 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
             headers=headers,
         )
     )
+    endpoint = _ok(
+        await client.post(
+            "/v1/webhooks",
+            json={"url": "https://hooks.globex.example/in", "events": ["lead.created"]},
+            headers=headers,
+        )
+    )
+    ping = _ok(await client.post(f"/v1/webhooks/{endpoint['id']}/test", headers=headers), 202)
     return {
         "lead_id": created["lead_id"],
         "job_id": str(created["job_id"]),
@@ -159,6 +167,8 @@ async def _rows_of(client: httpx.AsyncClient, account: Account) -> dict[str, str
         "suppression_id": suppression["id"],
         "list_id": lead_list["id"],
         "note_id": note["id"],
+        "endpoint_id": endpoint["id"],
+        "delivery_id": ping["id"],
         **await _sequence_rows_of(client, headers, bearer, created["lead_id"]),
     }
 
@@ -180,6 +190,17 @@ async def _thread_of(runtime: Any, account: Account, theirs: dict[str, str]) -> 
         return str(thread.id)
 
 
+async def _company_of(runtime: Any, account: Account) -> str:
+    """A company of `account`'s workspace (imports and searches make them: no API creates one)."""
+    from leadflood.models import Company
+
+    async with runtime.db.session() as session:
+        company = Company(workspace_id=account.workspace_id, domain="globex.example", name="Globex")
+        session.add(company)
+        await session.flush()
+        return str(company.id)
+
+
 async def _parents_of(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
     """Only the parents of nested routes (nothing keyed by name, such as a credential, whose
     route would then rightly answer for `account`'s own row)."""
@@ -197,7 +218,17 @@ async def _parents_of(client: httpx.AsyncClient, account: Account) -> dict[str, 
             headers=headers,
         )
     )["steps"][0]
-    return {"icp_id": icp["id"], "sequence_id": sequence["id"], "step_id": step["id"]}
+    endpoint = _ok(
+        await client.post(
+            "/v1/webhooks",
+            json={"url": "https://hooks.mine.example/in", "events": ["lead.created"]},
+            headers=headers,
+        )
+    )
+    return {
+        "icp_id": icp["id"], "sequence_id": sequence["id"], "step_id": step["id"],
+        "endpoint_id": endpoint["id"],
+    }  # fmt: skip
 
 
 async def test_every_route_answers_404_for_another_workspaces_rows(
@@ -205,6 +236,7 @@ async def test_every_route_answers_404_for_another_workspaces_rows(
 ) -> None:
     theirs = await _rows_of(anon_client, other_workspace)
     theirs["thread_id"] = await _thread_of(runtime, other_workspace, theirs)
+    theirs["company_id"] = await _company_of(runtime, other_workspace)
     # My own rows too: a nested route given MY parent and THEIR child must still be 404 (a
     # route that only checks the parent would otherwise leak the child).
     own = await _parents_of(anon_client, owner)
