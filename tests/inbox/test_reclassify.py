@@ -39,6 +39,9 @@ async def test_old_conclusions_are_replaced_and_a_missed_opt_out_suppresses(
         await session.execute(delete(Suppression).where(Suppression.workspace_id == ws.id))
     async with runtime.db.session() as session:
         assert await reclassify.count_stale(session, ws.id) == 1
+        # Counted up to a cap + 1 for a page shown often: "more than cap".
+        assert await reclassify.count_stale(session, ws.id, cap=0) == 1
+        assert await reclassify.count_stale(session, ws.id, cap=5) == 1
 
     done = await reclassify.run(runtime.db, ws.id, now=NOW)
     assert (done.checked, done.changed, done.acted) == (1, 1, 1)
@@ -94,3 +97,20 @@ async def test_the_inbound_settings_page_offers_it(anon_client, runtime, owner) 
     assert asked.status_code == 303 and asked.headers["location"].endswith("reclassify=queued")
     shown = await anon_client.get(asked.headers["location"])
     assert "Re-classification queued" in shown.text
+
+
+async def test_the_settings_page_says_more_than_its_cap(anon_client, owner, monkeypatch) -> None:
+    from leadflood.inbox import webhook_views
+
+    asked: list[int | None] = []
+
+    async def counted(session, workspace_id, *, cap=None) -> int:  # what the capped query gives
+        asked.append(cap)
+        return 10_001
+
+    monkeypatch.setattr(webhook_views.reclassify, "count_stale", counted)
+    await browser_login(anon_client, owner)
+    page = await anon_client.get("/settings/inbound")
+    assert asked == [webhook_views.STALE_SHOWN] == [10_000]
+    assert "More than 10,000 stored messages were classified with older rules" in page.text
+    assert "Classify them again" in page.text

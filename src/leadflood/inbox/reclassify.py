@@ -57,14 +57,20 @@ def _stale(workspace_id: uuid.UUID) -> Any:
     )
 
 
-async def count_stale(session: AsyncSession, workspace_id: uuid.UUID) -> int:
-    """How many inbound messages of the workspace a re-classification would read."""
-    query = (
-        select(func.count())
-        .select_from(Message)
+async def count_stale(
+    session: AsyncSession, workspace_id: uuid.UUID, *, cap: int | None = None
+) -> int:
+    """How many inbound messages of the workspace a re-classification would read; with `cap`,
+    counted up to cap + 1 only (a page shown often need not read every message: "more than
+    cap")."""
+    stale = (
+        select(Message.id)
         .join(InboundItem, InboundItem.id == Message.inbound_item_id)
         .where(*_stale(workspace_id), InboundItem.raw.is_not(None))
     )
+    if cap is not None:
+        stale = stale.limit(cap + 1)
+    query = select(func.count()).select_from(stale.subquery())
     return int(await session.scalar(query) or 0)
 
 

@@ -25,6 +25,10 @@ FIELDS = {
     "ecdsa": ("public_key",),
 }
 
+# The settings page counts stale messages up to this many: "more than 10,000" is enough to
+# decide, and a larger count would read every one of them on each view.
+STALE_SHOWN = 10_000
+
 
 async def _page(
     request: Request,
@@ -36,7 +40,7 @@ async def _page(
 ) -> HTMLResponse:
     runtime = request.app.state.runtime
     endpoints = await webhooks.list_all(session, workspace_id, runtime.settings.public_url)
-    stale = await reclassify.count_stale(session, workspace_id)
+    stale = await reclassify.count_stale(session, workspace_id, cap=STALE_SHOWN)
     return render(
         request,
         "settings/inbound.html",
@@ -48,6 +52,7 @@ async def _page(
             "saved": request.query_params.get("saved"),
             "rules_version": RULES_VERSION,
             "stale": stale,
+            "stale_cap": STALE_SHOWN,
             "reclassify": request.query_params.get("reclassify"),
         },
         status=status,
