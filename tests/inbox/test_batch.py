@@ -46,17 +46,26 @@ async def _outreach(runtime: Runtime, leads: int) -> tuple[Any, Any, list[tuple[
     async with runtime.db.session() as session:
         ws = await make_workspace(session, f"Batch {uuid.uuid4().hex[:6]}")
         box = await make_mailbox(session, ws.id, from_email="sam@sender.example")
-        sequence, (step,) = await make_bare_sequence(session, ws.id)
-        rows = []
-        for i in range(leads):
-            lead = await make_lead(session, ws.id, email=f"p{i}@prospect.example")
-            enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
-            sent = await queue_message(
-                session, runtime.settings, box, lead, enrollment=enrollment, step=step
-            )
-            sent.status, sent.sent_at = MessageStatus.sent, NOW
-            rows.append((lead, enrollment, sent))
+        rows = await _sent_steps(session, runtime, ws, box, leads)
     return ws, box, rows
+
+
+async def _sent_steps(
+    session: Any, runtime: Runtime, ws: Any, box: Any, leads: int
+) -> list[tuple[Any, Any, Any]]:
+    """Leads p0…p{leads-1}@prospect.example, each enrolled in a new sequence and sent its step:
+    (lead, enrollment, our message) each."""
+    sequence, (step,) = await make_bare_sequence(session, ws.id)
+    rows = []
+    for i in range(leads):
+        lead = await make_lead(session, ws.id, email=f"p{i}@prospect.example")
+        enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
+        sent = await queue_message(
+            session, runtime.settings, box, lead, enrollment=enrollment, step=step
+        )
+        sent.status, sent.sent_at = MessageStatus.sent, NOW
+        rows.append((lead, enrollment, sent))
+    return rows
 
 
 def _mail(raw: bytes, uid: int) -> store.RawMail:
@@ -244,15 +253,7 @@ async def _mailbox_with_history(runtime: Runtime) -> tuple[Any, Any, list[tuple[
                 )
             )
     async with runtime.db.session() as session:
-        sequence, (step,) = await make_bare_sequence(session, ws.id)
-        for i in range(8):
-            lead = await make_lead(session, ws.id, email=f"p{i}@prospect.example")
-            enrollment = await make_enrollment(session, ws.id, sequence.id, lead.id)
-            sent = await queue_message(
-                session, runtime.settings, box, lead, enrollment=enrollment, step=step
-            )
-            sent.status, sent.sent_at = MessageStatus.sent, NOW
-            rows.append((lead, enrollment, sent))
+        rows += await _sent_steps(session, runtime, ws, box, 8)
     return ws, box, rows
 
 

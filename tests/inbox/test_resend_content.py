@@ -54,6 +54,23 @@ def _envelope(email_id: str, sender: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+async def _received(runtime: Any, ws: Any, resend: FakeResend, key: str, envelope: dict) -> Any:
+    """An `email.received` event of a Resend mailbox (its API at `resend`), stored and
+    processed; the message recorded. Stops `resend` after."""
+    try:
+        async with runtime.db.session() as session:
+            await make_mailbox(session, ws.id, name="Resend", provider="resend",
+                               config={"base_url": resend.url}, secret=KEY)  # fmt: skip
+            (item_id,) = await store.store_payloads(
+                session, ws.id, [(key, envelope)], source="resend"
+            )
+            item = await session.get(InboundItem, item_id)
+            assert item is not None
+            return await process.process_item(session, item, now=NOW)
+    finally:
+        resend.close()
+
+
 async def test_the_content_is_fetched_stored_and_read(runtime) -> None:
     ws, _, lead, _, sent = await _sent(runtime)
     content = {
@@ -64,18 +81,7 @@ async def test_the_content_is_fetched_stored_and_read(runtime) -> None:
         "html": None, "headers": {"In-Reply-To": sent.message_id, "References": sent.message_id},
     }  # fmt: skip
     resend = FakeResend(content)
-    try:
-        async with runtime.db.session() as session:
-            await make_mailbox(session, ws.id, name="Resend", provider="resend",
-                               config={"base_url": resend.url}, secret=KEY)  # fmt: skip
-            (item_id,) = await store.store_payloads(
-                session, ws.id, [("resend:msg_1", _envelope("em_1", lead.email))], source="resend"
-            )
-            item = await session.get(InboundItem, item_id)
-            assert item is not None
-            recorded = await process.process_item(session, item, now=NOW)
-    finally:
-        resend.close()
+    recorded = await _received(runtime, ws, resend, "resend:msg_1", _envelope("em_1", lead.email))
     assert resend.requests == [("/emails/receiving/em_1", f"Bearer {KEY}")]
     assert recorded is not None and recorded.classification is not None
     assert recorded.classification["kind"] == "unsubscribe"
@@ -97,17 +103,6 @@ async def test_the_content_is_fetched_stored_and_read(runtime) -> None:
 async def test_a_refusal_leaves_the_envelope_to_be_read_alone(runtime) -> None:
     ws, _, lead, _, _ = await _sent(runtime)
     resend = FakeResend({"statusCode": 404, "name": "not_found", "message": "gone"}, status=404)
-    try:
-        async with runtime.db.session() as session:
-            await make_mailbox(session, ws.id, name="Resend", provider="resend",
-                               config={"base_url": resend.url}, secret=KEY)  # fmt: skip
-            (item_id,) = await store.store_payloads(
-                session, ws.id, [("resend:msg_2", _envelope("em_2", lead.email))], source="resend"
-            )
-            item = await session.get(InboundItem, item_id)
-            assert item is not None
-            recorded = await process.process_item(session, item, now=NOW)
-    finally:
-        resend.close()
+    recorded = await _received(runtime, ws, resend, "resend:msg_2", _envelope("em_2", lead.email))
     assert recorded is not None and recorded.classification is not None
     assert recorded.classification["matched_by"] != "message_id"  # by sender and subject

@@ -38,7 +38,6 @@ def _starts(markers: frozenset[str]) -> frozenset[str]:
     return frozenset(c for m in markers for c in (m[0], m[0].upper(), m[0].title()))
 
 
-_NULL_STARTS = _starts(NULL_MARKERS)
 # The lead table's column sizes: a longer value is rejected here rather than failing the insert.
 FIELD_LIMITS = {
     "email": 320, "first_name": 120, "last_name": 120, "title": 200, "seniority": 40,

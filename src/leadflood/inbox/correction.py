@@ -13,8 +13,7 @@ after a correction that moved away from them, and how a person undoes each by ha
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -26,6 +25,7 @@ from leadflood.db.scope import in_workspace
 from leadflood.inbox import effects
 from leadflood.inbox.rules import Classification
 from leadflood.inbox.rules.result import BounceType
+from leadflood.inbox.schemas import Effect, EffectInPlace
 from leadflood.inbox.threading import Target
 from leadflood.models import (
     Enrollment,
@@ -62,23 +62,6 @@ STOP_REASONS: dict[str, tuple[str, ...]] = {
     "hard_bounce": ("bounced",),
     "left_company": ("left_company",),
 }
-
-Effect = Literal["enrollment_stopped", "enrollment_paused", "suppressed"]
-
-
-@dataclass(frozen=True)
-class InPlace:
-    """An effect of a former label that a correction leaves in place, and how a person undoes
-    it by hand (`page`: where in the app, `api`: the call, `command`: the shell's)."""
-
-    effect: Effect
-    text: str
-    how: str
-    page: str | None = None
-    api: str | None = None
-    command: str | None = None
-    enrollment_id: uuid.UUID | None = None
-    suppression_id: uuid.UUID | None = None
 
 
 def bounce_type(label: str | None, stored: dict[str, Any]) -> BounceType:
@@ -195,12 +178,10 @@ async def _ended_already(
     session: AsyncSession, message: Message, result: Classification, ours: Message | None
 ) -> bool:
     """The person's address is suppressed and none of their enrollments is left to stop: the
-    opt-out or bounce is in place already (nothing is applied or said twice)."""
+    opt-out is in place already (nothing is applied or said twice)."""
+    # The address as effects._read finds an opt-out's.
     sent = ours.to_address if ours is not None else None
-    if result.kind == "bounce":
-        address = result.recipient or sent
-    else:  # as effects._read finds an opt-out's address
-        address = sent or await _lead_email(session, message) or result.recipient
+    address = sent or await _lead_email(session, message) or result.recipient
     if not address:
         return False
     if not await suppression.suppressed_emails(session, message.workspace_id, [address]):
@@ -249,12 +230,12 @@ def moved_away(before: str | None, after: str | None) -> list[Effect]:
 
 async def left_in_place(
     session: AsyncSession, message: Message, before: str | None, after: str | None
-) -> list[InPlace]:
+) -> list[EffectInPlace]:
     """The effects of the former outcome `before` that still hold after a correction to
     `after`, each with how a person undoes it by hand; [] when the correction moved away from
     nothing (or what it moved away from no longer holds)."""
     kinds = moved_away(before, after)
-    found: list[InPlace] = []
+    found: list[EffectInPlace] = []
     if "enrollment_stopped" in kinds or "enrollment_paused" in kinds:
         found += await _enrollments(session, message, before, kinds)
     if "suppressed" in kinds:
@@ -264,7 +245,7 @@ async def left_in_place(
 
 async def _enrollments(
     session: AsyncSession, message: Message, before: str | None, kinds: list[Effect]
-) -> list[InPlace]:
+) -> list[EffectInPlace]:
     reasons = STOP_REASONS.get(before or "", ())
     mine = Enrollment.id == message.enrollment_id if message.enrollment_id else None
     theirs = (
@@ -279,7 +260,7 @@ async def _enrollments(
         .where(in_workspace(Enrollment, message.workspace_id), or_(*which))
         .order_by(Enrollment.created_at)
     )
-    found: list[InPlace] = []
+    found: list[EffectInPlace] = []
     for enrollment, name in rows:
         listing = f"/sequences/{enrollment.sequence_id}/enrollments?state={enrollment.state.value}"
         if (
@@ -289,7 +270,7 @@ async def _enrollments(
         ):
             why = (enrollment.stop_reason or "").replace("_", " ")
             found.append(
-                InPlace(
+                EffectInPlace(
                     effect="enrollment_stopped",
                     text=f"The enrollment in “{name}” stays stopped ({why}).",
                     how="A stopped enrollment does not resume: the lead can be enrolled in "
@@ -304,7 +285,7 @@ async def _enrollments(
             and enrollment.stop_reason == "out_of_office"
         ):
             found.append(
-                InPlace(
+                EffectInPlace(
                     effect="enrollment_paused",
                     text=f"The enrollment in “{name}” stays paused (out of office) until "
                     f"{enrollment.resume_at:%Y-%m-%d}."
@@ -329,7 +310,7 @@ _SUPPRESSED_FOR: dict[str, tuple[str, ...]] = {
 
 async def _suppressions(
     session: AsyncSession, message: Message, before: str | None
-) -> list[InPlace]:
+) -> list[EffectInPlace]:
     """The inbox's own suppressions of the person for the former outcome: not one made by hand,
     by an import or for another reason."""
     reasons = _SUPPRESSED_FOR.get(before or "", ())
@@ -352,7 +333,7 @@ async def _suppressions(
         .order_by(Suppression.created_at)
     )
     return [
-        InPlace(
+        EffectInPlace(
             effect="suppressed",
             text=f"{row.value} stays on the suppression list ({row.reason}).",
             how="Remove it from the suppression list by hand to contact them again.",

@@ -162,12 +162,15 @@ class ClassificationUpdate(Strict):
         return self
 
 
+Effect = Literal["enrollment_stopped", "enrollment_paused", "suppressed"]
+
+
 class EffectInPlace(Read):
     """An effect of the former label that a correction does not undo (a stop, an out-of-office
     pause, a suppression), and how a person undoes it by hand: `page` in the app, `api` call,
     shell `command` (none for a stopped enrollment: it does not resume)."""
 
-    effect: Literal["enrollment_stopped", "enrollment_paused", "suppressed"]
+    effect: Effect
     text: str
     how: str
     page: str | None = None
@@ -188,10 +191,10 @@ class CorrectionRead(ThreadMessage):
     )
 
     @classmethod
-    def of(cls, message: Any, applied: list[str], in_place: list[Any]) -> CorrectionRead:
+    def of(cls, message: Any, applied: list[str], in_place: list[EffectInPlace]) -> CorrectionRead:
         found = cls.model_validate(message)
         found.applied = applied
-        found.not_undone = [EffectInPlace.model_validate(kept) for kept in in_place]
+        found.not_undone = in_place
         return found
 
 

@@ -17,7 +17,12 @@ from leadflood.auth.principal import CurrentMember
 from leadflood.db.scope import get_scoped, in_workspace
 from leadflood.errors import Conflict, InvalidInput
 from leadflood.inbox import correction, queries
-from leadflood.inbox.schemas import ClassificationUpdate, ReplyRequest, ThreadUpdate
+from leadflood.inbox.schemas import (
+    ClassificationUpdate,
+    EffectInPlace,
+    ReplyRequest,
+    ThreadUpdate,
+)
 from leadflood.models import (
     Lead,
     Mailbox,
@@ -194,7 +199,7 @@ class Corrected:
 
     message: Message
     effects: list[str] = field(default_factory=list)
-    in_place: list[correction.InPlace] = field(default_factory=list)
+    in_place: list[EffectInPlace] = field(default_factory=list)
     # The outcome the message's former label had (see correction.outcome), for the page's notice.
     was: str | None = None
 

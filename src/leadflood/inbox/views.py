@@ -21,7 +21,13 @@ from leadflood.errors import AppError, InvalidInput
 from leadflood.inbox import correction, queries
 from leadflood.inbox import service as inbox
 from leadflood.inbox.queries import ThreadFilter
-from leadflood.inbox.schemas import LABELS, ClassificationUpdate, ReplyRequest, ThreadUpdate
+from leadflood.inbox.schemas import (
+    LABELS,
+    ClassificationUpdate,
+    EffectInPlace,
+    ReplyRequest,
+    ThreadUpdate,
+)
 from leadflood.leads import timeline
 from leadflood.models import Lead, Mailbox, Message, Sequence, Thread, ThreadState
 from leadflood.pagination import DEFAULT_PAGE_SIZE
@@ -317,7 +323,7 @@ async def correct(
 
 async def _left_in_place(
     session: SessionDep, member: MemberDep, params: Mapping[str, str]
-) -> tuple[uuid.UUID | None, list[correction.InPlace]]:
+) -> tuple[uuid.UUID | None, list[EffectInPlace]]:
     """After a correction: the message corrected and the effects of its former label (`was`)
     that still hold."""
     message_id = _uuid(params.get("corrected"))
