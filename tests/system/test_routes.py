@@ -23,9 +23,10 @@ async def test_request_id_is_generated_or_kept(client) -> None:
     assert hostile.headers["x-request-id"] != "a b<script>"
 
 
-async def test_ready_is_degraded_without_a_worker(client) -> None:
+async def test_ready_is_503_before_any_worker_has_run(client) -> None:
+    """Nothing sends until a worker runs: a new installation is not ready either."""
     response = await client.get("/ready")
-    assert response.status_code == 200
+    assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded"
     assert body["db"] == "ok"

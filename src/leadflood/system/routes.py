@@ -35,10 +35,10 @@ async def health() -> Health:
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     """503 while the database is unreachable, or while no worker has sent a heartbeat for
-    WORKER_STALE_SECONDS (nothing runs jobs or sends); 200 otherwise, with status "degraded"
-    when no worker has ever run on this database."""
+    WORKER_STALE_SECONDS, including before the first worker ran (nothing runs jobs or sends:
+    status "degraded"); 200 otherwise."""
     state = await system.readiness(runtime.db, stale_after=runtime.settings.worker_stale_after)
-    return JSONResponse(state.as_json(), status_code=200 if state.serving else 503)
+    return JSONResponse(state.as_json(), status_code=200 if state.ready else 503)
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -99,19 +99,9 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
+        """What `/ready` answers 200 for: the database answers and a worker beat lately. A
+        database no worker ever ran on is not ready either: nothing would send."""
         return self.db_ok and self.worker_alive
-
-    @property
-    def worker_lost(self) -> bool:
-        """Workers ran on this database and none has sent a heartbeat lately: no job runs and
-        nothing is sent. (A database no worker ever ran on is only "degraded": a new
-        installation, or an API started before its workers.)"""
-        return self.db_ok and self.last_heartbeat is not None and not self.worker_alive
-
-    @property
-    def serving(self) -> bool:
-        """What `/ready` answers 200 for."""
-        return self.db_ok and not self.worker_lost
 
     def as_json(self) -> dict[str, Any]:
         return {
