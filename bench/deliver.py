@@ -6,8 +6,9 @@ aiosmtpd sink, in one run.
   2. delivery: the engine (`sending.delivery.deliver_mailbox`, what the `sending.deliver_mailbox`
      job runs) draining N queued messages of one mailbox (no gap, cap >= N): claims with SKIP
      LOCKED and every re-check (enrollment, suppression, cap, gap, unsubscribe headers), marks
-     each run started before its first attempt, sends over one reused connection, records
-     every outcome and attempt row;
+     each message started (committed) just before its own attempt, sends over
+     SENDING_CONNECTIONS reused connections (2 by default), records every outcome and attempt
+     row;
   3. pipeline: N due enrollments of a one-step sequence through the scheduler
      (`sequences.scheduler.tick`, what the `sequences.tick` job runs: claim, stop checks,
      suppression, window, mailbox rotation, template rendering, unsubscribe token, message

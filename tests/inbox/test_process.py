@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from leadflood.inbox import process, store
 from leadflood.models import (
+    DeliveryAttempt,
     Enrollment,
     EnrollmentState,
     InboundItem,
@@ -213,3 +214,28 @@ async def test_an_out_of_office_pause_resumes_by_itself_where_it_was(runtime: Ru
         after = await session.get(Enrollment, enrollment.id)
         assert after is not None and after.state == EnrollmentState.active
         assert (after.next_step, after.resume_at, after.stop_reason) == (step, None, None)
+
+
+async def test_a_reply_to_an_unconfirmed_message_settles_it_as_sent(runtime: Runtime) -> None:
+    """The worker died during the attempt, so the outbox could not tell whether it left; a
+    reply that refers to it says it did."""
+    ws, box, _, enrollment, sent = await _sent(runtime)
+    began = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    async with runtime.db.session() as session:
+        row = await session.get(Message, sent.id)
+        assert row is not None
+        row.status, row.sent_at, row.sending_started_at = MessageStatus.unconfirmed, None, began
+        row.error = "unconfirmed: the attempt began but its outcome is unknown"
+    await _ingest(runtime, ws.id, box.id, _reply(sent.message_id, "Yes, Thursday works."))
+    async with runtime.db.session() as session:
+        row = await session.get(Message, sent.id)
+        attempts = list(
+            await session.scalars(
+                select(DeliveryAttempt.classification).where(DeliveryAttempt.message_id == sent.id)
+            )
+        )
+        stopped = await session.get(Enrollment, enrollment.id)
+    assert row is not None and row.status == MessageStatus.sent
+    assert row.sent_at == began and row.error is None
+    assert attempts == ["confirmed_sent"]
+    assert stopped is not None and stopped.stop_reason == "replied"

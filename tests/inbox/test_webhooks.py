@@ -578,3 +578,74 @@ async def test_a_delivery_of_a_message_not_ours_changes_nothing(
     ok = await anon_client.post(path, content=body, headers=_basic("postmark", "s3cret-pass"))
     assert ok.status_code == 200
     assert await _delivered_at(runtime, message) is None and await _delivered(runtime) == []
+
+
+async def _unconfirmed(runtime: Runtime, owner: Account, email: str) -> Message:
+    """A message whose worker died during its attempt: nobody knows whether it left."""
+    async with runtime.db.session() as session:
+        box = await make_mailbox(session, owner.workspace_id)
+        lead = await make_lead(session, owner.workspace_id, email=email)
+        message = await queue_message(session, runtime.settings, box, lead)
+        message.status, message.attempts = MessageStatus.unconfirmed, 1
+        message.sending_started_at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    return message
+
+
+async def test_a_delivery_report_naming_an_unconfirmed_message_settles_it_as_sent(
+    runtime: Runtime, owner: Account, client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    """Postmark and SendGrid give back the metadata a message was sent with: a delivery report
+    for a message whose worker died before it learnt the provider's id names it by ours."""
+    by_postmark = await _unconfirmed(runtime, owner, LEAD)
+    by_sendgrid = await _unconfirmed(runtime, owner, "grace@prospect.example")
+    await _subscribe_delivered(runtime, owner)
+    postmark = await _endpoint(client, "postmark", username="postmark", password="s3cret-pass")
+    report = json.loads(fixture("postmark_delivery.json", message_id=PROVIDER_ID, email=LEAD))
+    report["Metadata"] = {"message": str(by_postmark.id)}
+    ok = await anon_client.post(
+        postmark, content=json.dumps(report), headers=_basic("postmark", "s3cret-pass")
+    )
+    assert ok.status_code == 200, ok.text
+
+    private, public = _keys()
+    sendgrid = await _endpoint(client, "sendgrid-events", public_key=public)
+    (event,) = json.loads(
+        fixture("sendgrid_delivered.json", x_message_id="Sg_Id", email="grace@prospect.example")
+    )
+    event["message"] = str(by_sendgrid.id)  # custom_args arrive flattened into the event
+    raw = json.dumps([event]).encode()
+    json_type = {"Content-Type": "application/json"}
+    ok = await anon_client.post(sendgrid, content=raw, headers=_sendgrid(private, raw, **json_type))
+    assert ok.status_code == 200, ok.text
+
+    async with runtime.db.session() as session:
+        for message, provider_id in (
+            (by_postmark, PROVIDER_ID),
+            (by_sendgrid, event["sg_message_id"]),
+        ):
+            row = await session.get(Message, message.id)
+            assert row is not None and row.status == MessageStatus.sent
+            assert row.sent_at == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+            assert row.provider_message_id == provider_id and row.delivered_at is not None
+            shown = (await client.get(f"/v1/messages/{message.id}")).json()
+            assert shown["status"] == "sent"
+    assert sorted(e["message_id"] for e in await _delivered(runtime)) == sorted(
+        [str(by_postmark.id), str(by_sendgrid.id)]
+    )
+
+
+async def test_a_delivery_report_does_not_touch_a_message_a_person_queued_again(
+    runtime: Runtime, owner: Account, client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    message = await _unconfirmed(runtime, owner, LEAD)
+    requeued = await client.post(f"/v1/messages/{message.id}/requeue")
+    assert requeued.status_code == 200
+    path = await _endpoint(client, "postmark", username="postmark", password="s3cret-pass")
+    report = json.loads(fixture("postmark_delivery.json", message_id=PROVIDER_ID, email=LEAD))
+    report["Metadata"] = {"message": str(message.id)}
+    ok = await anon_client.post(
+        path, content=json.dumps(report), headers=_basic("postmark", "s3cret-pass")
+    )
+    assert ok.status_code == 200
+    shown = (await client.get(f"/v1/messages/{message.id}")).json()
+    assert shown["status"] == "queued" and shown["delivered_at"] is None

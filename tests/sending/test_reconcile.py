@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 
-from leadflood.models import DeliveryAttempt, Message, MessageStatus
+from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
+from leadflood.providers.email import PostmarkSender
 from leadflood.runtime import Runtime
 from leadflood.sending import catcher_store, delivery
-from leadflood.sending.reconcile import reconcile_stale
+from leadflood.sending.reconcile import reconcile_stale, settle_orphans
 from tests.factories import make_lead, make_mailbox, make_workspace, queue_message
 from tests.support.smtp_server import SmtpTestServer
 
@@ -192,3 +197,99 @@ async def test_an_unconfirmed_message_is_never_resent_until_a_person_queues_it(
     assert [m.message["Message-ID"] for m in smtp.messages] == [message.message_id]
     events = (await client.get("/v1/audit-events")).json()["items"]
     assert "message.requeued" in [e["action"] for e in events]
+
+
+POSTMARK = json.loads(
+    (Path(__file__).parents[1] / "providers/email/fixtures/postmark.json").read_text()
+)
+
+
+class PostmarkSearch:
+    """Postmark's outbound message search on a mock transport: it has the messages whose ids
+    (our metadata) are in `taken`, answers `status` when given another, and records what was
+    asked."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, str] = {}
+        self.status = 200
+        self.asked: list[httpx.Request] = []
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(request)
+        if self.status != 200:
+            return httpx.Response(self.status, json=POSTMARK["errors"]["server_error"])
+        ours = request.url.params.get("metadata_message", "")
+        if ours not in self.taken:
+            return httpx.Response(200, json=POSTMARK["search_none"])
+        found = json.loads(json.dumps(POSTMARK["search_found"]))
+        found["Messages"][0] |= {"MessageID": self.taken[ours], "Metadata": {"message": ours}}
+        return httpx.Response(200, json=found)
+
+    def transports(self, mailbox: Mailbox, config: dict[str, Any]) -> PostmarkSender:
+        return PostmarkSender(
+            config["api_key"], transport=httpx.MockTransport(self._handle), rate_per_second=1000
+        )
+
+
+async def _postmark_in_flight(runtime: Runtime, count: int) -> tuple[Mailbox, list[Message]]:
+    """Postmark messages whose attempts began now and whose worker died."""
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(
+            session, ws.id, provider="postmark", secret="pm-token", daily_cap=10_000
+        )
+        lead = await make_lead(session, ws.id)
+        messages = [await queue_message(session, runtime.settings, box, lead) for _ in range(count)]
+        for message in messages:
+            message.status, message.attempts = MessageStatus.sending, 1
+            message.sending_started_at = datetime.now(UTC)
+    return box, messages
+
+
+async def _settle(runtime: Runtime, box: Mailbox, search: PostmarkSearch, after: timedelta):
+    async with runtime.db.session() as session:
+        return await settle_orphans(
+            session, box.id, datetime.now(UTC) + after, transports=search.transports
+        )
+
+
+async def test_postmark_is_asked_and_settles_a_crashed_attempt_for_certain(
+    runtime: Runtime,
+) -> None:
+    """A message Postmark took is sent, with Postmark's id; one it has not taken is sent again
+    once the search has had time to show it, and asked about again until then."""
+    box, (taken, lost) = await _postmark_in_flight(runtime, 2)
+    search = PostmarkSearch()
+    search.taken[str(taken.id)] = "0ac29aee-e1cd-480d-b08d-4f48548ff48d"
+
+    assert await _settle(runtime, box, search, timedelta(seconds=5)) == {
+        "found": 1, "pending": 1,
+    }  # fmt: skip
+    assert search.asked[0].headers["x-postmark-server-token"] == "pm-token"
+    assert await _settle(runtime, box, search, timedelta(minutes=3)) == {"absent": 1}
+    async with runtime.db.session() as session:
+        sent = await session.get(Message, taken.id)
+        again = await session.get(Message, lost.id)
+        attempts = list(await session.scalars(select(DeliveryAttempt.classification)))
+    assert sent is not None and sent.status == MessageStatus.sent
+    assert sent.provider_message_id == "0ac29aee-e1cd-480d-b08d-4f48548ff48d"
+    assert again is not None and again.status == MessageStatus.queued
+    assert again.sending_started_at is None
+    assert sorted(attempts) == ["reconciled_absent", "reconciled_sent"]
+
+
+async def test_postmark_that_does_not_answer_is_asked_again_then_left_unconfirmed(
+    runtime: Runtime,
+) -> None:
+    box, (message,) = await _postmark_in_flight(runtime, 1)
+    search = PostmarkSearch()
+    search.status = 503
+    assert await _settle(runtime, box, search, timedelta(minutes=10)) == {"pending": 1}
+    async with runtime.db.session() as session:
+        row = await session.get(Message, message.id)
+        assert row is not None and row.status == MessageStatus.sending
+    assert await _settle(runtime, box, search, timedelta(hours=2)) == {"unanswered": 1}
+    async with runtime.db.session() as session:
+        row = await session.get(Message, message.id)
+    assert row is not None and row.status == MessageStatus.unconfirmed
+    assert "did not answer" in (row.error or "")

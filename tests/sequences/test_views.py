@@ -396,3 +396,28 @@ async def test_the_enroll_form_shows_only_the_chosen_source_with_its_script(
     assert re.search(r'value="search_run" checked', page)
     script = await anon_client.get("/static/enroll.js")
     assert script.status_code == 200 and "data-source" in script.text
+
+
+async def test_a_steps_unconfirmed_messages_are_counted_apart_and_link_to_the_outbox(
+    anon_client: httpx.AsyncClient, client: httpx.AsyncClient, owner: Account, runtime: Runtime
+) -> None:
+    from leadflood.models import MessageStatus
+    from tests.factories import make_bare_sequence, make_enrollment, queue_message
+
+    await browser_login(anon_client, owner)
+    async with runtime.db.session() as session:
+        box = await make_mailbox(session, owner.workspace_id)
+        sequence, (step,) = await make_bare_sequence(session, owner.workspace_id)
+        for status in (MessageStatus.sent, MessageStatus.sent, MessageStatus.unconfirmed):
+            lead = await make_lead(session, owner.workspace_id)
+            enrollment = await make_enrollment(session, owner.workspace_id, sequence.id, lead.id)
+            message = await queue_message(
+                session, runtime.settings, box, lead, enrollment=enrollment, step=step
+            )
+            message.status = status
+    page = await anon_client.get(f"/sequences/{sequence.id}")
+    assert page.status_code == 200
+    assert "2 sent · 0 queued · 0 bounced" in page.text
+    assert re.search(r'href="/outbox\?status=unconfirmed"[^>]*>1 unconfirmed</a>', page.text)
+    report = (await client.get(f"/v1/sequences/{sequence.id}/stats")).json()
+    assert report["messages"]["sent"] == 2 and report["messages"]["unconfirmed"] == 1

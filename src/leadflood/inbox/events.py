@@ -31,6 +31,7 @@ from leadflood.inbox.rules import Classification
 from leadflood.inbox.rules.bounces import ENHANCED, bounce_type_of
 from leadflood.inbox.rules.result import BounceType
 from leadflood.inbox.threading import Facts
+from leadflood.providers.base import MESSAGE_METADATA_KEY
 
 KINDS = ("postmark", "resend", "sendgrid-events", "sendgrid-parse")
 
@@ -65,12 +66,19 @@ class Delivered:
     provider_message_id: str
     recipient: str | None
     at: datetime
+    # Our message's id, from the metadata it was sent with (when the provider gives it back).
+    ours: str | None = None
 
 
-def _delivered(provider_id: object, recipient: object, at: datetime) -> Delivered | None:
+def _delivered(
+    provider_id: object, recipient: object, at: datetime, metadata: object = None
+) -> Delivered | None:
     if not provider_id:
         return None
-    return Delivered(str(provider_id), str(recipient) if recipient else None, at)
+    ours = metadata.get(MESSAGE_METADATA_KEY) if isinstance(metadata, dict) else None
+    return Delivered(
+        str(provider_id), str(recipient) if recipient else None, at, str(ours) if ours else None
+    )
 
 
 # ---- splitting a request into stored items -----------------------------------------------
@@ -285,7 +293,7 @@ def _postmark(data: dict[str, Any], received_at: datetime) -> Mail | Event | Del
         return Mail(_postmark_mail(data))
     if record == "Delivery":
         at = _when(data.get("DeliveredAt"), received_at)
-        return _delivered(data.get("MessageID"), data.get("Recipient"), at)
+        return _delivered(data.get("MessageID"), data.get("Recipient"), at, data.get("Metadata"))
     subject = str(data.get("Subject") or "")
     if record == "SpamComplaint" or data.get("Type") == "SpamComplaint":
         at = _when(data.get("BouncedAt"), received_at)
@@ -465,7 +473,7 @@ def _sendgrid(event: dict[str, Any], received_at: datetime) -> Event | Delivered
     facts = _facts("", event.get("sg_message_id"), recipient, at)
     reason = str(event.get("reason") or event.get("response") or "")
     if kind == "delivered":
-        return _delivered(event.get("sg_message_id"), recipient, at)
+        return _delivered(event.get("sg_message_id"), recipient, at, event)  # custom_args flat
     if kind == "bounce":
         status = str(event.get("status") or "") or None
         if event.get("type") == "blocked":

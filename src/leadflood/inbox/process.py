@@ -32,7 +32,8 @@ from leadflood import events as webhook_events
 from leadflood.inbox import events, record, resend_content, store, threading
 from leadflood.inbox.understanding import Understood, understand, understand_all
 from leadflood.logging import get_logger
-from leadflood.models import InboundItem, Message
+from leadflood.models import InboundItem, Message, MessageStatus
+from leadflood.sending import reconcile
 
 log = get_logger("leadflood.inbox")
 
@@ -168,24 +169,36 @@ def understand_item(item: InboundItem) -> Understood | events.Delivered | None:
 async def record_delivery(
     session: AsyncSession, workspace_id: uuid.UUID, delivered: events.Delivered
 ) -> Message | None:
-    """Our outbound message with this provider id gets its delivery time and emits
-    `message.delivered`, once (a repeated confirmation changes nothing); None when no message
-    of ours waits for it."""
+    """Our outbound message with this provider id (else with our id in the metadata the
+    provider gives back) gets its delivery time and emits `message.delivered`, once (a repeated
+    confirmation changes nothing); None when no message of ours waits for it. An `unconfirmed`
+    message it names (its worker died during the attempt) is settled: it was sent."""
     ids = threading.provider_id_prefixes(delivered.provider_message_id)
-    message = await session.scalar(
+    waiting = (
         select(Message)
         .where(
             Message.workspace_id == workspace_id,
             Message.direction == "outbound",
-            Message.provider_message_id.in_(ids),
             Message.delivered_at.is_(None),
         )
         .order_by(Message.created_at.desc())
         .limit(1)
         .with_for_update()
     )
+    message = await session.scalar(waiting.where(Message.provider_message_id.in_(ids)))
+    ours = _uuid(delivered.ours)
+    if message is None and ours is not None:
+        # Not one queued again by a person meanwhile: that one is theirs to settle.
+        settled = (MessageStatus.unconfirmed, MessageStatus.sent)
+        message = await session.scalar(
+            waiting.where(Message.id == ours, Message.status.in_(settled))
+        )
     if message is None:
         return None
+    await reconcile.confirm_sent(
+        session, message, at=delivered.at, provider_message_id=delivered.provider_message_id,
+        evidence="the provider reported delivering it",
+    )  # fmt: skip
     message.delivered_at = delivered.at
     await session.flush()
     await webhook_events.emit(
@@ -226,3 +239,10 @@ async def process_item(
         return None
     entry = record.Entry(item, understood, target)
     return (await record.record(session, item.workspace_id, [entry], now))[0]
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None

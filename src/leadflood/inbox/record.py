@@ -3,6 +3,7 @@ thread with its classification, and its effects apply, in the caller's transacti
 statement per step for the whole batch rather than per message:
 
 - items recorded already are left as they are (one query; the same item twice changes nothing);
+- our `unconfirmed` messages they refer to were sent: they are settled so;
 - effects (`effects.apply_many`): the batch's stops in one statement, the rarer effects each;
 - threads: found for every enrollment (or lead) of the batch in one query, the missing ones
   created in one insert, our messages of their enrollments attached in one update;
@@ -26,6 +27,7 @@ from leadflood.inbox.rules import Classification
 from leadflood.inbox.understanding import Understood
 from leadflood.logging import get_logger
 from leadflood.models import Enrollment, InboundItem, Message, MessageStatus, Thread, ThreadState
+from leadflood.sending import reconcile
 
 log = get_logger("leadflood.inbox")
 
@@ -65,6 +67,13 @@ async def record(
     await store.mark_all_processed(session, [e.item.id for e in entries])
     if not todo:
         return [None] * len(entries)
+    for entry in todo:  # what refers to a message in doubt shows that it left
+        ours = entry.target.message
+        if ours is not None and entry.target.matched_by == "message_id":
+            kind = entry.understood.result.kind.replace("_", " ")
+            await reconcile.confirm_sent(
+                session, ours, at=now, evidence=f"the inbox received a {kind} that refers to it"
+            )
     done = await effects.apply_many(
         session, workspace_id, [(e.target, e.understood.result) for e in todo], now
     )

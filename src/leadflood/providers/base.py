@@ -151,6 +151,12 @@ class EmailVerifier(Protocol):
 # ---- sending ---------------------------------------------------------------------------------
 
 
+# The metadata key under which an email carries our message's id to the providers that keep
+# metadata (Postmark's Metadata, SendGrid's custom_args, Resend's tags): their webhooks and
+# searches give it back.
+MESSAGE_METADATA_KEY = "message"
+
+
 @dataclass(slots=True)
 class OutboundEmail:
     """A rendered email. `message_id` is ours (set before the attempt); `idempotency_key` is sent
@@ -181,6 +187,17 @@ class EmailSender(Protocol):
     name: str
 
     async def send(self, email: OutboundEmail) -> SendResult: ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """A sender whose provider can be asked, after the fact, whether it took a message: by
+    the metadata the message was sent with (Postmark's outbound message search)."""
+
+    async def find_sent(self, key: str, value: str) -> str | None:
+        """The provider's id of the message sent with metadata {key: value}; None when it has
+        none. Raises ProviderError when it cannot tell."""
+        ...
 
 
 @runtime_checkable

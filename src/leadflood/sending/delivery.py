@@ -85,7 +85,7 @@ async def deliver_mailbox(
         gate = await _breaker(db, settings, mailbox_id, clock())
     except breakers.BreakerOpen as exc:
         return await _paused(db, mailbox_id, exc, clock())
-    async with _turn(db, mailbox_id, clock):
+    async with _turn(db, mailbox_id, clock, sender_factory):
         return await _deliver(
             db, settings, mailbox_id, sender_factory=sender_factory, budget=budget,
             horizon=horizon, clock=clock, gate=gate,
@@ -129,7 +129,9 @@ _TURN = 0x5E4D
 
 
 @asynccontextmanager
-async def _turn(db: Database, mailbox_id: uuid.UUID, clock: Clock) -> AsyncIterator[None]:
+async def _turn(
+    db: Database, mailbox_id: uuid.UUID, clock: Clock, senders: SenderFactory
+) -> AsyncIterator[None]:
     """A delivery's turn on its mailbox. One delivery job runs per mailbox at a time (its queue
     lock), but the engine is called directly too, so every delivery holds a shared lock for its
     whole run; one that starts alone (the exclusive lock is free) first settles what a dead
@@ -142,7 +144,9 @@ async def _turn(db: Database, mailbox_id: uuid.UUID, clock: Clock) -> AsyncItera
         if alone:
             try:
                 async with db.session() as session:
-                    settled = await reconcile.settle_orphans(session, mailbox_id, clock())
+                    settled = await reconcile.settle_orphans(
+                        session, mailbox_id, clock(), transports=senders
+                    )
                 if settled:
                     log.warning("sending.orphans_settled", mailbox=str(mailbox_id), **settled)
             finally:

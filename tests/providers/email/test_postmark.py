@@ -127,3 +127,46 @@ async def test_timeout_is_temporary(api: FakeApi) -> None:
 def test_missing_server_token_is_not_configured() -> None:
     with pytest.raises(ProviderNotConfiguredError):
         build_email_sender("postmark", {"message_stream": "outbound"})
+
+
+async def test_a_sent_message_is_found_by_its_metadata(api: FakeApi) -> None:
+    api.reply(200, json=FIXTURES["search_found"])
+    found = await sender(api).find_sent("message", "6f1c8a52-3c3e-4f4e-9d0e-7f0b8a1d2c3e")
+
+    (request,) = api.requests
+    assert request.method == "GET"
+    assert request.url.path == "/messages/outbound"
+    assert dict(request.url.params) == {
+        "count": "1",
+        "offset": "0",
+        "metadata_message": "6f1c8a52-3c3e-4f4e-9d0e-7f0b8a1d2c3e",
+    }
+    assert request.headers["x-postmark-server-token"] == "pm-server-token"
+    assert found == "0ac29aee-e1cd-480d-b08d-4f48548ff48d"
+
+
+async def test_a_message_postmark_never_took_is_not_found(api: FakeApi) -> None:
+    api.reply(200, json=FIXTURES["search_none"])
+    assert await sender(api).find_sent("message", "6f1c8a52") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, {"ErrorCode": 500, "Message": "Internal server error."}),
+        (200, {"Message": "OK"}),  # no TotalCount, no Messages: cannot tell
+        (200, {"TotalCount": 1, "Messages": [{"Subject": "no id"}]}),
+    ],
+)
+async def test_a_search_that_cannot_tell_raises_a_temporary_error(
+    api: FakeApi, status: int, body: dict[str, Any]
+) -> None:
+    api.reply(status, json=body)
+    with pytest.raises(TemporaryProviderError):
+        await sender(api).find_sent("message", "6f1c8a52")
+
+
+async def test_a_refused_search_says_why(api: FakeApi) -> None:
+    api.reply(401, json=FIXTURES["errors"]["bad_token"])
+    with pytest.raises(PermanentProviderError, match="ErrorCode 10"):
+        await sender(api).find_sent("message", "6f1c8a52")

@@ -1,4 +1,5 @@
-"""Postmark: POST /email (PascalCase JSON); failures carry a Postmark `ErrorCode`."""
+"""Postmark: POST /email (PascalCase JSON); failures carry a Postmark `ErrorCode`. A message
+sent with Metadata can be looked up by it afterwards (GET /messages/outbound?metadata_KEY=…)."""
 
 from __future__ import annotations
 
@@ -121,3 +122,31 @@ class PostmarkSender:
             code=str(response.status_code),
             text=str(body.get("Message") or "OK"),
         )
+
+    async def find_sent(self, key: str, value: str) -> str | None:
+        """Postmark's MessageID of the message sent with `Metadata {key: value}`, or None when
+        Postmark has none (the outbound message search, which filters by one metadata field).
+        Raises ProviderError when it cannot tell."""
+        await self._limiter.acquire()
+        response = await request(
+            self._client, "GET", "/messages/outbound", provider=PROVIDER,
+            params={"count": 1, "offset": 0, f"metadata_{key}": value},
+        )  # fmt: skip
+        if not response.is_success:
+            raise postmark_error(response)
+        body = _json_object(response)
+        messages = body.get("Messages")
+        if not isinstance(messages, list) or not isinstance(body.get("TotalCount"), int):
+            raise TemporaryProviderError(
+                "postmark message search: the answer has no Messages list or TotalCount",
+                provider=PROVIDER, code="unexpected_answer",
+            )  # fmt: skip
+        if not messages:
+            return None
+        found = messages[0].get("MessageID") if isinstance(messages[0], dict) else None
+        if not found:
+            raise TemporaryProviderError(
+                "postmark message search: a match without a MessageID",
+                provider=PROVIDER, code="unexpected_answer",
+            )  # fmt: skip
+        return str(found)

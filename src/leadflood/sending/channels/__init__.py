@@ -4,7 +4,7 @@ account's by `mailboxes.channel`). A new channel is one module here plus its pro
 from __future__ import annotations
 
 from leadflood.errors import InvalidInput
-from leadflood.sending.channels.base import Channel, Outbound, Reconciler
+from leadflood.sending.channels.base import Channel, Outbound, Reconciler, Transports
 from leadflood.sending.channels.email import EMAIL
 
 CHANNELS: dict[str, Channel] = {EMAIL.name: EMAIL}
@@ -22,4 +22,6 @@ def channel_of(name: str) -> Channel:
         raise UnknownChannel(details={"channel": name, "known": sorted(CHANNELS)}) from None
 
 
-__all__ = ["CHANNELS", "Channel", "Outbound", "Reconciler", "UnknownChannel", "channel_of"]
+__all__ = [
+    "CHANNELS", "Channel", "Outbound", "Reconciler", "Transports", "UnknownChannel", "channel_of",
+]  # fmt: skip

@@ -6,6 +6,7 @@ attempt is settled. Providers stay transports (`EmailSender`, later `SmsSender`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,6 +42,11 @@ class Outbound:
     headers: dict[str, str] = field(default_factory=dict)
     # Who an unsubscribe from this message suppresses (a test send: the tester, not the lead).
     unsubscribe_email: str | None = None
+
+
+# Builds a sender account's adapter from the mailbox and its decrypted config (tests pass
+# their own; by default the channel's `transport`).
+Transports = Callable[[Mailbox, dict[str, Any]], Any]
 
 
 class Reconciler(Protocol):
@@ -82,7 +88,15 @@ class Channel(Protocol):
         """The provider adapter that sends for this sender account."""
         ...
 
-    async def reconcile(self, message: Message, mailbox: Mailbox | None) -> str:
+    async def reconcile(
+        self,
+        session: AsyncSession,
+        message: Message,
+        mailbox: Mailbox | None,
+        transports: Transports | None,
+        now: datetime,
+    ) -> str:
         """A started attempt whose outcome is unknown after a crash: `idempotent_retry`,
-        `found`, `absent` or `unknown`."""
+        `found`, `absent`, `pending` (ask again later) or `unknown`. `transports` builds the
+        adapter that can be asked (None: `transport`)."""
         ...

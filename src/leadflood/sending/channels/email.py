@@ -1,31 +1,51 @@
 """The email channel: a lead is reached at its address; the address and its domain can be
 suppressed; every message carries a Message-ID fixed before its first attempt, the RFC 8058
 unsubscribe headers and a footer with the postal address; TEST_MODE redirects it; a crashed
-attempt is settled by the provider's idempotency key or by asking the server for the Message-ID
-where it can be asked (the demo and test catchers)."""
+attempt is settled by the provider's idempotency key, or by asking where it can be asked: the
+demo and test catchers by Message-ID, Postmark by the metadata the message was sent with."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.logging import get_logger
+from leadflood.mailboxes.secrets import sender_config
 from leadflood.models import Lead, Mailbox, Message, SuppressionKind
-from leadflood.providers.base import EmailSender, OutboundEmail, PermanentProviderError
+from leadflood.providers.base import (
+    MESSAGE_METADATA_KEY,
+    EmailSender,
+    OutboundEmail,
+    PermanentProviderError,
+    ProviderError,
+    SentLookup,
+)
 from leadflood.providers.email import build_email_sender
 from leadflood.sending import catcher_store
-from leadflood.sending.channels.base import Outbound, Reconciler
+from leadflood.sending.channels.base import Outbound, Reconciler, Transports
 from leadflood.sending.due import DueMessage
 from leadflood.settings import Settings
 from leadflood.suppressions import service as suppression
 from leadflood.suppressions import unsubscribe
 
+log = get_logger("leadflood.sending")
+
 # Providers that deduplicate a retried request by its idempotency key.
 IDEMPOTENT_PROVIDERS = frozenset({"resend"})
+# Providers that can be asked whether they took a message, by the metadata it carries
+# (`SentLookup`), our message's id under MESSAGE_MESSAGE_METADATA_KEY.
+LOOKUP_PROVIDERS = frozenset({"postmark"})
+# A message the provider does not show yet may still be on its way into the search: it counts
+# as absent (and is sent again) only this long after its attempt began.
+LOOKUP_GRACE = timedelta(minutes=2)
+# A provider that cannot be asked for this long leaves the message `unconfirmed`.
+LOOKUP_GIVE_UP = timedelta(hours=1)
 
 
 def new_message_id(domain: str) -> str:
@@ -152,15 +172,25 @@ class EmailChannel:
             reply_to=mailbox.reply_to,
             headers=headers,
             idempotency_key=due.message_id.strip("<>"),
-            metadata={"message": str(due.id)},
+            metadata={MESSAGE_METADATA_KEY: str(due.id)},
         )
 
     def transport(self, mailbox: Mailbox, config: dict[str, Any]) -> EmailSender:
         return build_email_sender(mailbox.provider, config)
 
-    async def reconcile(self, message: Message, mailbox: Mailbox | None) -> str:
-        if (message.provider or (mailbox.provider if mailbox else "")) in IDEMPOTENT_PROVIDERS:
+    async def reconcile(
+        self,
+        session: AsyncSession,
+        message: Message,
+        mailbox: Mailbox | None,
+        transports: Transports | None,
+        now: datetime,
+    ) -> str:
+        provider = message.provider or (mailbox.provider if mailbox else "")
+        if provider in IDEMPOTENT_PROVIDERS:
             return "idempotent_retry"
+        if mailbox is not None and provider in LOOKUP_PROVIDERS:
+            return await self._look_up(session, message, mailbox, transports, now)
         reconciler = reconciler_for(mailbox)
         found = (
             await reconciler.was_delivered(message.message_id)
@@ -172,6 +202,40 @@ class EmailChannel:
         if found is False:
             return "absent"
         return "unknown"
+
+    async def _look_up(
+        self,
+        session: AsyncSession,
+        message: Message,
+        mailbox: Mailbox,
+        transports: Transports | None,
+        now: datetime,
+    ) -> str:
+        """Ask the provider for the message by our id in its metadata: found is sent (with
+        the provider's id), absent is sent again once LOOKUP_GRACE has passed, and a provider
+        that cannot answer is asked again later, for up to LOOKUP_GIVE_UP."""
+        began = message.sending_started_at or now
+        config = await sender_config(session, mailbox)
+        try:
+            sender = (transports or self.transport)(mailbox, config)
+        except ProviderError as exc:  # a mailbox no longer configured: nobody can be asked
+            log.warning("sending.lookup_impossible", message=str(message.id), error=str(exc))
+            return "unknown"
+        try:
+            if not isinstance(sender, SentLookup):
+                return "unknown"
+            found = await sender.find_sent(MESSAGE_METADATA_KEY, str(message.id))
+        except ProviderError as exc:
+            log.warning("sending.lookup_failed", message=str(message.id), error=str(exc))
+            return "unanswered" if now - began >= LOOKUP_GIVE_UP else "pending"
+        finally:
+            close = getattr(sender, "aclose", None)
+            if close is not None:
+                await close()
+        if found is not None:
+            message.provider_message_id = found
+            return "found"
+        return "absent" if now - began >= LOOKUP_GRACE else "pending"
 
 
 EMAIL = EmailChannel()
