@@ -5,6 +5,7 @@ Adapters never import a domain package: they take plain values and return plain 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -207,4 +208,10 @@ class RenderingEmailSender(EmailSender, Protocol):
 
     def render(self, email: OutboundEmail) -> bytes: ...
 
-    async def send_rendered(self, email: OutboundEmail, data: bytes) -> SendResult: ...
+    async def send_rendered(
+        self, email: OutboundEmail, data: bytes, *, ready: Awaitable[bool] | None = None
+    ) -> SendResult | None:
+        """Send `data`, which `render(email)` built. `ready`, when given, is awaited once the
+        envelope is accepted and before anything can be delivered: False abandons the
+        transaction and returns None (nothing was sent)."""
+        ...

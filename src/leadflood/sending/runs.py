@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -85,12 +85,17 @@ class Sending:
             self.renders = isinstance(sender, RenderingEmailSender)
         return cast(RenderingEmailSender, sender) if self.renders else None
 
-    async def send(self, index: int, claimed: Claimed) -> SendResult:
+    async def send(self, index: int, claimed: Claimed, ready: Awaitable[bool]) -> SendResult | None:
+        """Attempt `claimed` once `ready` (its start mark) says it may go: None when it may not.
+        A sender that renders ahead overlaps the mark with its envelope (nothing is delivered
+        before DATA); any other waits for the mark first."""
         sender = self.lane(index)
         data = self.rendered.pop(claimed.id, None)
         if data is not None and self.renders:
             renderer = cast(RenderingEmailSender, sender)
-            return await renderer.send_rendered(claimed.outbound, data)
+            return await renderer.send_rendered(claimed.outbound, data, ready=ready)
+        if not await ready:
+            return None
         return await sender.send(claimed.outbound)
 
     async def aclose(self) -> None:
@@ -186,28 +191,39 @@ async def _lane(
             shared.todo.popleft()
             # A failure of the lane recorded before is committed first (the writer is ordered).
             writer.check()
-            go = await marks.step(claimed.id, clock(), success)
-            report.sent += success is not None
-            success = None
-            if not go:
+            mark = asyncio.ensure_future(marks.step(claimed.id, clock(), success))
+            previous, success = success, None
+            at = shared.last_attempt = clock()
+            try:
+                result: SendResult | ProviderError | None = await sending.send(index, claimed, mark)
+            except ProviderError as exc:  # perhaps refused before the mark was awaited
+                result = exc
+            except BaseException:
+                mark.cancel()  # the lane's connection is dropped as broken
+                raise
+            go = await mark  # the previous success is recorded before anything else
+            report.sent += previous is not None
+            if result is None or not go:
+                if isinstance(result, ProviderError):
+                    log.info("sending.withdrawn_refused", message=str(claimed.id), code=result.code)
                 await writer.run(_withdrawn(claimed.id, clock()))
                 report.cancelled += 1
                 continue
-            at = shared.last_attempt = clock()
-            try:
-                result = await sending.send(index, claimed)
-            except ProviderError as exc:
-                kind = outcomes.classify(settings, exc)
-                await writer.run(_failure(settings, mailbox.id, claimed, exc, clock()))
+            if isinstance(result, ProviderError):
+                failure = result
+                kind = outcomes.classify(settings, failure)
+                await writer.run(_failure(settings, mailbox.id, claimed, failure, clock()))
                 log.info(
-                    "sending.attempt_failed", message=str(claimed.id), kind=kind, code=exc.code
+                    "sending.attempt_failed", message=str(claimed.id), kind=kind, code=failure.code
                 )
-                if count_failure(report, kind, exc):
+                if count_failure(report, kind, failure):
                     shared.stop = True
                 if sending.gate is not None:
-                    state = await sending.gate.failure(writer.db.engine, exc)
+                    state = await sending.gate.failure(writer.db.engine, failure)
                     if state == breakers.OPEN:
-                        log.warning("sending.breaker_open", mailbox=str(mailbox.id), code=exc.code)
+                        log.warning(
+                            "sending.breaker_open", mailbox=str(mailbox.id), code=failure.code
+                        )
                         shared.stop = True
                 continue
             if sending.gate is not None:

@@ -83,6 +83,37 @@ async def test_many_sends_share_one_connection(server: SmtpTestServer) -> None:
     assert first.text == "2.0.0 Message accepted for delivery"
 
 
+async def test_a_send_waits_for_ready_after_the_envelope_and_abandons_when_told(
+    server: SmtpTestServer, sender: SmtpSender
+) -> None:
+    """`ready` (the caller's start mark) is awaited once MAIL and RCPT are accepted: False
+    resets the transaction, so nothing arrives, and the connection serves the next send."""
+    order: list[str] = []
+
+    async def ready(go: bool) -> bool:
+        order.append("ready")
+        return go
+
+    first = make_email(1)
+    abandoned = await sender.send_rendered(first, sender.render(first), ready=ready(False))
+    assert abandoned is None and server.messages == [] and order == ["ready"]
+    second = make_email(2)
+    sent = await sender.send_rendered(second, sender.render(second), ready=ready(True))
+    assert sent is not None and sent.code == "250"
+    assert [m.message["Message-ID"] for m in server.messages] == ["<msg-2@mail.sender.test>"]
+    assert server.connections == 1
+
+    async def broken() -> bool:
+        raise RuntimeError("the database went away")
+
+    third = make_email(3)
+    with pytest.raises(RuntimeError):
+        await sender.send_rendered(third, sender.render(third), ready=broken())
+    assert len(server.messages) == 1
+    await sender.send(make_email(4))
+    assert len(server.messages) == 2 and server.connections == 1
+
+
 async def test_headers_and_bodies_arrive_intact(server: SmtpTestServer, sender: SmtpSender) -> None:
     await sender.send(make_email(3))
     (received,) = server.messages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self, cast
@@ -220,12 +220,20 @@ class SmtpSender:
     aclose = close
 
     async def send(self, email: OutboundEmail) -> SendResult:
-        return await self.send_rendered(email, self.render(email))
-
-    async def send_rendered(self, email: OutboundEmail, data: bytes) -> SendResult:
-        """Sends `data`, which `render(email)` built."""
         async with self._lock:
-            return await self._deliver(email, data)
+            result = await self._deliver(email, self.render(email), None)
+        assert result is not None  # nothing to wait for, so never abandoned
+        return result
+
+    async def send_rendered(
+        self, email: OutboundEmail, data: bytes, *, ready: Awaitable[bool] | None = None
+    ) -> SendResult | None:
+        """Sends `data`, which `render(email)` built. `ready` is awaited between the envelope
+        (MAIL, RCPT: nothing is delivered yet) and DATA, so the caller's own round trip (the
+        message's start mark) overlaps the envelope's; False resets the transaction and
+        returns None."""
+        async with self._lock:
+            return await self._deliver(email, data, ready)
 
     def render(self, email: OutboundEmail) -> bytes:
         """The exact bytes handed to DATA (DKIM-signed when configured)."""
@@ -256,7 +264,9 @@ class SmtpSender:
         self._client = await _open(self.settings)
         return self._client
 
-    async def _deliver(self, email: OutboundEmail, data: bytes) -> SendResult:
+    async def _deliver(
+        self, email: OutboundEmail, data: bytes, ready: Awaitable[bool] | None
+    ) -> SendResult | None:
         client = await self._connected()
         try:
             await self._envelope(client, email)
@@ -273,6 +283,15 @@ class SmtpSender:
                     provider=PROVIDER,
                     code="disconnected",
                 ) from exc
+        if ready is not None:
+            try:
+                go = await ready
+            except BaseException:
+                await self._reset(client)
+                raise
+            if not go:
+                await self._reset(client)
+                return None
         try:
             response = await client.data(data)
         except aiosmtplib.SMTPDataError as exc:
