@@ -58,7 +58,6 @@ async def test_twenty_kills_during_ten_thousand_sends_leave_the_outbox_exact(
             database_url,
             tmp_path / "data",
             SENDING_CONNECTIONS=str(CONNECTIONS),
-            SENDING_RECONCILE_SECONDS="5",
             SENDING_RETRY_BASE_SECONDS="1",
             LOG_LEVEL="warning",
         )

@@ -293,3 +293,32 @@ async def test_postmark_that_does_not_answer_is_asked_again_then_left_unconfirme
         row = await session.get(Message, message.id)
     assert row is not None and row.status == MessageStatus.unconfirmed
     assert "did not answer" in (row.error or "")
+
+
+async def test_the_sweep_settles_at_once_a_mailbox_no_delivery_runs_on(runtime: Runtime) -> None:
+    """A worker killed mid-batch leaves messages `sending`, fresh ones included. The sweep
+    settles them at once when no delivery holds the mailbox's turn, and leaves them to the
+    delivery that holds it."""
+    from sqlalchemy import text
+
+    async with runtime.db.session() as session:
+        ws = await make_workspace(session, "Acme")
+        box = await make_mailbox(session, ws.id, config={"host": "127.0.0.1", "port": 1})
+        lead = await make_lead(session, ws.id)
+        started = await queue_message(session, runtime.settings, box, lead)
+        claimed = await queue_message(session, runtime.settings, box, lead)
+        for row, at in ((started, datetime.now(UTC)), (claimed, None)):
+            row.status, row.attempts, row.sending_started_at = MessageStatus.sending, 1, at
+    key = {"c": delivery._TURN, "m": str(box.id)}
+    async with runtime.db.engine.connect() as running:  # a live delivery's turn
+        await running.execute(text("SELECT pg_advisory_lock_shared(:c, hashtext(:m))"), key)
+        await running.commit()
+        assert await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC)) == {}
+        await running.execute(text("SELECT pg_advisory_unlock_shared(:c, hashtext(:m))"), key)
+        await running.commit()
+    assert await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC)) == {
+        "unknown": 1, "not_started": 1,
+    }  # fmt: skip
+    statuses = await _statuses(runtime)
+    assert statuses[started.message_id] == MessageStatus.unconfirmed
+    assert statuses[claimed.message_id] == MessageStatus.queued

@@ -25,12 +25,13 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadflood.auth.crypto import UndecryptableSecret
 from leadflood.db.engine import Database
 from leadflood.logging import get_logger
 from leadflood.mailboxes.secrets import sender_config
-from leadflood.models import Mailbox
+from leadflood.models import Mailbox, Message, MessageStatus
 from leadflood.providers.base import (
     EmailSender,
     PermanentProviderError,
@@ -139,18 +140,7 @@ async def _turn(
     worker's connections close, which releases its locks."""
     key = {"c": _TURN, "m": str(mailbox_id)}
     async with db.engine.connect() as conn:
-        alone = await conn.scalar(text("SELECT pg_try_advisory_lock(:c, hashtext(:m))"), key)
-        await conn.commit()
-        if alone:
-            try:
-                async with db.session() as session:
-                    settled = await reconcile.settle_orphans(
-                        session, mailbox_id, clock(), transports=senders
-                    )
-                if settled:
-                    log.warning("sending.orphans_settled", mailbox=str(mailbox_id), **settled)
-            finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:m))"), key)
+        await _settle_if_alone(db, conn, mailbox_id, clock(), senders)
         await conn.execute(text("SELECT pg_advisory_lock_shared(:c, hashtext(:m))"), key)
         await conn.commit()
         try:
@@ -158,6 +148,53 @@ async def _turn(
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock_shared(:c, hashtext(:m))"), key)
             await conn.commit()
+
+
+async def _settle_if_alone(
+    db: Database,
+    conn: AsyncConnection,
+    mailbox_id: uuid.UUID,
+    now: datetime,
+    senders: SenderFactory | None,
+) -> dict[str, int]:
+    """Settle what the mailbox has left `sending` when no delivery runs on it (its exclusive
+    turn lock is free, and held while settling): those messages belong to a delivery that
+    died. Nothing when one runs."""
+    key = {"c": _TURN, "m": str(mailbox_id)}
+    alone = await conn.scalar(text("SELECT pg_try_advisory_lock(:c, hashtext(:m))"), key)
+    await conn.commit()
+    if not alone:
+        return {}
+    try:
+        async with db.session() as session:
+            settled = await reconcile.settle_orphans(session, mailbox_id, now, transports=senders)
+        if settled:
+            log.warning("sending.orphans_settled", mailbox=str(mailbox_id), **settled)
+        return settled
+    finally:
+        await conn.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:m))"), key)
+        await conn.commit()
+
+
+async def settle_dead_deliveries(db: Database, now: datetime) -> dict[str, int]:
+    """Every mailbox with messages left `sending` while no delivery runs on it is settled at
+    once, whatever their age: a worker killed mid-batch is reconciled at the next sweep (every
+    15 s), not SENDING_RECONCILE_SECONDS later. Counts by decision."""
+    async with db.sessions() as session:
+        mailbox_ids = [
+            mailbox_id
+            for mailbox_id in await session.scalars(
+                select(Message.mailbox_id).where(Message.status == MessageStatus.sending).distinct()
+            )
+            if mailbox_id is not None
+        ]
+    counts: dict[str, int] = {}
+    async with db.engine.connect() as conn:
+        for mailbox_id in mailbox_ids:
+            settled = await _settle_if_alone(db, conn, mailbox_id, now, None)
+            for decision, count in settled.items():
+                counts[decision] = counts.get(decision, 0) + count
+    return counts
 
 
 async def _deliver(

@@ -67,13 +67,17 @@ async def deliver_mailbox(context: JobContext, mailbox_id: str) -> None:
         log.info("sending.delivered", mailbox=mailbox_id, **report.__dict__)
 
 
-# Every 15 seconds: cheap (a partial index holds only `sending` rows), and a crash is
-# reconciled soon after SENDING_RECONCILE_SECONDS.
+# Every 15 seconds: cheap (a partial index holds only `sending` rows). A mailbox no delivery
+# runs on is settled at once; the age-based sweep catches what is left (a delivery whose
+# connection outlived its worker, say) after SENDING_RECONCILE_SECONDS.
 @jobs.app.periodic(cron="* * * * * */15", periodic_id="sending-reconcile")
 @jobs.app.task(name="sending.reconcile", pass_context=True, queueing_lock="sending.reconcile")
 async def reconcile_task(context: JobContext, timestamp: int) -> None:
     runtime: Runtime = context.additional_context["runtime"]
+    counts = await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC))
     async with runtime.db.session() as session:
-        counts = await reconcile_stale(session, runtime.settings, datetime.now(UTC))
+        stale = await reconcile_stale(session, runtime.settings, datetime.now(UTC))
+    for decision, count in stale.items():
+        counts[decision] = counts.get(decision, 0) + count
     if counts:
         log.warning("sending.reconcile", **counts)
