@@ -621,7 +621,7 @@ async def test_a_delivery_report_naming_an_unconfirmed_message_settles_it_as_sen
     async with runtime.db.session() as session:
         for message, provider_id in (
             (by_postmark, PROVIDER_ID),
-            (by_sendgrid, event["sg_message_id"]),
+            (by_sendgrid, "Sg_Id"),
         ):
             row = await session.get(Message, message.id)
             assert row is not None and row.status == MessageStatus.sent

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 
 from leadflood.models import (
@@ -388,3 +390,96 @@ async def test_a_step_claimed_before_a_reply_is_not_sent_after_it(
     rows = {m.id: m for m in await _messages(runtime, box)}
     assert rows[replied.id].status == MessageStatus.cancelled
     assert "replied" in (rows[replied.id].error or "")
+
+
+class _Rendering:
+    """The real SMTP sender, seen through a wrapper that can act around each send."""
+
+    name = "smtp"
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.sends = 0
+
+    def render(self, email: object) -> bytes:
+        return self.inner.render(email)  # type: ignore[attr-defined,no-any-return]
+
+    async def send(self, email: object) -> object:
+        return await self.inner.send(email)  # type: ignore[attr-defined]
+
+    async def send_rendered(self, email: object, data: bytes, *, ready: object = None) -> object:
+        self.sends += 1
+        await self.before(self.sends)
+        return await self.inner.send_rendered(email, data, ready=ready)  # type: ignore[attr-defined]
+
+    async def before(self, nth: int) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_step_stopped_while_its_envelope_is_on_the_wire_is_reset_before_data(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    """The start mark runs beside MAIL and RCPT: when it finds the enrollment stopped (a reply
+    recorded after the claim), the SMTP transaction is reset before DATA and nothing arrives."""
+    _, box, queued = await _setup(runtime, smtp, 4)
+    replied = queued[2]
+    rcpts: list[str] = []
+    smtp.answer_recipients(lambda address, nth: rcpts.append(address))  # type: ignore[func-returns-value]
+
+    class StopsDuringTheFirstSend(_Rendering):
+        async def before(self, nth: int) -> None:
+            if nth == 1:
+                async with runtime.db.session() as session:
+                    await stops.stop_enrollment(
+                        session, replied.enrollment_id, "replied", datetime.now(UTC)
+                    )
+
+    def factory(mailbox: Mailbox, config: dict[str, object]) -> object:
+        return StopsDuringTheFirstSend(delivery.default_sender(mailbox, config))
+
+    one = runtime.settings.model_copy(update={"sending_connections": 1})
+    report = await delivery.deliver_mailbox(runtime.db, one, box.id, sender_factory=factory)  # type: ignore[arg-type]
+    assert (report.sent, report.cancelled) == (3, 1)
+    assert replied.to_address in rcpts  # its envelope went out beside the mark
+    assert replied.message_id not in {m.message["Message-ID"] for m in smtp.messages}
+    rows = {m.id: m for m in await _messages(runtime, box)}
+    assert rows[replied.id].status == MessageStatus.cancelled
+    assert [rows[m.id].status for m in queued if m.id != replied.id] == [MessageStatus.sent] * 3
+
+
+async def test_a_send_cancelled_mid_envelope_keeps_the_previous_success(
+    runtime: Runtime, smtp: SmtpTestServer
+) -> None:
+    """The next message's mark also records the previous success: a job cancelled while the
+    next envelope is on the wire (a shutdown, a sibling lane failing) still records it, and
+    leaves only the message in flight in doubt."""
+    _, box, queued = await _setup(runtime, smtp, 3)
+    hanging = asyncio.Event()
+
+    class HangsOnTheSecond(_Rendering):
+        async def before(self, nth: int) -> None:
+            if nth == 2:
+                hanging.set()
+                await asyncio.sleep(3600)
+
+    def factory(mailbox: Mailbox, config: dict[str, object]) -> object:
+        return HangsOnTheSecond(delivery.default_sender(mailbox, config))
+
+    one = runtime.settings.model_copy(update={"sending_connections": 1})
+    job = asyncio.create_task(
+        delivery.deliver_mailbox(runtime.db, one, box.id, sender_factory=factory)  # type: ignore[arg-type]
+    )
+    await asyncio.wait_for(hanging.wait(), 30)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    rows = {m.id: m for m in await _messages(runtime, box)}
+    first, second, third = (rows[m.id] for m in queued)
+    assert [m.message["Message-ID"] for m in smtp.messages] == [queued[0].message_id]
+    assert first.status == MessageStatus.sent  # recorded by the second one's mark
+    assert second.status == MessageStatus.sending and second.sending_started_at is not None
+    assert third.status in (MessageStatus.sending, MessageStatus.queued)
+    assert third.sending_started_at is None

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from leadflood.models import DeliveryAttempt, Mailbox, Message, MessageStatus
@@ -266,7 +267,8 @@ async def test_postmark_is_asked_and_settles_a_crashed_attempt_for_certain(
         "found": 1, "pending": 1,
     }  # fmt: skip
     assert search.asked[0].headers["x-postmark-server-token"] == "pm-token"
-    assert await _settle(runtime, box, search, timedelta(minutes=3)) == {"absent": 1}
+    assert await _settle(runtime, box, search, timedelta(minutes=3)) == {"pending": 1}
+    assert await _settle(runtime, box, search, timedelta(minutes=11)) == {"absent": 1}
     async with runtime.db.session() as session:
         sent = await session.get(Message, taken.id)
         again = await session.get(Message, lost.id)
@@ -296,9 +298,9 @@ async def test_postmark_that_does_not_answer_is_asked_again_then_left_unconfirme
 
 
 async def test_the_sweep_settles_at_once_a_mailbox_no_delivery_runs_on(runtime: Runtime) -> None:
-    """A worker killed mid-batch leaves messages `sending`, fresh ones included. The sweep
-    settles them at once when no delivery holds the mailbox's turn, and leaves them to the
-    delivery that holds it."""
+    """A worker killed mid-batch leaves messages `sending`. The sweep settles them once
+    DEAD_AFTER old (not SENDING_RECONCILE_SECONDS) when no delivery holds the mailbox's turn,
+    and leaves them to the delivery that holds it."""
     from sqlalchemy import text
 
     async with runtime.db.session() as session:
@@ -313,12 +315,34 @@ async def test_the_sweep_settles_at_once_a_mailbox_no_delivery_runs_on(runtime: 
     async with runtime.db.engine.connect() as running:  # a live delivery's turn
         await running.execute(text("SELECT pg_advisory_lock_shared(:c, hashtext(:m))"), key)
         await running.commit()
-        assert await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC)) == {}
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        assert await delivery.settle_dead_deliveries(runtime.db, later) == {}
         await running.execute(text("SELECT pg_advisory_unlock_shared(:c, hashtext(:m))"), key)
         await running.commit()
-    assert await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC)) == {
+    assert await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC)) == {}  # young
+    later = datetime.now(UTC) + delivery.DEAD_AFTER + timedelta(seconds=1)
+    assert await delivery.settle_dead_deliveries(runtime.db, later) == {
         "unknown": 1, "not_started": 1,
     }  # fmt: skip
     statuses = await _statuses(runtime)
     assert statuses[started.message_id] == MessageStatus.unconfirmed
     assert statuses[claimed.message_id] == MessageStatus.queued
+
+
+async def test_a_postmark_message_whose_key_cannot_be_read_is_left_unconfirmed(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postmark cannot be asked without the mailbox's key (ENCRYPTION_KEYS lost it): the
+    message is `unconfirmed`, and the sweep does not fail."""
+    from leadflood.auth.crypto import UndecryptableSecret
+    from leadflood.sending.channels import email as channel
+
+    _, (message,) = await _postmark_in_flight(runtime, 1)
+
+    async def unreadable(session: Any, mailbox: Mailbox) -> dict[str, Any]:
+        raise UndecryptableSecret("no key of the ring opens it")
+
+    monkeypatch.setattr(channel, "sender_config", unreadable)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert await delivery.settle_dead_deliveries(runtime.db, later) == {"unknown": 1}
+    assert (await _statuses(runtime))[message.message_id] == MessageStatus.unconfirmed

@@ -473,7 +473,10 @@ def _sendgrid(event: dict[str, Any], received_at: datetime) -> Event | Delivered
     facts = _facts("", event.get("sg_message_id"), recipient, at)
     reason = str(event.get("reason") or event.get("response") or "")
     if kind == "delivered":
-        return _delivered(event.get("sg_message_id"), recipient, at, event)  # custom_args flat
+        # The X-Message-Id our send was answered with, which `sg_message_id` extends with a
+        # `.filter…` part; our custom_args arrive flattened into the event.
+        sent_as = str(event.get("sg_message_id") or "").split(".filter", 1)[0]
+        return _delivered(sent_as, recipient, at, event)
     if kind == "bounce":
         status = str(event.get("status") or "") or None
         if event.get("type") == "blocked":

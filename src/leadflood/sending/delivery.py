@@ -156,6 +156,8 @@ async def _settle_if_alone(
     mailbox_id: uuid.UUID,
     now: datetime,
     senders: SenderFactory | None,
+    *,
+    older_than: datetime | None = None,
 ) -> dict[str, int]:
     """Settle what the mailbox has left `sending` when no delivery runs on it (its exclusive
     turn lock is free, and held while settling): those messages belong to a delivery that
@@ -167,7 +169,9 @@ async def _settle_if_alone(
         return {}
     try:
         async with db.session() as session:
-            settled = await reconcile.settle_orphans(session, mailbox_id, now, transports=senders)
+            settled = await reconcile.settle_orphans(
+                session, mailbox_id, now, transports=senders, older_than=older_than
+            )
         if settled:
             log.warning("sending.orphans_settled", mailbox=str(mailbox_id), **settled)
         return settled
@@ -176,10 +180,17 @@ async def _settle_if_alone(
         await conn.commit()
 
 
+# The sweep leaves alone what is younger than this even when no delivery holds the turn: the
+# turn lock lives on one pooled connection, and a live delivery whose connection dropped must
+# not see its message in flight settled under it.
+DEAD_AFTER = timedelta(seconds=30)
+
+
 async def settle_dead_deliveries(db: Database, now: datetime) -> dict[str, int]:
-    """Every mailbox with messages left `sending` while no delivery runs on it is settled at
-    once, whatever their age: a worker killed mid-batch is reconciled at the next sweep (every
-    15 s), not SENDING_RECONCILE_SECONDS later. Counts by decision."""
+    """Every mailbox with messages left `sending` while no delivery runs on it is settled:
+    a worker killed mid-batch is reconciled at the next sweep (every 15 s) once DEAD_AFTER
+    has passed, not SENDING_RECONCILE_SECONDS later. A mailbox that cannot be settled is
+    logged and skipped. Counts by decision."""
     async with db.sessions() as session:
         mailbox_ids = [
             mailbox_id
@@ -191,7 +202,14 @@ async def settle_dead_deliveries(db: Database, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     async with db.engine.connect() as conn:
         for mailbox_id in mailbox_ids:
-            settled = await _settle_if_alone(db, conn, mailbox_id, now, None)
+            try:
+                settled = await _settle_if_alone(
+                    db, conn, mailbox_id, now, None, older_than=now - DEAD_AFTER
+                )
+            except Exception:
+                log.exception("sending.settle_failed", mailbox=str(mailbox_id))
+                await conn.rollback()
+                continue
             for decision, count in settled.items():
                 counts[decision] = counts.get(decision, 0) + count
     return counts

@@ -74,17 +74,22 @@ async def settle_orphans(
     now: datetime,
     *,
     transports: Transports | None = None,
+    older_than: datetime | None = None,
 ) -> dict[str, int]:
-    """Settle every message of this mailbox left `sending`: the caller has made sure no other
-    delivery of the mailbox is running, so these belong to a job that died."""
-    rows = list(
-        await session.scalars(
-            select(Message)
-            .where(Message.mailbox_id == mailbox_id, Message.status == MessageStatus.sending)
-            .order_by(Message.updated_at)
-            .with_for_update(skip_locked=True)
-        )
+    """Settle every message of this mailbox left `sending` (claimed or started before
+    `older_than`, when given): the caller has made sure no other delivery of the mailbox is
+    running, so these belong to a job that died."""
+    query = (
+        select(Message)
+        .where(Message.mailbox_id == mailbox_id, Message.status == MessageStatus.sending)
+        .order_by(Message.updated_at)
+        .with_for_update(skip_locked=True)
     )
+    if older_than is not None:
+        query = query.where(
+            func.coalesce(Message.sending_started_at, Message.updated_at) < older_than
+        )
+    rows = list(await session.scalars(query))
     return await _settle(session, rows, now, transports)
 
 

@@ -13,6 +13,7 @@ lane's next send. See delivery.py for the job around it and reconcile.py for wha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -91,8 +92,10 @@ class Sending:
         before DATA); any other waits for the mark first."""
         sender = self.lane(index)
         data = self.rendered.pop(claimed.id, None)
-        if data is not None and self.renders:
+        if self.renders:  # the wire bytes built ahead, else now (a job's first claim)
             renderer = cast(RenderingEmailSender, sender)
+            if data is None:
+                data = renderer.render(claimed.outbound)
             return await renderer.send_rendered(claimed.outbound, data, ready=ready)
         if not await ready:
             return None
@@ -195,11 +198,16 @@ async def _lane(
             previous, success = success, None
             at = shared.last_attempt = clock()
             try:
-                result: SendResult | ProviderError | None = await sending.send(index, claimed, mark)
+                # Shielded: the mark also records the previous success, which must not be lost
+                # to a cancellation of this send (a sibling lane failing, a shutdown).
+                result: SendResult | ProviderError | None = await sending.send(
+                    index, claimed, asyncio.shield(mark)
+                )
             except ProviderError as exc:  # perhaps refused before the mark was awaited
                 result = exc
             except BaseException:
-                mark.cancel()  # the lane's connection is dropped as broken
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(mark)
                 raise
             go = await mark  # the previous success is recorded before anything else
             report.sent += previous is not None

@@ -68,13 +68,17 @@ async def deliver_mailbox(context: JobContext, mailbox_id: str) -> None:
 
 
 # Every 15 seconds: cheap (a partial index holds only `sending` rows). A mailbox no delivery
-# runs on is settled at once; the age-based sweep catches what is left (a delivery whose
+# runs on is settled within DEAD_AFTER; the age-based sweep catches what is left (a delivery whose
 # connection outlived its worker, say) after SENDING_RECONCILE_SECONDS.
 @jobs.app.periodic(cron="* * * * * */15", periodic_id="sending-reconcile")
 @jobs.app.task(name="sending.reconcile", pass_context=True, queueing_lock="sending.reconcile")
 async def reconcile_task(context: JobContext, timestamp: int) -> None:
     runtime: Runtime = context.additional_context["runtime"]
-    counts = await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC))
+    try:
+        counts = await delivery.settle_dead_deliveries(runtime.db, datetime.now(UTC))
+    except Exception:  # the age-based sweep below runs whatever happened here
+        log.exception("sending.settle_dead_failed")
+        counts = {}
     async with runtime.db.session() as session:
         stale = await reconcile_stale(session, runtime.settings, datetime.now(UTC))
     for decision, count in stale.items():

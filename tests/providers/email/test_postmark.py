@@ -139,6 +139,7 @@ async def test_a_sent_message_is_found_by_its_metadata(api: FakeApi) -> None:
     assert dict(request.url.params) == {
         "count": "1",
         "offset": "0",
+        "messagestream": "outbound",
         "metadata_message": "6f1c8a52-3c3e-4f4e-9d0e-7f0b8a1d2c3e",
     }
     assert request.headers["x-postmark-server-token"] == "pm-server-token"
@@ -148,6 +149,12 @@ async def test_a_sent_message_is_found_by_its_metadata(api: FakeApi) -> None:
 async def test_a_message_postmark_never_took_is_not_found(api: FakeApi) -> None:
     api.reply(200, json=FIXTURES["search_none"])
     assert await sender(api).find_sent("message", "6f1c8a52") is None
+
+
+async def test_the_search_reads_the_senders_own_message_stream(api: FakeApi) -> None:
+    api.reply(200, json=FIXTURES["search_none"])
+    await sender(api, message_stream="cold-outreach").find_sent("message", "6f1c8a52")
+    assert api.requests[0].url.params["messagestream"] == "cold-outreach"
 
 
 @pytest.mark.parametrize(

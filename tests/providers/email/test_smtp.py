@@ -95,10 +95,12 @@ async def test_a_send_waits_for_ready_after_the_envelope_and_abandons_when_told(
         return go
 
     first = make_email(1)
-    abandoned = await sender.send_rendered(first, sender.render(first), ready=ready(False))
+    mark = asyncio.ensure_future(ready(False))  # running beside the envelope, as a lane's mark
+    abandoned = await sender.send_rendered(first, sender.render(first), ready=mark)
     assert abandoned is None and server.messages == [] and order == ["ready"]
     second = make_email(2)
-    sent = await sender.send_rendered(second, sender.render(second), ready=ready(True))
+    mark = asyncio.ensure_future(ready(True))
+    sent = await sender.send_rendered(second, sender.render(second), ready=mark)
     assert sent is not None and sent.code == "250"
     assert [m.message["Message-ID"] for m in server.messages] == ["<msg-2@mail.sender.test>"]
     assert server.connections == 1

@@ -124,13 +124,17 @@ class PostmarkSender:
         )
 
     async def find_sent(self, key: str, value: str) -> str | None:
-        """Postmark's MessageID of the message sent with `Metadata {key: value}`, or None when
-        Postmark has none (the outbound message search, which filters by one metadata field).
+        """Postmark's MessageID of the message sent with `Metadata {key: value}` on this
+        sender's message stream (the search reads one stream, the transactional one unless
+        told), or None when Postmark has none. The search filters by one metadata field.
         Raises ProviderError when it cannot tell."""
         await self._limiter.acquire()
         response = await request(
             self._client, "GET", "/messages/outbound", provider=PROVIDER,
-            params={"count": 1, "offset": 0, f"metadata_{key}": value},
+            params={
+                "count": 1, "offset": 0, "messagestream": self.message_stream,
+                f"metadata_{key}": value,
+            },
         )  # fmt: skip
         if not response.is_success:
             raise postmark_error(response)

@@ -43,7 +43,7 @@ IDEMPOTENT_PROVIDERS = frozenset({"resend"})
 LOOKUP_PROVIDERS = frozenset({"postmark"})
 # A message the provider does not show yet may still be on its way into the search: it counts
 # as absent (and is sent again) only this long after its attempt began.
-LOOKUP_GRACE = timedelta(minutes=2)
+LOOKUP_GRACE = timedelta(minutes=10)
 # A provider that cannot be asked for this long leaves the message `unconfirmed`.
 LOOKUP_GIVE_UP = timedelta(hours=1)
 
@@ -215,10 +215,10 @@ class EmailChannel:
         the provider's id), absent is sent again once LOOKUP_GRACE has passed, and a provider
         that cannot answer is asked again later, for up to LOOKUP_GIVE_UP."""
         began = message.sending_started_at or now
-        config = await sender_config(session, mailbox)
         try:
+            config = await sender_config(session, mailbox)
             sender = (transports or self.transport)(mailbox, config)
-        except ProviderError as exc:  # a mailbox no longer configured: nobody can be asked
+        except Exception as exc:  # secrets unreadable, a mailbox no longer configured
             log.warning("sending.lookup_impossible", message=str(message.id), error=str(exc))
             return "unknown"
         try:
