@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from leadflood.errors import AppError, ConfigError
+from leadflood.pagination import Window
 from leadflood.providers.base import ProviderError
 from leadflood.settings import Settings, load_settings
 
@@ -50,6 +51,11 @@ WorkspaceOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def page_json(page: Window[Any], dump: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """A listing command's page as its --json prints it (and its table reads it)."""
+    return {"items": [dump(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
 def settings_from(data_dir: Path | None) -> Settings:

@@ -17,6 +17,7 @@ from leadflood.console import (
     err,
     find_workspace,
     in_session,
+    page_json,
     settings_from,
 )
 
@@ -43,10 +44,7 @@ def list_companies(
     async def work(session: AsyncSession, runtime: Runtime) -> dict[str, Any]:
         found = await find_workspace(session, workspace)
         page = await companies.list_page(session, found.id, q=q, limit=limit, cursor=cursor)
-        return {
-            "items": [c.model_dump(mode="json") for c in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        return page_json(page, lambda c: c.model_dump(mode="json"))
 
     result = in_session(settings_from(data_dir), work)
     if as_json:

@@ -22,6 +22,7 @@ from leadflood.console import (
     err,
     find_workspace,
     in_session,
+    page_json,
     settings_from,
     shell_member,
 )
@@ -153,10 +154,7 @@ def list_threads(
             state=None if state == "all" else ThreadState(state), lead_id=lead,
         )  # fmt: skip
         page = await queries.list_threads(session, found.id, wanted, limit=limit, cursor=cursor)
-        return {
-            "items": [row.model_dump(mode="json") for row in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        return page_json(page, lambda row: row.model_dump(mode="json"))
 
     result = in_session(settings_from(data_dir), work)
     if as_json:

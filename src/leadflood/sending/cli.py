@@ -19,6 +19,7 @@ from leadflood.console import (
     err,
     find_workspace,
     in_session,
+    page_json,
     settings_from,
     shell_member,
 )
@@ -55,10 +56,7 @@ def list_messages(
             session, found.id, limit=limit, cursor=cursor, lead_id=lead, mailbox_id=mailbox,
             status=MessageStatus(status) if status else None,
         )  # fmt: skip
-        return {
-            "items": [MessageRead.model_validate(m).model_dump(mode="json") for m in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        return page_json(page, lambda m: MessageRead.model_validate(m).model_dump(mode="json"))
 
     result = in_session(settings_from(data_dir), work)
     if as_json:
