@@ -143,6 +143,7 @@ async def test_a_sent_message_is_found_by_its_metadata(api: FakeApi) -> None:
         "metadata_message": "6f1c8a52-3c3e-4f4e-9d0e-7f0b8a1d2c3e",
     }
     assert request.headers["x-postmark-server-token"] == "pm-server-token"
+    assert request.extensions["timeout"]["read"] == 5.0  # short: asked again when it times out
     assert found == "0ac29aee-e1cd-480d-b08d-4f48548ff48d"
 
 

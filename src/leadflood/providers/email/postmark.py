@@ -26,6 +26,8 @@ ERROR_INVALID_EMAIL_REQUEST = 300
 ERROR_INACTIVE_RECIPIENT = 406
 ERROR_RATE_LIMIT = 429
 _TEMPORARY_STATUSES = frozenset({429, 500, 503})
+# A look-up is asked again later when it times out; the caller holds its message's row meanwhile.
+LOOKUP_TIMEOUT = httpx.Timeout(5.0)
 # ErrorCode 300 covers every malformed request; only these messages blame the To address.
 _TO_ADDRESS = re.compile(r"'To'|\bTo address")
 
@@ -130,7 +132,7 @@ class PostmarkSender:
         Raises ProviderError when it cannot tell."""
         await self._limiter.acquire()
         response = await request(
-            self._client, "GET", "/messages/outbound", provider=PROVIDER,
+            self._client, "GET", "/messages/outbound", provider=PROVIDER, timeout=LOOKUP_TIMEOUT,
             params={
                 "count": 1, "offset": 0, "messagestream": self.message_stream,
                 f"metadata_{key}": value,
