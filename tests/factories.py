@@ -351,3 +351,14 @@ async def use_sandbox(session: AsyncSession, workspace_id: uuid.UUID) -> None:
     from leadflood.enrichment import config as enrichment_settings
 
     await enrichment_settings.update(session, workspace_id, enrichment_settings.sandbox_only())
+
+
+async def add_worker_heartbeat(session: AsyncSession, *, seconds_ago: int = 0) -> None:
+    """A worker as the queue records it, with its last heartbeat `seconds_ago` (0: beating)."""
+    await session.execute(
+        text(
+            "INSERT INTO procrastinate_workers (last_heartbeat) "
+            "VALUES (now() - make_interval(secs => :ago))"
+        ),
+        {"ago": seconds_ago},
+    )

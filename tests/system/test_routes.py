@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import text
 
 from leadflood.db.engine import connect
 from leadflood.runtime import Runtime
 from leadflood.web.app import create_app
+from tests.factories import add_worker_heartbeat
 
 
 async def test_health(client) -> None:
@@ -86,13 +86,7 @@ def test_openapi_field_names_are_snake_case(app) -> None:
 
 async def _worker_row(runtime: Runtime, *, seconds_ago: int) -> None:
     async with runtime.db.session() as session:
-        await session.execute(
-            text(
-                "INSERT INTO procrastinate_workers (last_heartbeat) "
-                "VALUES (now() - make_interval(secs => :ago))"
-            ),
-            {"ago": seconds_ago},
-        )
+        await add_worker_heartbeat(session, seconds_ago=seconds_ago)
 
 
 async def test_ready_is_503_when_every_worker_stopped_beating(client, runtime) -> None:
